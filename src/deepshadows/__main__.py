@@ -1,0 +1,5 @@
+"""Allow ``python -m deepshadows``."""
+
+from deepshadows.cli.main import main
+
+raise SystemExit(main())

@@ -1,0 +1,87 @@
+"""Atomic file writing: outputs appear complete or not at all."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+__all__ = ["atomic_path", "check_writable", "partial_path", "write_json_atomic"]
+
+
+def partial_path(path: str | os.PathLike[str]) -> Path:
+    """Return the temporary name under which ``path`` is written before it is complete."""
+    path = Path(path)
+    return path.with_name(path.name + ".partial")
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
+    """Yield a temporary path in the same folder that is renamed to ``path`` on success.
+
+    On an exception the temporary file is removed and ``path`` is left untouched, so a reader
+    never sees a half-written file.
+
+    Parameters
+    ----------
+    path : path-like
+        Final destination.
+
+    Yields
+    ------
+    pathlib.Path
+        Where to write.
+    """
+    final = Path(path)
+    tmp = final.with_name(f".{final.name}.{os.getpid()}.tmp")
+    try:
+        yield tmp
+        os.replace(tmp, final)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
+
+
+def write_json_atomic(path: str | os.PathLike[str], obj: Any) -> None:
+    """Write ``obj`` as indented JSON to ``path`` atomically."""
+    with atomic_path(path) as tmp:
+        tmp.write_text(json.dumps(obj, indent=2, sort_keys=True, default=str) + "\n")
+
+
+def check_writable(path: str | os.PathLike[str], *, overwrite: bool) -> Path:
+    """Check that an output file may be created at ``path``.
+
+    Parameters
+    ----------
+    path : path-like
+        Output file.
+    overwrite : bool
+        Whether an existing file may be replaced.
+
+    Returns
+    -------
+    pathlib.Path
+        The path, with its parent folder created.
+
+    Raises
+    ------
+    deepshadows.errors.InputError
+        If the file exists and ``overwrite`` is false, or the folder cannot be written.
+    """
+    from deepshadows.errors import InputError
+
+    path = Path(path)
+    if path.exists() and not overwrite:
+        raise InputError(f"{path}: output exists; pass --overwrite to replace it")
+    if path.is_dir():
+        raise InputError(f"{path}: output is a folder, expected a file name")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InputError(f"{path.parent}: cannot create output folder ({exc.strerror})") from exc
+    if not os.access(path.parent, os.W_OK):
+        raise InputError(f"{path.parent}: output folder is not writable")
+    return path

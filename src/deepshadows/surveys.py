@@ -1,0 +1,136 @@
+"""Survey definitions: pixel scales, PSFs, noise and the viewer's colour mapping.
+
+Numbers follow the project's science specification (DES DR1 and HSC-SSP Wide as served by the
+Legacy Survey viewer at zoom 15). Every value is a field of a frozen dataclass so that a user
+can build a variant with :func:`dataclasses.replace` instead of editing code.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+
+from deepshadows.errors import InputError
+
+__all__ = ["BANDS", "RGB_BANDS", "Survey", "DES", "HSC", "SURVEYS", "get_survey"]
+
+#: Bands rendered for every cutout (the i band feeds the SourceExtractor-style features only).
+BANDS: tuple[str, ...] = ("g", "r", "i", "z")
+#: Bands the viewer maps to the (R, G, B) channels, in that order: z -> R, r -> G, g -> B.
+RGB_BANDS: tuple[str, ...] = ("z", "r", "g")
+
+
+@dataclass(frozen=True)
+class Survey:
+    """Imaging properties of one survey layer.
+
+    Attributes
+    ----------
+    name : str
+        Short name (``"des"``, ``"hsc"``).
+    layer : str
+        Legacy Survey viewer layer name.
+    native_scale : float
+        Pixel scale of the coadd images, arcsec per pixel.
+    viewer_scale : float
+        Output pixel scale of a zoom-15 viewer cutout, arcsec per pixel.
+    cutout_size : int
+        Side of the viewer cutout in pixels (256).
+    psf_fwhm : dict
+        Median PSF FWHM per band, arcsec.
+    psf_fwhm_scatter : float
+        Standard deviation of the per-cutout seeing, arcsec.
+    psf_fwhm_range : tuple of float
+        Clipping range of the per-cutout seeing, arcsec.
+    noise_sigma : dict
+        White-noise standard deviation per native pixel and band, nanomaggies.
+    rgb_scale : dict
+        The viewer's per-band multiplier ``s_b`` of the asinh stretch.
+    field_mag_limit : float
+        Faintest r magnitude of the field-galaxy population rendered.
+    stamp_arcsec : float
+        Side of the native-scale stamp that is rendered (larger than the field of view so that
+        sources just outside still add light).
+    """
+
+    name: str
+    layer: str
+    native_scale: float
+    viewer_scale: float
+    cutout_size: int
+    psf_fwhm: dict[str, float]
+    psf_fwhm_scatter: float
+    psf_fwhm_range: tuple[float, float]
+    noise_sigma: dict[str, float]
+    rgb_scale: dict[str, float]
+    field_mag_limit: float
+    stamp_arcsec: float
+    rgb_offset: float = 0.03
+    rgb_q: float = 20.0
+    notes: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def field_of_view(self) -> float:
+        """Side of the viewer cutout in arcsec (256 x viewer scale)."""
+        return self.cutout_size * self.viewer_scale
+
+    @property
+    def stamp_pixels(self) -> int:
+        """Side of the rendered native-scale stamp in pixels (even)."""
+        n = int(round(self.stamp_arcsec / self.native_scale))
+        return n + (n % 2)
+
+    def to_dict(self) -> dict[str, object]:
+        """Return the survey as a JSON-serialisable mapping."""
+        return dataclasses.asdict(self)
+
+
+DES = Survey(
+    name="des",
+    layer="des-dr1",
+    native_scale=0.263,
+    viewer_scale=0.131,
+    cutout_size=256,
+    psf_fwhm={"g": 1.12, "r": 0.96, "i": 0.88, "z": 0.84},
+    psf_fwhm_scatter=0.10,
+    psf_fwhm_range=(0.7, 1.6),
+    noise_sigma={"g": 0.00282, "r": 0.00355, "i": 0.00640, "z": 0.01278},
+    rgb_scale={"g": 6.0, "r": 3.4, "i": 3.0, "z": 2.2},
+    field_mag_limit=25.0,
+    stamp_arcsec=42.0,
+    notes={"depth": "DES DR1 median depth, white-noise equivalent of the 1.95-arcsec aperture depths"},
+)
+
+HSC = Survey(
+    name="hsc",
+    layer="hsc2",
+    native_scale=0.168,
+    viewer_scale=0.084,
+    cutout_size=256,
+    psf_fwhm={"g": 0.75, "r": 0.70, "i": 0.60, "z": 0.65},
+    psf_fwhm_scatter=0.07,
+    psf_fwhm_range=(0.45, 1.1),
+    noise_sigma={"g": 0.000476, "r": 0.000688, "i": 0.000827, "z": 0.001729},
+    rgb_scale={"g": 30.0, "r": 17.0, "i": 15.0, "z": 11.0},
+    field_mag_limit=26.5,
+    stamp_arcsec=28.0,
+    notes={"depth": "HSC-SSP Wide design depths (5 sigma, 2-arcsec apertures)"},
+)
+
+SURVEYS: dict[str, Survey] = {"des": DES, "hsc": HSC}
+
+
+def get_survey(name: str | Survey) -> Survey:
+    """Return the survey called ``name`` (``"des"`` or ``"hsc"``), or ``name`` if it is one.
+
+    Raises
+    ------
+    deepshadows.errors.InputError
+        If the name is unknown.
+    """
+    if isinstance(name, Survey):
+        return name
+    try:
+        return SURVEYS[name.lower()]
+    except KeyError:
+        raise InputError(f"--survey: unknown survey {name!r}; choose from {sorted(SURVEYS)}") from None
