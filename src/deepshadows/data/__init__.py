@@ -1,1 +1,33 @@
-"""data subpackage."""
+"""Data: the HDF5 store of cutouts and labels, train/validation/test splits and image import."""
+
+from __future__ import annotations
+
+from deepshadows.data.importer import import_folder, import_images, read_image
+from deepshadows.data.splits import SPLIT_NAMES, check_split_fractions, make_splits
+from deepshadows.data.store import (
+    FORMAT,
+    KINDS,
+    SCHEMA_VERSION,
+    SUBCLASSES,
+    Store,
+    StoreWriter,
+    open_store,
+    to_float,
+)
+
+__all__ = [
+    "FORMAT",
+    "KINDS",
+    "SCHEMA_VERSION",
+    "SPLIT_NAMES",
+    "SUBCLASSES",
+    "Store",
+    "StoreWriter",
+    "check_split_fractions",
+    "import_folder",
+    "import_images",
+    "make_splits",
+    "open_store",
+    "read_image",
+    "to_float",
+]

@@ -1,0 +1,178 @@
+"""One simulated cutout: draw truth, render, add noise, measure features, apply the viewer pipeline.
+
+Everything here depends only on the object's own seed, so a data set is identical whatever the
+number of worker processes and whether it was interrupted and resumed.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from deepshadows.features import FEATURE_NAMES, measure_features, passes_preselection
+from deepshadows.simulate.artifacts import draw_artifact, sample_artifact
+from deepshadows.simulate.field import add_field
+from deepshadows.simulate.lsbg import LSBGPriors, draw_lsbg, sample_lsbg
+from deepshadows.simulate.render import PSFModel, Scene
+from deepshadows.surveys import BANDS, Survey, get_survey
+from deepshadows.viewer import bands_to_cutout
+
+__all__ = ["CutoutSpec", "SimulatedCutout", "render_bands", "simulate_cutout", "truth_columns"]
+
+#: Kinds of object, in the order of their integer codes.
+KINDS: tuple[str, ...] = ("lsbg", "type2", "type1")
+
+
+@dataclass(frozen=True)
+class CutoutSpec:
+    """What to simulate for one object and with which options.
+
+    Attributes
+    ----------
+    survey : str
+        Survey name.
+    kind : str
+        ``"lsbg"``, ``"type2"`` or ``"type1"``.
+    subclass : str
+        Artifact subclass ``"A"``-``"F"``, empty for LSBGs.
+    resize : str
+        Filter of the final resize.
+    image_size : int
+        Side of the stored cutout.
+    preselect : bool
+        Re-draw the object until its measured features pass the catalogue preselection.
+    max_attempts : int
+        Maximum number of draws when ``preselect`` is true.
+    """
+
+    survey: str = "des"
+    kind: str = "lsbg"
+    subclass: str = ""
+    resize: str = "nearest"
+    image_size: int = 64
+    preselect: bool = True
+    max_attempts: int = 25
+    lsbg_priors: LSBGPriors = field(default_factory=LSBGPriors)
+
+
+@dataclass
+class SimulatedCutout:
+    """The products of one simulated object."""
+
+    image: np.ndarray
+    bands: np.ndarray
+    features: np.ndarray
+    feature_flag: int
+    truth: dict[str, float]
+
+
+def _draw_psfs(rng: np.random.Generator, survey: Survey) -> tuple[PSFModel, ...]:
+    """Per-band seeing of one cutout: the survey median plus a common scatter, clipped."""
+    delta = rng.normal(0.0, survey.psf_fwhm_scatter)
+    wing_fraction = rng.uniform(0.05, 0.20)
+    wing_factor = rng.uniform(3.0, 5.0)
+    wing_beta = rng.uniform(1.5, 2.0)
+    return tuple(
+        PSFModel(
+            fwhm=float(np.clip(survey.psf_fwhm[band] + delta, *survey.psf_fwhm_range)),
+            beta=3.0,
+            wing_fraction=wing_fraction,
+            wing_fwhm_factor=wing_factor,
+            wing_beta=wing_beta,
+        )
+        for band in BANDS
+    )
+
+
+def render_bands(
+    spec: CutoutSpec, rng: np.random.Generator
+) -> tuple[np.ndarray, dict[str, float]]:
+    """Draw one object of ``spec`` with its field and noise; return native bands and truth.
+
+    Parameters
+    ----------
+    spec : CutoutSpec
+        Kind, subclass and survey.
+    rng : numpy.random.Generator
+        Source of all randomness (parameters and pixel noise).
+
+    Returns
+    -------
+    bands : ndarray of shape (4, n, n), float32
+        g, r, i, z in nanomaggies per native pixel, FITS orientation.
+    truth : dict of str to float
+        Every parameter that was drawn.
+    """
+    survey = get_survey(spec.survey)
+    psfs = _draw_psfs(rng, survey)
+    scene = Scene(survey.stamp_pixels, survey.native_scale, psfs)
+    if spec.kind == "lsbg":
+        params = sample_lsbg(rng, spec.lsbg_priors)
+        draw_lsbg(scene, params, rng, survey)
+    else:
+        params = sample_artifact(rng, spec.subclass, survey)
+        draw_artifact(scene, spec.subclass, params, rng, survey)
+    params |= add_field(scene, rng, survey, keep_centre_clear=spec.kind == "lsbg")
+    params |= {f"psf_fwhm_{band}": psf.fwhm for band, psf in zip(BANDS, psfs, strict=True)}
+    bands = scene.render()
+    sigma = np.array([survey.noise_sigma[band] for band in BANDS], dtype=np.float32)
+    bands += sigma[:, None, None] * rng.standard_normal(bands.shape, dtype=np.float32)
+    return bands, params
+
+
+def simulate_cutout(spec: CutoutSpec, seed: np.random.SeedSequence | int) -> SimulatedCutout:
+    """Simulate one object end to end.
+
+    The object is re-drawn (up to ``spec.max_attempts`` times) until the features measured on its
+    central detection pass the catalogue preselection, as every object of the real samples did.
+    Type-1 objects (bright stars) are not required to pass.
+
+    Parameters
+    ----------
+    spec : CutoutSpec
+        What to simulate.
+    seed : numpy.random.SeedSequence or int
+        The object's own seed.
+
+    Returns
+    -------
+    SimulatedCutout
+    """
+    survey = get_survey(spec.survey)
+    rng = np.random.default_rng(seed)
+    sigma = [survey.noise_sigma[band] for band in BANDS]
+    required = spec.preselect and spec.kind != "type1"
+    for attempt in range(1, spec.max_attempts + 1):
+        bands, truth = render_bands(spec, rng)
+        features, flag = measure_features(bands, pixel_scale=survey.native_scale, noise_sigma=sigma)
+        passed = bool(passes_preselection(features))
+        if passed or not required:
+            break
+    truth |= {"attempts": float(attempt), "preselected": float(passed)}
+    image = bands_to_cutout(bands, survey=survey, resize=spec.resize, size=spec.image_size)  # type: ignore[arg-type]
+    return SimulatedCutout(image=image, bands=bands, features=features, feature_flag=int(flag), truth=truth)
+
+
+@functools.lru_cache(maxsize=1)
+def truth_columns() -> tuple[str, ...]:
+    """Names of the truth table's columns: the union of every class's parameters, sorted.
+
+    Columns that do not apply to an object hold NaN.
+    """
+    from deepshadows.simulate.artifacts import SUBCLASS_NAMES
+
+    rng = np.random.default_rng(0)
+    keys: set[str] = set(sample_lsbg(rng))
+    for name in ("des", "hsc"):
+        for subclass in SUBCLASS_NAMES:
+            keys |= set(sample_artifact(rng, subclass, get_survey(name)))
+    keys |= {"n_field_galaxies", "n_field_stars", "attempts", "preselected"}
+    keys |= {f"psf_fwhm_{band}" for band in BANDS}
+    return tuple(sorted(keys))
+
+
+def feature_names() -> tuple[str, ...]:
+    """Names of the feature columns (re-exported for the store writer)."""
+    return tuple(FEATURE_NAMES)

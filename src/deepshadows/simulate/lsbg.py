@@ -1,0 +1,163 @@
+"""Low-surface-brightness galaxies: priors (science specification, section 4) and rendering."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import galsim
+import numpy as np
+
+from deepshadows.simulate.photometry import band_fluxes, mean_sb_to_mag
+from deepshadows.simulate.render import Scene
+from deepshadows.surveys import Survey
+
+__all__ = ["LSBGPriors", "draw_lsbg", "sample_lsbg"]
+
+
+def _quantile_draw(rng: np.random.Generator, levels: tuple[float, ...], values: tuple[float, ...]) -> float:
+    """Draw from a distribution given by a piecewise-linear quantile function."""
+    return float(np.interp(rng.random(), levels, values))
+
+
+def _truncated_normal(rng: np.random.Generator, mean: float, sd: float, lo: float, hi: float) -> float:
+    while True:
+        value = rng.normal(mean, sd)
+        if lo <= value < hi:
+            return float(value)
+
+
+def _truncated_lognormal(rng: np.random.Generator, median: float, sigma: float, lo: float, hi: float) -> float:
+    while True:
+        value = median * np.exp(rng.normal(0.0, sigma))
+        if lo <= value <= hi:
+            return float(value)
+
+
+@dataclass(frozen=True)
+class LSBGPriors:
+    """Structural and colour priors of the LSBG population (DES defaults).
+
+    The ellipticity and mean-surface-brightness shapes are the quantiles measured on the HSC
+    (Greco et al. 2018) catalogue; sizes, the red fraction and the cuts follow the DES sample of
+    Tanoglidis et al. (2021). All values are assumptions that can be replaced.
+    """
+
+    red_fraction: float = 0.33
+    r_eff_median: float = 4.1
+    r_eff_sigma: float = 0.30
+    r_eff_range: tuple[float, float] = (2.5, 20.0)
+    sersic_median: float = 0.85
+    sersic_sigma: float = 0.40
+    sersic_range: tuple[float, float] = (0.3, 4.0)
+    ellipticity_levels: tuple[float, ...] = (0.0, 0.05, 0.16, 0.5, 0.84, 0.95, 1.0)
+    ellipticity_values: tuple[float, ...] = (0.0, 0.06, 0.14, 0.30, 0.48, 0.58, 0.65)
+    #: Quantiles of the mean g surface brightness (HSC shape), shifted per colour class.
+    sb_levels: tuple[float, ...] = (0.0, 0.05, 0.16, 0.5, 0.84, 0.95, 1.0)
+    sb_values: tuple[float, ...] = (23.4, 23.84, 24.08, 24.64, 25.68, 26.23, 27.0)
+    sb_shift_blue: float = -0.15
+    sb_shift_red: float = 0.35
+    sb_range: tuple[float, float] = (24.2, 27.0)
+    #: Beyond this mean surface brightness the shallower DES imaging finds fewer LSBGs.
+    sb_taper_start: float = 25.5
+    sb_taper_width: float = 0.6
+    knots_fraction_blue: float = 0.45
+    nucleus_fraction_red: float = 0.15
+    max_centre_offset: float = 0.5
+
+
+def sample_lsbg(rng: np.random.Generator, priors: LSBGPriors | None = None) -> dict[str, float]:
+    """Draw the truth parameters of one LSBG.
+
+    Parameters
+    ----------
+    rng : numpy.random.Generator
+        Source of randomness.
+    priors : LSBGPriors, optional
+        Population priors (DES defaults).
+
+    Returns
+    -------
+    dict of str to float
+        ``red``, ``r_eff`` (arcsec, semi-major), ``sersic_n``, ``q``, ``position_angle`` (deg),
+        ``mu_mean_g`` (mag/arcsec^2), ``mag_g``, ``g_r``, ``g_i``, ``r_i``, ``i_z``, ``x``, ``y``
+        (arcsec), ``knot_fraction``, ``n_knots``, ``nucleus_fraction``.
+    """
+    p = priors or LSBGPriors()
+    red = rng.random() < p.red_fraction
+    r_eff = _truncated_lognormal(rng, p.r_eff_median, p.r_eff_sigma, *p.r_eff_range)
+    sersic_n = _truncated_lognormal(rng, p.sersic_median, p.sersic_sigma, *p.sersic_range)
+    q = 1.0 - _quantile_draw(rng, p.ellipticity_levels, p.ellipticity_values)
+    shift = p.sb_shift_red if red else p.sb_shift_blue
+    while True:
+        mu = _quantile_draw(rng, p.sb_levels, p.sb_values) + shift
+        if not p.sb_range[0] <= mu <= p.sb_range[1]:
+            continue
+        excess = max(0.0, mu - p.sb_taper_start) / p.sb_taper_width
+        if rng.random() < np.exp(-(excess**2)):
+            break
+    if red:
+        g_i = _truncated_normal(rng, 0.84, 0.16, 0.60, 1.4)
+    else:
+        g_i = _truncated_normal(rng, 0.46, 0.10, -0.1, 0.60)
+    g_r = 0.016 + 0.654 * g_i + rng.normal(0.0, 0.053)
+    r_i = g_i - g_r
+    i_z = 0.7 * r_i + rng.normal(0.0, 0.05)
+    radius, angle = p.max_centre_offset * np.sqrt(rng.random()), rng.uniform(0, 2 * np.pi)
+    has_knots = (not red) and rng.random() < p.knots_fraction_blue
+    has_nucleus = red and rng.random() < p.nucleus_fraction_red
+    return {
+        "red": float(red),
+        "r_eff": r_eff,
+        "sersic_n": sersic_n,
+        "q": q,
+        "position_angle": float(rng.uniform(0.0, 180.0)),
+        "mu_mean_g": float(mu),
+        "mag_g": mean_sb_to_mag(mu, r_eff, q),
+        "g_r": float(g_r),
+        "g_i": float(g_i),
+        "r_i": float(r_i),
+        "i_z": float(i_z),
+        "x": float(radius * np.cos(angle)),
+        "y": float(radius * np.sin(angle)),
+        "knot_fraction": float(rng.uniform(0.05, 0.25)) if has_knots else 0.0,
+        "n_knots": float(rng.integers(10, 51)) if has_knots else 0.0,
+        "knot_bluer": float(rng.uniform(0.1, 0.3)) if has_knots else 0.0,
+        "nucleus_fraction": float(rng.uniform(0.01, 0.10)) if has_nucleus else 0.0,
+    }
+
+
+def draw_lsbg(scene: Scene, params: dict[str, float], rng: np.random.Generator, survey: Survey) -> None:
+    """Add an LSBG with the given truth parameters to ``scene``.
+
+    The Sersic profile has the semi-major half-light radius ``r_eff``: GalSim shears preserve area,
+    so it is built with ``R_eff sqrt(q)``. Star-forming knots (blue LSBGs) are point-like clumps
+    scattered like the light; a nucleus (red LSBGs) is a point source at the centre.
+    """
+    del survey  # the recipe is the same for every survey; the PSF lives in the scene
+    fluxes = band_fluxes(params["mag_g"], params["g_r"], params["r_i"], params["i_z"])
+    knot_fraction, nucleus_fraction = params["knot_fraction"], params["nucleus_fraction"]
+    smooth = 1.0 - knot_fraction - nucleus_fraction
+    q, r_eff = params["q"], params["r_eff"]
+    profile = galsim.Sersic(params["sersic_n"], half_light_radius=r_eff * np.sqrt(q)).shear(
+        q=q, beta=params["position_angle"] * galsim.degrees
+    )
+    x, y = params["x"], params["y"]
+    scene.add_profile(profile, smooth * fluxes, x=x, y=y, half_light_radius=r_eff, extent=6.0 * r_eff)
+    if knot_fraction > 0:
+        n_knots = int(params["n_knots"])
+        # Knot positions follow a Gaussian with the galaxy's half-light radius, sheared like it.
+        sigma = r_eff / 1.1774
+        u = rng.normal(0.0, sigma, n_knots)
+        v = rng.normal(0.0, sigma * q, n_knots)
+        pa = np.deg2rad(params["position_angle"])
+        kx = x + u * np.cos(pa) - v * np.sin(pa)
+        ky = y + u * np.sin(pa) + v * np.cos(pa)
+        weights = rng.exponential(1.0, n_knots)
+        weights /= weights.sum()
+        knot_colours = band_fluxes(
+            params["mag_g"], params["g_r"] - params["knot_bluer"], params["r_i"], params["i_z"]
+        )
+        knot_colours *= fluxes.sum() / knot_colours.sum()
+        scene.add_points(kx, ky, knot_fraction * weights[:, None] * knot_colours[None, :])
+    if nucleus_fraction > 0:
+        scene.add_points(np.array([x]), np.array([y]), nucleus_fraction * fluxes[None, :])
