@@ -9,8 +9,17 @@ from importlib import metadata
 __all__ = ["package_versions", "provenance"]
 
 _PACKAGES = (
-    "deepshadows", "numpy", "scipy", "galsim", "sep", "h5py", "astropy", "pillow",
-    "torch", "scikit-learn", "matplotlib",
+    "deepshadows",
+    "numpy",
+    "scipy",
+    "galsim",
+    "sep",
+    "h5py",
+    "astropy",
+    "pillow",
+    "torch",
+    "scikit-learn",
+    "matplotlib",
 )
 
 

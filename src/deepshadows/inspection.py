@@ -25,7 +25,7 @@ CALIBRATION_SAMPLE = 2000
 
 
 def default_summary_dir(store_path: str | os.PathLike[str]) -> Path:
-    """The folder beside a store where its summary goes: ``data/des.h5`` -> ``data/des_summary``."""
+    """Return the folder beside a store for its summary: ``data/des.h5`` -> ``data/des_summary``."""
     path = Path(store_path)
     return path.with_name(path.stem + "_summary")
 
@@ -96,15 +96,25 @@ def inspect_store(
         labels, kinds, subclasses = store.labels, store.kinds, store.subclasses
         sample = np.sort(rng.permutation(len(store))[: CALIBRATION_SAMPLE * 2])
         images = store.read_images(sample)
-        figures = {"contact_sheet": str(contact_sheet(images, kinds[sample], subclasses[sample],
-                                                      out / "contact_sheet.png", per_group=per_group,
-                                                      seed=seed))}
+        figures = {
+            "contact_sheet": str(
+                contact_sheet(
+                    images,
+                    kinds[sample],
+                    subclasses[sample],
+                    out / "contact_sheet.png",
+                    per_group=per_group,
+                    seed=seed,
+                )
+            )
+        }
         if store.has_features:
             table = store.features_table()
             names = list(table.colnames)
             values = np.stack([np.asarray(table[name], dtype=np.float64) for name in names], axis=1)
-            figures["features"] = str(feature_distributions(values, names, labels, out / "features.png",
-                                                            flags=store.feature_flags))
+            figures["features"] = str(
+                feature_distributions(values, names, labels, out / "features.png", flags=store.feature_flags)
+            )
     if reference is None:
         reference = "des-dr1" if str(summary.get("survey", "")).lower() == "des" else ""
     rows: list[dict[str, Any]] = []

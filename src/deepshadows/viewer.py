@@ -55,9 +55,7 @@ def _lanczos(x: np.ndarray, order: int) -> np.ndarray:
 
 
 @functools.lru_cache(maxsize=32)
-def lanczos_matrix(
-    n_in: int, scale_in: float, n_out: int, scale_out: float, order: int = 3
-) -> np.ndarray:
+def lanczos_matrix(n_in: int, scale_in: float, n_out: int, scale_out: float, order: int = 3) -> np.ndarray:
     """Return the 1-D Lanczos resampling matrix between two centred pixel grids.
 
     Output pixel ``j`` sits at ``(j - (n_out - 1) / 2) * scale_out`` arcsec from the centre, input
@@ -173,7 +171,9 @@ def resize_cutout(rgb8: np.ndarray, *, size: int = 64, resize: ResizeFilter = "n
     try:
         resample = RESIZE_FILTERS[resize]
     except KeyError:
-        raise InputError(f"--resize: unknown filter {resize!r}; choose from {sorted(RESIZE_FILTERS)}") from None
+        raise InputError(
+            f"--resize: unknown filter {resize!r}; choose from {sorted(RESIZE_FILTERS)}"
+        ) from None
     if rgb8.shape[:2] == (size, size):
         return np.ascontiguousarray(rgb8)
     return np.asarray(Image.fromarray(rgb8, mode="RGB").resize((size, size), resample=resample))

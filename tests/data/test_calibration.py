@@ -82,9 +82,7 @@ def test_matches_one_call_per_cutout_and_across_chunks(monkeypatch):
         np.testing.assert_allclose(chunked[name], whole[name])
     for i in (0, 6):
         for c in range(3):
-            _, median, std = sigma_clipped_stats(
-                images[i, :, :, c].astype(np.float64), sigma=3, maxiters=10
-            )
+            _, median, std = sigma_clipped_stats(images[i, :, :, c].astype(np.float64), sigma=3, maxiters=10)
             assert whole["bg_median"][i, c] == pytest.approx(median)
             assert whole["bg_std"][i, c] == pytest.approx(std, rel=1e-5)
 
@@ -112,8 +110,7 @@ def stats_at_targets(reference: str, *, factor: float = 1.0, n: int = 50) -> dic
     out = {}
     for cls, targets in REAL_TARGETS[reference].items():
         out[cls] = {
-            name: np.asarray(targets[name]["median"]) * factor
-            * (1.0 + 0.01 * rng.standard_normal((n, 3)))
+            name: np.asarray(targets[name]["median"]) * factor * (1.0 + 0.01 * rng.standard_normal((n, 3)))
             for name in STATISTICS
         }
     return out

@@ -51,8 +51,7 @@ def test_import_without_csv(folder: Path, tmp_path: Path) -> None:
 
 def test_import_with_csv(folder: Path, tmp_path: Path) -> None:
     lines = ["id,label,kind,subclass"]
-    lines += [f"a{i:02d},{'lsbg' if i < 8 else 'artifact'},,{'' if i < 8 else 'C'}"
-              for i in range(16)]
+    lines += [f"a{i:02d},{'lsbg' if i < 8 else 'artifact'},,{'' if i < 8 else 'C'}" for i in range(16)]
     csv_path = write_csv(tmp_path / "labels.csv", lines)
     out = import_folder(folder, labels_csv=csv_path, out=tmp_path / "s.h5", seed=4)
     store = Store(out)
@@ -61,8 +60,7 @@ def test_import_with_csv(folder: Path, tmp_path: Path) -> None:
     np.testing.assert_array_equal(store.subclasses, [""] * 8 + ["C"] * 8)
     # JPEG is lossy: the PNG rows are exact, the JPEG rows close.
     png_rows = [i for i in range(16) if i % 4 != 3]
-    np.testing.assert_array_equal(store.read_images(png_rows),
-                                  np.stack([cutout(i) for i in png_rows]))
+    np.testing.assert_array_equal(store.read_images(png_rows), np.stack([cutout(i) for i in png_rows]))
     splits = store.splits
     assert [(splits == s).sum() for s in ("train", "val", "test")] == [12, 2, 2]
     for label in (0, 1):
@@ -73,12 +71,15 @@ def test_import_with_csv(folder: Path, tmp_path: Path) -> None:
 
 
 def test_csv_with_file_and_split_columns(folder: Path, tmp_path: Path) -> None:
-    csv_path = write_csv(folder / "labels.csv", [
-        "ID, Label, File, Kind, Split",
-        "first, 1, a00.png, lsbg, train",
-        "second, 0, a03.jpg, type2, val",
-        "third, 0, a05.png, type1, test",
-    ])
+    csv_path = write_csv(
+        folder / "labels.csv",
+        [
+            "ID, Label, File, Kind, Split",
+            "first, 1, a00.png, lsbg, train",
+            "second, 0, a03.jpg, type2, val",
+            "third, 0, a05.png, type1, test",
+        ],
+    )
     store = Store(import_folder(folder, labels_csv=csv_path, out=tmp_path / "s.h5"))
     np.testing.assert_array_equal(store.ids, ["first", "second", "third"])
     np.testing.assert_array_equal(store.kinds, ["lsbg", "type2", "type1"])
@@ -117,8 +118,9 @@ def test_non_square_image_cannot_be_resized(folder: Path, tmp_path: Path) -> Non
 
 
 def test_custom_image_size(folder: Path, tmp_path: Path) -> None:
-    store = Store(import_folder(folder, labels_csv=None, out=tmp_path / "s.h5", image_size=32,
-                                resize="bicubic"))
+    store = Store(
+        import_folder(folder, labels_csv=None, out=tmp_path / "s.h5", image_size=32, resize="bicubic")
+    )
     assert store.read_images([0]).shape == (1, 32, 32, 3)
 
 
@@ -206,9 +208,15 @@ def test_failed_overwrite_keeps_old_store(folder: Path, tmp_path: Path) -> None:
 
 def test_import_images_directly(folder: Path, tmp_path: Path) -> None:
     paths = sorted(folder.glob("*.png"))[:4]
-    out = import_images(paths, ["w", "x", "y", "z"], [1, 1, 0, 0], out=tmp_path / "s.h5",
-                        kinds=["lsbg", "lsbg", "type1", "type2"], seed=0,
-                        split_fractions=(0.5, 0.5, 0))
+    out = import_images(
+        paths,
+        ["w", "x", "y", "z"],
+        [1, 1, 0, 0],
+        out=tmp_path / "s.h5",
+        kinds=["lsbg", "lsbg", "type1", "type2"],
+        seed=0,
+        split_fractions=(0.5, 0.5, 0),
+    )
     store = Store(out)
     np.testing.assert_array_equal(store.kinds, ["lsbg", "lsbg", "type1", "type2"])
     assert sorted(store.splits) == ["train", "train", "val", "val"]

@@ -52,8 +52,14 @@ def rows(start: int, stop: int, *, shape: tuple[int, int, int] = (64, 64, 3)) ->
 
 def writer(path: Path, **kwargs: Any) -> StoreWriter:
     attrs = kwargs.pop("attrs", {"config": CONFIG, "provenance": {"created_utc": "now"}})
-    return StoreWriter(path, n_total=kwargs.pop("n_total", N), feature_dtype=FEATURES,
-                       truth_dtype=TRUTH, attrs=attrs, **kwargs)
+    return StoreWriter(
+        path,
+        n_total=kwargs.pop("n_total", N),
+        feature_dtype=FEATURES,
+        truth_dtype=TRUTH,
+        attrs=attrs,
+        **kwargs,
+    )
 
 
 def the_splits() -> np.ndarray:
@@ -134,8 +140,9 @@ def test_compound_tables_read_by_astropy(store_path: Path) -> None:
 
 def test_small_store_chunks_and_optional_tables(tmp_path: Path) -> None:
     batch = {k: v for k, v in rows(0, 5).items() if k not in ("features", "feature_flag", "truth")}
-    with StoreWriter(tmp_path / "s.h5", n_total=5, feature_dtype=None, truth_dtype=None,
-                     attrs={"config": {}}) as w:
+    with StoreWriter(
+        tmp_path / "s.h5", n_total=5, feature_dtype=None, truth_dtype=None, attrs={"config": {}}
+    ) as w:
         w.append(batch)
         path = w.finalize(np.array(["train"] * 5), split_fractions=None, split_seed=None)
     with h5py.File(path, "r") as f:
@@ -354,8 +361,11 @@ def test_indices(store_path: Path) -> None:
 def test_empty_split(tmp_path: Path) -> None:
     with writer(tmp_path / "s.h5", n_total=8) as w:
         w.append(rows(0, 8))
-        path = w.finalize(make_splits(np.zeros(8), fractions=(0.5, 0.5, 0), seed=0),
-                          split_fractions=(0.5, 0.5, 0), split_seed=0)
+        path = w.finalize(
+            make_splits(np.zeros(8), fractions=(0.5, 0.5, 0), seed=0),
+            split_fractions=(0.5, 0.5, 0),
+            split_seed=0,
+        )
     with pytest.raises(InputError, match=r"s\.h5: store has no rows in split 'test'"):
         Store(path).indices("test")
 
@@ -380,8 +390,7 @@ def test_to_float() -> None:
 
 @pytest.mark.parametrize("split", [None, "train", "val"])
 @pytest.mark.parametrize("batch_size", [1, 64, 1000])
-def test_iter_batches_covers_split_once(store_path: Path, split: str | None,
-                                        batch_size: int) -> None:
+def test_iter_batches_covers_split_once(store_path: Path, split: str | None, batch_size: int) -> None:
     store = Store(store_path)
     expected = rows(0, N)
     seen = []

@@ -175,9 +175,7 @@ def test_background_subtraction_removes_a_constant_sky():
 @pytest.mark.parametrize("subtract_background", [False, True])
 @pytest.mark.parametrize("fill", [0.0, np.nan])
 def test_blank_images_do_not_raise(fill, subtract_background):
-    features, flag = _measure(
-        np.full((4, SIZE, SIZE), fill), subtract_background=subtract_background
-    )
+    features, flag = _measure(np.full((4, SIZE, SIZE), fill), subtract_background=subtract_background)
     assert flag == FLAG_NO_DETECTION
     assert np.all(np.isnan(features))
 

@@ -52,27 +52,29 @@ def test_contact_sheet(tmp_path, cutouts):
     assert [p.name for p in tmp_path.iterdir()] == ["sheet.png"]
     assert matplotlib.get_backend() == backend
 
-    fewer = contact_sheet(images[:10], kinds[:10], subclasses[:10], tmp_path / "lsbg.png",
-                          per_group=4)
+    fewer = contact_sheet(images[:10], kinds[:10], subclasses[:10], tmp_path / "lsbg.png", per_group=4)
     assert png_pixels(fewer).shape[0] < pixels.shape[0]
 
 
 def test_contact_sheet_is_seeded(tmp_path, cutouts):
     images, kinds, subclasses = cutouts
-    a = png_pixels(contact_sheet(images, kinds, subclasses, tmp_path / "a.png", seed=1,
-                                 per_group=3))
-    b = png_pixels(contact_sheet(images, kinds, subclasses, tmp_path / "b.png", seed=1,
-                                 per_group=3))
-    c = png_pixels(contact_sheet(images, kinds, subclasses, tmp_path / "c.png", seed=2,
-                                 per_group=3))
+    a = png_pixels(contact_sheet(images, kinds, subclasses, tmp_path / "a.png", seed=1, per_group=3))
+    b = png_pixels(contact_sheet(images, kinds, subclasses, tmp_path / "b.png", seed=1, per_group=3))
+    c = png_pixels(contact_sheet(images, kinds, subclasses, tmp_path / "c.png", seed=2, per_group=3))
     np.testing.assert_array_equal(a, b)
     assert not np.array_equal(a, c)
 
 
 def test_contact_sheet_titles_and_small_groups(tmp_path, cutouts):
     images, kinds, subclasses = cutouts
-    out = contact_sheet(images[:2], ["lsbg", "artifact"], ["", "F"], tmp_path / "s.png",
-                        per_group=8, titles={"lsbg": "galaxies"})
+    out = contact_sheet(
+        images[:2],
+        ["lsbg", "artifact"],
+        ["", "F"],
+        tmp_path / "s.png",
+        per_group=8,
+        titles={"lsbg": "galaxies"},
+    )
     assert png_pixels(out).shape[0] > 2 * 110
 
 

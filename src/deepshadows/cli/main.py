@@ -29,33 +29,76 @@ def cli() -> None:
 
 
 @cli.command()
-@click.option("--survey", type=click.Choice(["des", "hsc"], case_sensitive=False), default="des",
-              show_default=True, help="Survey layer to imitate.")
+@click.option(
+    "--survey",
+    type=click.Choice(["des", "hsc"], case_sensitive=False),
+    default="des",
+    show_default=True,
+    help="Survey layer to imitate.",
+)
 @click.option("--n", "n", type=int, default=1000, show_default=True, help="Number of objects.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the whole data set.")
-@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True,
-              help="Output HDF5 store, e.g. data/des.h5.")
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    required=True,
+    help="Output HDF5 store, e.g. data/des.h5.",
+)
 @click.option("--workers", type=int, default=None, help="Worker processes [default: all cores].")
-@click.option("--type1-fraction", type=float, default=0.0, show_default=True,
-              help="Fraction of type-1 artifacts (bright stars) for the three-class study.")
-@click.option("--resize", type=click.Choice(["nearest", "bicubic"]), default="nearest", show_default=True,
-              help="Filter of the 256 -> 64 pixel resize.")
-@click.option("--max-attempts", type=int, default=25, show_default=True,
-              help="Re-draws allowed for an object to pass the catalogue preselection.")
+@click.option(
+    "--type1-fraction",
+    type=float,
+    default=0.0,
+    show_default=True,
+    help="Fraction of type-1 artifacts (bright stars) for the three-class study.",
+)
+@click.option(
+    "--resize",
+    type=click.Choice(["nearest", "bicubic"]),
+    default="nearest",
+    show_default=True,
+    help="Filter of the 256 -> 64 pixel resize.",
+)
+@click.option(
+    "--max-attempts",
+    type=int,
+    default=25,
+    show_default=True,
+    help="Re-draws allowed for an object to pass the catalogue preselection.",
+)
 @click.option("--no-preselect", is_flag=True, help="Keep objects whether or not they pass the preselection.")
 @click.option("--overwrite", is_flag=True, help="Replace an existing output file.")
 @click.option("--resume", is_flag=True, help="Continue an interrupted run with the same options.")
 @click.option("--no-summary", is_flag=True, help="Skip the summary folder (figures, calibration).")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
-def simulate(survey: str, n: int, seed: int, out: Path, workers: int | None, type1_fraction: float,
-             resize: str, max_attempts: int, no_preselect: bool, overwrite: bool, resume: bool,
-             no_summary: bool, quiet: bool) -> None:
+def simulate(
+    survey: str,
+    n: int,
+    seed: int,
+    out: Path,
+    workers: int | None,
+    type1_fraction: float,
+    resize: str,
+    max_attempts: int,
+    no_preselect: bool,
+    overwrite: bool,
+    resume: bool,
+    no_summary: bool,
+    quiet: bool,
+) -> None:
     """Simulate a survey of LSBGs and artifacts with GalSim into an HDF5 store."""
     from deepshadows.inspection import inspect_store
     from deepshadows.simulate import SimConfig, make_dataset
 
-    cfg = SimConfig(survey=survey.lower(), n=n, seed=seed, type1_fraction=type1_fraction, resize=resize,
-                    max_attempts=max_attempts, preselect=not no_preselect)
+    cfg = SimConfig(
+        survey=survey.lower(),
+        n=n,
+        seed=seed,
+        type1_fraction=type1_fraction,
+        resize=resize,
+        max_attempts=max_attempts,
+        preselect=not no_preselect,
+    )
     path = make_dataset(out, cfg, workers=workers, overwrite=overwrite, resume=resume, progress=not quiet)
     click.echo(f"wrote {path}")
     if not no_summary:
@@ -64,13 +107,22 @@ def simulate(survey: str, n: int, seed: int, out: Path, workers: int | None, typ
 
 @cli.command("inspect")
 @click.argument("store", type=click.Path(path_type=Path))
-@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Output folder [default: <store>_summary beside the store].")
-@click.option("--per-group", type=click.IntRange(1, 64), default=8, show_default=True,
-              help="Examples per class and subclass on the contact sheet.")
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Output folder [default: <store>_summary beside the store].",
+)
+@click.option(
+    "--per-group",
+    type=click.IntRange(1, 64),
+    default=8,
+    show_default=True,
+    help="Examples per class and subclass on the contact sheet.",
+)
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the choice of examples.")
 def inspect_command(store: Path, out: Path | None, per_group: int, seed: int) -> None:
-    """Counts per split and class, contact sheet, feature and calibration figures of a store."""
+    """Summarise a store: counts per split and class, contact sheet, feature and calibration figures."""
     from deepshadows.inspection import inspect_store
 
     _echo_summary(inspect_store(store, out, per_group=per_group, seed=seed))
@@ -78,28 +130,57 @@ def inspect_command(store: Path, out: Path | None, per_group: int, seed: int) ->
 
 @cli.command("import")
 @click.argument("folder", type=click.Path(path_type=Path))
-@click.option("--labels", "labels_csv", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="CSV with columns id, label and optionally file, kind, subclass, split.")
-@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True,
-              help="Output HDF5 store.")
-@click.option("--resize", type=click.Choice(["nearest", "bicubic"]), default=None,
-              help="Resize images of another size (e.g. 256-pixel viewer cutouts) instead of rejecting them.")
+@click.option(
+    "--labels",
+    "labels_csv",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="CSV with columns id, label and optionally file, kind, subclass, split.",
+)
+@click.option(
+    "--out", type=click.Path(dir_okay=False, path_type=Path), required=True, help="Output HDF5 store."
+)
+@click.option(
+    "--resize",
+    type=click.Choice(["nearest", "bicubic"]),
+    default=None,
+    help="Resize images of another size (e.g. 256-pixel viewer cutouts) instead of rejecting them.",
+)
 @click.option("--image-size", type=int, default=64, show_default=True, help="Side of the stored cutouts.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the train/val/test split.")
 @click.option("--overwrite", is_flag=True, help="Replace an existing output file.")
-def import_command(folder: Path, labels_csv: Path | None, out: Path, resize: str | None, image_size: int,
-                   seed: int, overwrite: bool) -> None:
+def import_command(
+    folder: Path,
+    labels_csv: Path | None,
+    out: Path,
+    resize: str | None,
+    image_size: int,
+    seed: int,
+    overwrite: bool,
+) -> None:
     """Build a store from a folder of JPEG/PNG cutouts and a CSV of ids and labels."""
     from deepshadows.data import import_folder
 
-    path = import_folder(folder, labels_csv=labels_csv, out=out, image_size=image_size, resize=resize,
-                         overwrite=overwrite, seed=seed)
+    path = import_folder(
+        folder,
+        labels_csv=labels_csv,
+        out=out,
+        image_size=image_size,
+        resize=resize,
+        overwrite=overwrite,
+        seed=seed,
+    )
     click.echo(f"wrote {path}")
 
 
 @cli.command()
-@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("demo"),
-              show_default=True, help="Folder for the demo's outputs.")
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("demo"),
+    show_default=True,
+    help="Folder for the demo's outputs.",
+)
 @click.option("--n", "n", type=int, default=600, show_default=True, help="Objects in the demo data set.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed.")
 @click.option("--workers", type=int, default=None, help="Worker processes [default: all cores].")
@@ -123,8 +204,10 @@ def _echo_summary(summary: dict) -> None:
     rows = summary.get("calibration") or []
     if rows:
         inside = sum(bool(r["within"]) for r in rows)
-        click.echo(f"calibration vs real {summary['calibration_reference']} cutouts: "
-                   f"{inside}/{len(rows)} statistics within the real range")
+        click.echo(
+            f"calibration vs real {summary['calibration_reference']} cutouts: "
+            f"{inside}/{len(rows)} statistics within the real range"
+        )
     for name, path in summary.get("figures", {}).items():
         click.echo(f"  {name}: {path}")
 
@@ -132,8 +215,9 @@ def _echo_summary(summary: dict) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line with ``argv`` (default: ``sys.argv[1:]``) and return the exit status."""
     try:
-        cli.main(args=list(argv) if argv is not None else None, prog_name="deepshadows",
-                 standalone_mode=False)
+        cli.main(
+            args=list(argv) if argv is not None else None, prog_name="deepshadows", standalone_mode=False
+        )
     except DeepShadowsError as exc:
         click.echo(f"error: {exc}", err=True)
         return 1

@@ -154,9 +154,7 @@ def cutout_statistics(images: np.ndarray) -> dict[str, np.ndarray]:
         raise InputError(f"images: expected shape (N, H, W, 3), got {images.shape}")
     n, height, width, _ = images.shape
     if height < _CENTER_BOX or width < _CENTER_BOX:
-        raise InputError(
-            f"images: cutouts must be at least {_CENTER_BOX} px on a side, got {height}x{width}"
-        )
+        raise InputError(f"images: cutouts must be at least {_CENTER_BOX} px on a side, got {height}x{width}")
     out = {name: np.empty((n, 3), dtype=np.float64) for name in STATISTICS}
     y0, x0 = (height - _CENTER_BOX) // 2, (width - _CENTER_BOX) // 2
     for start in range(0, n, _CHUNK):
@@ -302,10 +300,7 @@ def comparison_markdown(rows: Sequence[Mapping[str, Any]]) -> str:
     ]
     for row in rows:
         stat = row["statistic"]
-        sim = (
-            f"{_fmt(stat, row['sim_median'])} "
-            f"[{_fmt(stat, row['sim_p16'])}, {_fmt(stat, row['sim_p84'])}]"
-        )
+        sim = f"{_fmt(stat, row['sim_median'])} [{_fmt(stat, row['sim_p16'])}, {_fmt(stat, row['sim_p84'])}]"
         lines.append(
             f"| {row['class']} | {stat} | {row['channel']} | {sim} "
             f"| {_fmt(stat, row['real_median'])} "
@@ -367,8 +362,7 @@ def plot_calibration(
     handles, legend_labels = axes[0, 0].get_legend_handles_labels()
     fig.legend(handles, legend_labels, loc="outside lower center", ncols=2, fontsize=8)
     fig.suptitle(
-        f"Simulated cutout statistics vs real ({reference}: "
-        f"{REAL_TARGET_SOURCES[reference]['description']})",
+        f"Simulated cutout statistics vs real ({reference}: {REAL_TARGET_SOURCES[reference]['description']})",
         fontsize=10,
     )
     out = Path(out_png)
@@ -377,9 +371,7 @@ def plot_calibration(
     return out
 
 
-def _plot_panel(
-    ax: Any, per_class: Mapping[str, np.ndarray], reals: Mapping[str, Mapping[str, Any]]
-) -> None:
+def _plot_panel(ax: Any, per_class: Mapping[str, np.ndarray], reals: Mapping[str, Mapping[str, Any]]) -> None:
     """Draw the simulated histograms and real ranges of one statistic and channel."""
     finite = {cls: v[np.isfinite(v)] for cls, v in per_class.items()}
     bins = _common_bins(
@@ -401,15 +393,11 @@ def _plot_panel(
             )
         r = reals[cls]
         ax.axvspan(r["real_low"], r["real_high"], color=color, alpha=0.15, lw=0)
-        ax.axvline(
-            r["real_median"], color=color, ls="--", lw=1.2, label=f"{cls} real median and range"
-        )
+        ax.axvline(r["real_median"], color=color, ls="--", lw=1.2, label=f"{cls} real median and range")
     ax.tick_params(labelsize=8)
 
 
-def _common_bins(
-    samples: Sequence[np.ndarray], extra: Sequence[float], n_bins: int = 30
-) -> np.ndarray:
+def _common_bins(samples: Sequence[np.ndarray], extra: Sequence[float], n_bins: int = 30) -> np.ndarray:
     """Return bin edges spanning the 1st-99th percentiles of all samples and the extra values.
 
     Medians of 8-bit pixels are multiples of 0.5 DN, mostly whole; for such samples each bin

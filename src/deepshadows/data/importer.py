@@ -39,8 +39,9 @@ def _check_resize(resize: str | None) -> str | None:
     return resize
 
 
-def read_image(path: str | os.PathLike[str], *, image_size: int = 64,
-               resize: str | None = None) -> np.ndarray:
+def read_image(
+    path: str | os.PathLike[str], *, image_size: int = 64, resize: str | None = None
+) -> np.ndarray:
     """Read one cutout as RGB.
 
     Parameters
@@ -74,12 +75,13 @@ def read_image(path: str | os.PathLike[str], *, image_size: int = 64,
     width, height = rgb.size
     if (width, height) != (image_size, image_size):
         if method is None:
-            raise InputError(f"{path}: image is {width}x{height} pixels, expected "
-                             f"{image_size}x{image_size}; pass --resize nearest or --resize "
-                             "bicubic to resample it")
+            raise InputError(
+                f"{path}: image is {width}x{height} pixels, expected "
+                f"{image_size}x{image_size}; pass --resize nearest or --resize "
+                "bicubic to resample it"
+            )
         if width != height:
-            raise InputError(f"{path}: image is {width}x{height} pixels; only square images "
-                             "can be resized")
+            raise InputError(f"{path}: image is {width}x{height} pixels; only square images can be resized")
         rgb = rgb.resize((image_size, image_size), RESIZE_METHODS[method])
     return np.asarray(rgb, dtype=np.uint8)
 
@@ -105,8 +107,10 @@ def _folder_images(folder: Path, skip: Path | None) -> list[Path]:
         if skip is not None and entry.resolve() == skip:
             continue
         if entry.suffix.lower() not in IMAGE_SUFFIXES:
-            raise InputError(f"{entry}: not a JPEG or PNG image (expected files ending in "
-                             f"{', '.join(IMAGE_SUFFIXES)}); move it out of the image folder")
+            raise InputError(
+                f"{entry}: not a JPEG or PNG image (expected files ending in "
+                f"{', '.join(IMAGE_SUFFIXES)}); move it out of the image folder"
+            )
         images.append(entry)
     return images
 
@@ -116,8 +120,10 @@ def _rows_from_folder(images: list[Path]) -> _Rows:
     seen: dict[str, Path] = {}
     for path in images:
         if path.stem in seen:
-            raise InputError(f"{path}: id {path.stem!r} is also the name of {seen[path.stem].name};"
-                             " ids (file names without extension) must be unique")
+            raise InputError(
+                f"{path}: id {path.stem!r} is also the name of {seen[path.stem].name};"
+                " ids (file names without extension) must be unique"
+            )
         seen[path.stem] = path
         rows.paths.append(path)
         rows.ids.append(path.stem)
@@ -127,16 +133,16 @@ def _rows_from_folder(images: list[Path]) -> _Rows:
     return rows
 
 
-def _parse_row(record: Mapping[str, str], where: str, by_stem: Mapping[str, list[Path]],
-               folder: Path) -> tuple[Path, str, int, str, str]:
+def _parse_row(
+    record: Mapping[str, str], where: str, by_stem: Mapping[str, list[Path]], folder: Path
+) -> tuple[Path, str, int, str, str]:
     """Check one CSV record and return (file, id, label, kind, subclass)."""
     ident = record["id"]
     if not ident:
         raise InputError(f"{where}: empty id")
     label = _LABELS.get(record["label"].lower())
     if label is None:
-        raise InputError(f"{where}: label {record['label']!r} is not one of 0, 1, lsbg, "
-                         "artifact")
+        raise InputError(f"{where}: label {record['label']!r} is not one of 0, 1, lsbg, artifact")
     kind = record.get("kind", "").lower() or ("lsbg" if label == 1 else "")
     if kind not in KINDS:
         raise InputError(f"{where}: kind {kind!r} is not one of {', '.join(KINDS[:-1])}")
@@ -144,8 +150,7 @@ def _parse_row(record: Mapping[str, str], where: str, by_stem: Mapping[str, list
         raise InputError(f"{where}: kind {kind!r} contradicts label {record['label']!r}")
     subclass = record.get("subclass", "").upper()
     if subclass not in SUBCLASSES or (subclass and label == 1):
-        raise InputError(f"{where}: subclass {subclass!r} is not valid for this row "
-                         "(artifacts only, A to F)")
+        raise InputError(f"{where}: subclass {subclass!r} is not valid for this row (artifacts only, A to F)")
     name = record.get("file", "")
     if name:
         path = folder / name
@@ -154,11 +159,15 @@ def _parse_row(record: Mapping[str, str], where: str, by_stem: Mapping[str, list
     else:
         matches = by_stem.get(ident, [])
         if not matches:
-            raise InputError(f"{where}: no image for id {ident!r} (looked for "
-                             f"{', '.join(ident + s for s in IMAGE_SUFFIXES)} in {folder})")
+            raise InputError(
+                f"{where}: no image for id {ident!r} (looked for "
+                f"{', '.join(ident + s for s in IMAGE_SUFFIXES)} in {folder})"
+            )
         if len(matches) > 1:
-            raise InputError(f"{where}: id {ident!r} matches several files "
-                             f"({', '.join(p.name for p in matches)}); add a 'file' column")
+            raise InputError(
+                f"{where}: id {ident!r} matches several files "
+                f"({', '.join(p.name for p in matches)}); add a 'file' column"
+            )
         path = matches[0]
     return path, ident, label, kind, subclass
 
@@ -176,8 +185,9 @@ def _rows_from_csv(csv_path: Path, folder: Path, images: list[Path]) -> _Rows:
         raise InputError(f"{csv_path}: cannot read the labels CSV ({exc})") from exc
     missing = [c for c in ("id", "label") if c not in header]
     if missing:
-        raise InputError(f"{csv_path}: missing column(s) {', '.join(missing)} "
-                         f"(header: {', '.join(header) or 'empty'})")
+        raise InputError(
+            f"{csv_path}: missing column(s) {', '.join(missing)} (header: {', '.join(header) or 'empty'})"
+        )
     rows = _Rows(splits=[] if "split" in header else None)
     first_row: dict[str, int] = {}
     for number, (line, values) in enumerate(records, start=1):
@@ -194,8 +204,9 @@ def _rows_from_csv(csv_path: Path, folder: Path, images: list[Path]) -> _Rows:
         if rows.splits is not None:
             split = record["split"].lower()
             if split not in _SPLIT_VALUES:
-                raise InputError(f"{where}: split {record['split']!r} is not one of "
-                                 f"{', '.join(_SPLIT_VALUES)}")
+                raise InputError(
+                    f"{where}: split {record['split']!r} is not one of {', '.join(_SPLIT_VALUES)}"
+                )
             rows.splits.append(split)
         rows.paths.append(path)
         rows.ids.append(ident)
@@ -275,10 +286,11 @@ def import_images(
     if n == 0:
         raise InputError(f"{out}: no images to import")
     if len(ids) != n or label_arr.shape != (n,):
-        raise ValueError(f"paths, ids and labels must have the same length, got {n}, "
-                         f"{len(ids)}, {label_arr.shape[0] if label_arr.ndim else 0}")
-    kind_arr = np.asarray(kinds if kinds is not None
-                          else np.where(label_arr == 1, "lsbg", ""), dtype=str)
+        raise ValueError(
+            f"paths, ids and labels must have the same length, got {n}, "
+            f"{len(ids)}, {label_arr.shape[0] if label_arr.ndim else 0}"
+        )
+    kind_arr = np.asarray(kinds if kinds is not None else np.where(label_arr == 1, "lsbg", ""), dtype=str)
     sub_arr = np.asarray(subclasses if subclasses is not None else [""] * n, dtype=str)
     if splits is not None:
         split_arr = np.asarray(splits, dtype=str)
@@ -291,24 +303,40 @@ def import_images(
         split_arr = np.full(n, "", dtype="S5")
         split_seed, recorded = None, None
     attrs = {
-        "config": {"source": "import", "image_size": int(image_size), "resize": resize,
-                   "seed": int(seed), "split_fractions": list(fractions), **(config or {})},
+        "config": {
+            "source": "import",
+            "image_size": int(image_size),
+            "resize": resize,
+            "seed": int(seed),
+            "split_fractions": list(fractions),
+            **(config or {}),
+        },
         "provenance": provenance(),
     }
     size = int(image_size)
-    writer = StoreWriter(out, n_total=n, feature_dtype=None, truth_dtype=None, attrs=attrs,
-                         image_shape=(size, size, 3), overwrite=overwrite)
+    writer = StoreWriter(
+        out,
+        n_total=n,
+        feature_dtype=None,
+        truth_dtype=None,
+        attrs=attrs,
+        image_shape=(size, size, 3),
+        overwrite=overwrite,
+    )
     try:
         for start in range(0, n, _BATCH):
             stop = min(start + _BATCH, n)
-            writer.append({
-                "images": np.stack([read_image(p, image_size=size, resize=resize)
-                                    for p in paths[start:stop]]),
-                "label": label_arr[start:stop],
-                "kind": kind_arr[start:stop],
-                "subclass": sub_arr[start:stop],
-                "id": np.asarray(ids[start:stop], dtype=object),
-            })
+            writer.append(
+                {
+                    "images": np.stack(
+                        [read_image(p, image_size=size, resize=resize) for p in paths[start:stop]]
+                    ),
+                    "label": label_arr[start:stop],
+                    "kind": kind_arr[start:stop],
+                    "subclass": sub_arr[start:stop],
+                    "id": np.asarray(ids[start:stop], dtype=object),
+                }
+            )
         return writer.finalize(split_arr, split_fractions=recorded, split_seed=split_seed)
     except BaseException:
         writer.close()
@@ -397,7 +425,17 @@ def import_folder(
         rows = _rows_from_csv(csv_path, folder, images)
     config = {"folder": str(folder), "labels_csv": None if csv_path is None else str(csv_path)}
     return import_images(
-        rows.paths, rows.ids, rows.labels, out=out, kinds=rows.kinds, subclasses=rows.subclasses,
-        splits=rows.splits, image_size=image_size, resize=resize, overwrite=overwrite, seed=seed,
-        split_fractions=split_fractions, config=config,
+        rows.paths,
+        rows.ids,
+        rows.labels,
+        out=out,
+        kinds=rows.kinds,
+        subclasses=rows.subclasses,
+        splits=rows.splits,
+        image_size=image_size,
+        resize=resize,
+        overwrite=overwrite,
+        seed=seed,
+        split_fractions=split_fractions,
+        config=config,
     )

@@ -45,14 +45,11 @@ def check_split_fractions(fractions: Sequence[float] | str) -> tuple[float, floa
             f"--split-fractions: expected three numbers (train, val, test), got {given!r}"
         ) from None
     if len(values) != 3:
-        raise InputError(
-            f"--split-fractions: expected three numbers (train, val, test), got {len(values)}"
-        )
+        raise InputError(f"--split-fractions: expected three numbers (train, val, test), got {len(values)}")
     if not all(math.isfinite(v) and v >= 0 for v in values):
         raise InputError(f"--split-fractions: fractions must be non-negative, got {values}")
     if abs(sum(values) - 1.0) > 1e-6:
-        raise InputError(f"--split-fractions: fractions must sum to 1, got {values} "
-                         f"(sum {sum(values):g})")
+        raise InputError(f"--split-fractions: fractions must sum to 1, got {values} (sum {sum(values):g})")
     return values  # type: ignore[return-value]
 
 
@@ -67,8 +64,9 @@ def _largest_remainder(total: int, fractions: np.ndarray) -> np.ndarray:
     return counts
 
 
-def _allocate(sizes: np.ndarray, fractions: np.ndarray, targets: np.ndarray,
-              rng: np.random.Generator) -> np.ndarray:
+def _allocate(
+    sizes: np.ndarray, fractions: np.ndarray, targets: np.ndarray, rng: np.random.Generator
+) -> np.ndarray:
     """Return per-stratum split counts whose rows sum to ``sizes`` and columns to ``targets``.
 
     Each stratum first gets the floor of its ideal share ``size * fraction``; the leftover
@@ -103,8 +101,7 @@ def _allocate(sizes: np.ndarray, fractions: np.ndarray, targets: np.ndarray,
     return counts + added
 
 
-def _augment(added: np.ndarray, allowed: np.ndarray, row_need: np.ndarray,
-             col_need: np.ndarray) -> bool:
+def _augment(added: np.ndarray, allowed: np.ndarray, row_need: np.ndarray, col_need: np.ndarray) -> bool:
     """Place one more unit along an augmenting path of the unit-capacity bipartite flow."""
     n_rows, n_cols = added.shape
     parent_col = np.full(n_cols, -1)  # row from which each column was reached
@@ -131,8 +128,7 @@ def _augment(added: np.ndarray, allowed: np.ndarray, row_need: np.ndarray,
     return False
 
 
-def _flip_path(added: np.ndarray, parent_col: np.ndarray, parent_row: np.ndarray,
-               j: int) -> int:
+def _flip_path(added: np.ndarray, parent_col: np.ndarray, parent_row: np.ndarray, j: int) -> int:
     """Apply an augmenting path ending at column ``j``; return the row where it starts."""
     while True:
         s = int(parent_col[j])

@@ -124,8 +124,7 @@ def _check_compound(dtype: np.dtype | None, name: str) -> np.dtype | None:
         raise ValueError(f"{name} must be a structured dtype with named columns, got {dtype}")
     for field in dtype.names:
         if dtype[field].hasobject:
-            raise ValueError(f"{name} column {field!r} has an object dtype; "
-                             "use fixed-size numbers or bytes")
+            raise ValueError(f"{name} column {field!r} has an object dtype; use fixed-size numbers or bytes")
     return dtype
 
 
@@ -140,8 +139,7 @@ def _to_choice(values: Any, allowed: tuple[str, ...], width: int, key: str) -> n
     """Encode strings as fixed-length ASCII after checking them against ``allowed``."""
     arr = np.asarray(values)
     if arr.dtype.kind == "O":
-        arr = np.array([v.decode("ascii") if isinstance(v, bytes) else v for v in arr.tolist()],
-                       dtype=str)
+        arr = np.array([v.decode("ascii") if isinstance(v, bytes) else v for v in arr.tolist()], dtype=str)
     elif arr.dtype.kind == "S":
         arr = np.char.decode(arr, "ascii")
     elif arr.size and arr.dtype.kind != "U":
@@ -212,8 +210,7 @@ class StoreWriter:
             raise ValueError(f"attrs {reserved} are set by the writer and cannot be given")
         image_shape = tuple(int(s) for s in image_shape)
         if len(image_shape) != 3 or min(image_shape) < 1:
-            raise ValueError(f"image_shape must be (H, W, C) with positive sides, "
-                             f"got {image_shape}")
+            raise ValueError(f"image_shape must be (H, W, C) with positive sides, got {image_shape}")
         self.n_total = int(n_total)
         self.image_shape: tuple[int, int, int] = image_shape  # type: ignore[assignment]
         self.feature_dtype = _check_compound(feature_dtype, "feature_dtype")
@@ -233,9 +230,13 @@ class StoreWriter:
         try:
             n = self.n_total
             f.create_dataset(
-                "images", shape=(n, *self.image_shape), dtype=np.uint8,
+                "images",
+                shape=(n, *self.image_shape),
+                dtype=np.uint8,
                 chunks=(min(n, _CHUNK_ROWS), *self.image_shape),
-                compression="gzip", compression_opts=4, shuffle=True,
+                compression="gzip",
+                compression_opts=4,
+                shuffle=True,
             )
             f.create_dataset("label", shape=(n,), dtype=np.int8, fillvalue=-1)
             f.create_dataset("kind", shape=(n,), dtype="S5")
@@ -264,8 +265,10 @@ class StoreWriter:
         try:
             f = h5py.File(name, "r+", rdcc_nbytes=_CACHE_BYTES)
         except OSError as exc:
-            raise InputError(f"{name}: cannot resume, the file is not a readable HDF5 store "
-                             f"({exc}); rerun without --resume to start over") from exc
+            raise InputError(
+                f"{name}: cannot resume, the file is not a readable HDF5 store "
+                f"({exc}); rerun without --resume to start over"
+            ) from exc
         try:
             self._check_resumable(f, attrs)
             f.attrs.update(self._attrs)
@@ -285,20 +288,23 @@ class StoreWriter:
             if isinstance(old, dict) and isinstance(new, dict):
                 keys = sorted(k for k in old.keys() | new.keys() if old.get(k) != new.get(k))
                 detail = f" (differing keys: {', '.join(keys)})"
-            raise InputError(f"{name}: cannot resume, the file was written with a different "
-                             f"configuration{detail}; {hint}")
+            raise InputError(
+                f"{name}: cannot resume, the file was written with a different configuration{detail}; {hint}"
+            )
         expected: dict[str, Any] = {
             "n_total": (int(f.attrs.get("n_total", -1)), self.n_total),
             "image shape": (f["images"].shape[1:] if "images" in f else None, self.image_shape),
-            "features": (_layout(f["features"].dtype if "features" in f else None),
-                         _layout(self.feature_dtype)),
-            "truth": (_layout(f["truth"].dtype if "truth" in f else None),
-                      _layout(self.truth_dtype)),
+            "features": (
+                _layout(f["features"].dtype if "features" in f else None),
+                _layout(self.feature_dtype),
+            ),
+            "truth": (_layout(f["truth"].dtype if "truth" in f else None), _layout(self.truth_dtype)),
         }
         for what, (found, wanted) in expected.items():
             if found != wanted:
-                raise InputError(f"{name}: cannot resume, its {what} is {found}, this run "
-                                 f"writes {wanted}; {hint}")
+                raise InputError(
+                    f"{name}: cannot resume, its {what} is {found}, this run writes {wanted}; {hint}"
+                )
 
     # -- writing -----------------------------------------------------------------------------
 
@@ -321,12 +327,16 @@ class StoreWriter:
         images = np.asarray(batch["images"])
         k = images.shape[0] if images.ndim else 0
         if images.shape != (k, *self.image_shape) or images.dtype != np.uint8:
-            raise ValueError(f"batch['images'] must be uint8 of shape (k, "
-                             f"{', '.join(map(str, self.image_shape))}), got {images.dtype} "
-                             f"{images.shape}")
+            raise ValueError(
+                f"batch['images'] must be uint8 of shape (k, "
+                f"{', '.join(map(str, self.image_shape))}), got {images.dtype} "
+                f"{images.shape}"
+            )
         if self.n_written + k > self.n_total:
-            raise ValueError(f"batch of {k} rows overflows the store: {self.n_written} of "
-                             f"{self.n_total} rows already written")
+            raise ValueError(
+                f"batch of {k} rows overflows the store: {self.n_written} of "
+                f"{self.n_total} rows already written"
+            )
         out = {"images": images}
         for key in keys - {"images"}:
             arr = np.asarray(batch[key])
@@ -350,8 +360,9 @@ class StoreWriter:
         for key, dtype in (("features", self.feature_dtype), ("truth", self.truth_dtype)):
             if dtype is not None:
                 if out[key].dtype.names != dtype.names:
-                    raise ValueError(f"batch[{key!r}] columns {out[key].dtype.names} differ "
-                                     f"from the store's {dtype.names}")
+                    raise ValueError(
+                        f"batch[{key!r}] columns {out[key].dtype.names} differ from the store's {dtype.names}"
+                    )
                 out[key] = out[key].astype(dtype)
         return out
 
@@ -412,15 +423,17 @@ class StoreWriter:
         if self._file is None:
             raise ValueError(f"{self.partial}: writer is closed")
         if self.n_written != self.n_total:
-            raise ValueError(f"{self.partial}: only {self.n_written} of {self.n_total} rows "
-                             "written; cannot finalize")
+            raise ValueError(
+                f"{self.partial}: only {self.n_written} of {self.n_total} rows written; cannot finalize"
+            )
         split_arr = np.asarray(split)
         if split_arr.shape != (self.n_total,):
             raise ValueError(f"split must have shape ({self.n_total},), got {split_arr.shape}")
         f = self._file
         f["split"][:] = _to_choice(split_arr, SPLITS, 5, "split")
         f.attrs["split_fractions"] = _encode_attr(
-            None if split_fractions is None else [float(x) for x in split_fractions])
+            None if split_fractions is None else [float(x) for x in split_fractions]
+        )
         f.attrs["split_seed"] = -1 if split_seed is None else int(split_seed)
         f.attrs["complete"] = True
         self.close()
@@ -472,8 +485,7 @@ def to_float(images: np.ndarray) -> np.ndarray:
     """
     images = np.asarray(images)
     if images.ndim != 4 or images.dtype != np.uint8:
-        raise ValueError(f"expected uint8 images of shape (N, H, W, C), got {images.dtype} "
-                         f"{images.shape}")
+        raise ValueError(f"expected uint8 images of shape (N, H, W, C), got {images.dtype} {images.shape}")
     out = np.ascontiguousarray(images.transpose(0, 3, 1, 2), dtype=np.float32)
     np.divide(out, np.float32(255), out=out)
     return out
@@ -512,8 +524,10 @@ class Store:
         if not path.exists():
             hint = ""
             if partial_path(path).exists():
-                hint = (f"; an incomplete {partial_path(path).name} exists, rerun the command "
-                        "with --resume to finish it")
+                hint = (
+                    f"; an incomplete {partial_path(path).name} exists, rerun the command "
+                    "with --resume to finish it"
+                )
             raise InputError(f"{path}: store file not found{hint}")
         if path.is_dir():
             raise InputError(f"{path}: is a folder, expected an HDF5 store file")
@@ -532,11 +546,15 @@ class Store:
             raise InputError(f"{path}: not a {FORMAT} file ({found})")
         version = attrs.get("schema_version")
         if version != SCHEMA_VERSION:
-            raise InputError(f"{path}: store schema version {version} is not supported "
-                             f"(this version of deepshadows reads {SCHEMA_VERSION})")
+            raise InputError(
+                f"{path}: store schema version {version} is not supported "
+                f"(this version of deepshadows reads {SCHEMA_VERSION})"
+            )
         if not attrs.get("complete", False):
-            raise InputError(f"{path}: incomplete store ({attrs.get('n_written')} of "
-                             f"{attrs.get('n_total')} rows written, not finalized)")
+            raise InputError(
+                f"{path}: incomplete store ({attrs.get('n_written')} of "
+                f"{attrs.get('n_total')} rows written, not finalized)"
+            )
         missing = [name for name in _REQUIRED if name not in datasets]
         if missing:
             raise InputError(f"{path}: store lacks dataset(s) {', '.join(missing)}")
@@ -570,8 +588,13 @@ class Store:
         self.close()
 
     def __getstate__(self) -> dict[str, Any]:
-        return {"path": self._path, "attrs": self._attrs, "n": self._n,
-                "chunk_rows": self._chunk_rows, "datasets": self._datasets}
+        return {
+            "path": self._path,
+            "attrs": self._attrs,
+            "n": self._n,
+            "chunk_rows": self._chunk_rows,
+            "datasets": self._datasets,
+        }
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self._path = state["path"]
@@ -702,12 +725,10 @@ class Store:
     def _check_indices(self, indices: Any) -> np.ndarray:
         idx = np.asarray(indices)
         if idx.ndim != 1 or (idx.size and idx.dtype.kind not in "iu"):
-            raise ValueError(f"indices must be a one-dimensional integer array, got "
-                             f"{idx.dtype} {idx.shape}")
+            raise ValueError(f"indices must be a one-dimensional integer array, got {idx.dtype} {idx.shape}")
         idx = idx.astype(np.int64)
         if idx.size and (idx.min() < 0 or idx.max() >= self._n):
-            raise IndexError(f"row indices must lie in [0, {self._n}), got "
-                             f"[{idx.min()}, {idx.max()}]")
+            raise IndexError(f"row indices must lie in [0, {self._n}), got [{idx.min()}, {idx.max()}]")
         return idx
 
     def read_images(self, indices: Sequence[int] | np.ndarray | None = None) -> np.ndarray:
@@ -815,9 +836,9 @@ class Store:
         buf_idx: list[np.ndarray] = []
         held = 0
         for c in order:
-            rows = idx[bounds[c]:bounds[c + 1]]
+            rows = idx[bounds[c] : bounds[c + 1]]
             lo = int(chunks[c]) * self._chunk_rows
-            slab = ds[lo:min(lo + self._chunk_rows, self._n)]
+            slab = ds[lo : min(lo + self._chunk_rows, self._n)]
             buf_img.append(slab[rows - lo])
             buf_idx.append(rows)
             held += rows.size
@@ -828,8 +849,8 @@ class Store:
                     images, rows_held = images[perm], rows_held[perm]
                 n_out = rows_held.size - rows_held.size % batch_size
                 for s in range(0, n_out, batch_size):
-                    sel = rows_held[s:s + batch_size]
-                    yield to_float(images[s:s + batch_size]), labels[sel], sel
+                    sel = rows_held[s : s + batch_size]
+                    yield to_float(images[s : s + batch_size]), labels[sel], sel
                 buf_img, buf_idx = [images[n_out:]], [rows_held[n_out:]]
                 held = rows_held.size - n_out
         if held:
@@ -838,8 +859,8 @@ class Store:
                 perm = rng.permutation(rows_held.size)
                 images, rows_held = images[perm], rows_held[perm]
             for s in range(0, rows_held.size, batch_size):
-                sel = rows_held[s:s + batch_size]
-                yield to_float(images[s:s + batch_size]), labels[sel], sel
+                sel = rows_held[s : s + batch_size]
+                yield to_float(images[s : s + batch_size]), labels[sel], sel
 
     # -- overview ----------------------------------------------------------------------------
 

@@ -137,9 +137,7 @@ def _surface_brightness(mean_flux: float, pixel_scale: float) -> float:
     return float(22.5 - 2.5 * np.log10(mean_flux / pixel_scale**2))
 
 
-def _check_inputs(
-    bands: np.ndarray, pixel_scale: float, noise_sigma: Sequence[float]
-) -> np.ndarray:
+def _check_inputs(bands: np.ndarray, pixel_scale: float, noise_sigma: Sequence[float]) -> np.ndarray:
     """Validate the arguments that do not depend on pixel values; return sigma as an array."""
     if bands.ndim != 3 or bands.shape[0] != _N_BANDS:
         raise InputError(
@@ -204,9 +202,7 @@ def _flux_radius(
     radius lies beyond that.
     """
     rmax = _FLUX_RADIUS_FIRST_RMAX * a
-    radius, _ = sep.flux_radius(
-        image, x, y, rmax, 0.5, normflux=flux, subpix=_FLUX_RADIUS_SUBPIX, **masking
-    )
+    radius, _ = sep.flux_radius(image, x, y, rmax, 0.5, normflux=flux, subpix=_FLUX_RADIUS_SUBPIX, **masking)
     if radius[0] >= rmax[0]:
         radius, _ = sep.flux_radius(
             image,
@@ -290,9 +286,7 @@ def measure_features(
         return _empty_features(), FLAG_NO_DETECTION
 
     try:
-        return _measure_object(
-            data, detection, objects[best : best + 1], best + 1, segmap, bad, pixel_scale
-        )
+        return _measure_object(data, detection, objects[best : best + 1], best + 1, segmap, bad, pixel_scale)
     except Exception:  # any sep failure on this object leaves NaN features
         return _empty_features(), FLAG_MEASUREMENT_FAILED
 
@@ -333,9 +327,7 @@ def _measure_object(
         if use_circle:
             flux, _, _ = sep.sum_circle(image, x, y, _KRON_MIN_RADIUS, subpix=1, **masking)
         else:
-            flux, _, _ = sep.sum_ellipse(
-                image, x, y, a, b, theta, _KRON_FACTOR * kron, subpix=1, **masking
-            )
+            flux, _, _ = sep.sum_ellipse(image, x, y, a, b, theta, _KRON_FACTOR * kron, subpix=1, **masking)
         center, _, _ = sep.sum_circle(image, x, y, _MU_MAX_RADIUS, subpix=5, **masking)
         mu_max = _surface_brightness(center[0] / (np.pi * _MU_MAX_RADIUS**2), pixel_scale)
         features[_COLUMN[f"mu_max_{band}"]] = mu_max

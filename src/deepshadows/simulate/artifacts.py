@@ -66,14 +66,28 @@ def _sample_a(rng: np.random.Generator, survey: Survey) -> dict[str, float]:
     if rng.random() < 0.5:
         distance, x, y = _polar(rng, 10.0, 60.0)
         g_r, r_i, i_z = stellar_colours(rng)
-        params.update(host_kind=_HOST_STAR, host_mag_g=rng.uniform(10.0, 15.0), host_r_eff=0.0,
-                      host_n=0.0, host_q=1.0, host_g_r=g_r, host_r_i=r_i, host_i_z=i_z)
+        params.update(
+            host_kind=_HOST_STAR,
+            host_mag_g=rng.uniform(10.0, 15.0),
+            host_r_eff=0.0,
+            host_n=0.0,
+            host_q=1.0,
+            host_g_r=g_r,
+            host_r_i=r_i,
+            host_i_z=i_z,
+        )
     else:
         distance, x, y = _polar(rng, 8.0, 40.0)
-        params.update(host_kind=_HOST_ELLIPTICAL, host_mag_g=rng.uniform(13.0, 17.0),
-                      host_r_eff=rng.uniform(5.0, 30.0), host_n=rng.uniform(3.0, 5.0),
-                      host_q=rng.uniform(0.6, 1.0), host_g_r=rng.uniform(0.75, 0.95),
-                      host_r_i=rng.uniform(0.35, 0.45), host_i_z=rng.uniform(0.25, 0.35))
+        params.update(
+            host_kind=_HOST_ELLIPTICAL,
+            host_mag_g=rng.uniform(13.0, 17.0),
+            host_r_eff=rng.uniform(5.0, 30.0),
+            host_n=rng.uniform(3.0, 5.0),
+            host_q=rng.uniform(0.6, 1.0),
+            host_g_r=rng.uniform(0.75, 0.95),
+            host_r_i=rng.uniform(0.35, 0.45),
+            host_i_z=rng.uniform(0.25, 0.35),
+        )
     params.update(host_distance=distance, host_x=x, host_y=y, host_pa=rng.uniform(0, 180))
     params.update(_compact_objects(rng, int(rng.integers(1, 5)), 1.5, (21.5, 24.5)))
     return params
@@ -98,16 +112,31 @@ def _sample_c(rng: np.random.Generator, survey: Survey) -> dict[str, float]:
     del survey
     distance, x, y = _polar(rng, 10.0, 40.0)
     return {
-        "host_kind": _HOST_SPIRAL, "host_mag_g": rng.uniform(12.5, 16.0), "host_r_eff": rng.uniform(8.0, 30.0),
-        "host_n": 1.0, "host_q": np.cos(np.deg2rad(rng.uniform(0.0, 70.0))), "host_pa": rng.uniform(0, 180),
-        "host_distance": distance, "host_x": x, "host_y": y,
-        "host_g_r": rng.uniform(0.4, 0.7), "host_r_i": rng.uniform(0.15, 0.3), "host_i_z": rng.uniform(0.05, 0.2),
-        "arm_pitch": rng.uniform(12.0, 30.0), "arm_contrast": rng.uniform(1.0, 3.0), "arm_width": rng.uniform(1.0, 3.0),
-        "knots_n": float(rng.integers(5, 41)), "knots_r_eff": rng.uniform(2.0, 8.0),
-        "knots_mag_g": rng.uniform(19.5, 22.5), "knots_g_r": rng.uniform(-0.1, 0.3),
+        "host_kind": _HOST_SPIRAL,
+        "host_mag_g": rng.uniform(12.5, 16.0),
+        "host_r_eff": rng.uniform(8.0, 30.0),
+        "host_n": 1.0,
+        "host_q": np.cos(np.deg2rad(rng.uniform(0.0, 70.0))),
+        "host_pa": rng.uniform(0, 180),
+        "host_distance": distance,
+        "host_x": x,
+        "host_y": y,
+        "host_g_r": rng.uniform(0.4, 0.7),
+        "host_r_i": rng.uniform(0.15, 0.3),
+        "host_i_z": rng.uniform(0.05, 0.2),
+        "arm_pitch": rng.uniform(12.0, 30.0),
+        "arm_contrast": rng.uniform(1.0, 3.0),
+        "arm_width": rng.uniform(1.0, 3.0),
+        "knots_n": float(rng.integers(5, 41)),
+        "knots_r_eff": rng.uniform(2.0, 8.0),
+        "knots_mag_g": rng.uniform(19.5, 22.5),
+        "knots_g_r": rng.uniform(-0.1, 0.3),
         "knots_g_i": rng.uniform(-0.2, 0.4),
-        "central_n": float(rng.integers(1, 4)), "central_mag_g": rng.uniform(21.0, 24.0),
-        "central_r_eff": rng.uniform(0.15, 0.5), "central_g_r": rng.uniform(-0.1, 0.3), "central_spread": 3.0,
+        "central_n": float(rng.integers(1, 4)),
+        "central_mag_g": rng.uniform(21.0, 24.0),
+        "central_r_eff": rng.uniform(0.15, 0.5),
+        "central_g_r": rng.uniform(-0.1, 0.3),
+        "central_spread": 3.0,
     }
 
 
@@ -116,12 +145,22 @@ def _sample_d(rng: np.random.Generator, survey: Survey) -> dict[str, float]:
     distance, x, y = _polar(rng, 15.0, 45.0)
     g_r = rng.uniform(0.55, 0.85)
     return {
-        "host_kind": _HOST_GALAXY, "host_mag_g": rng.uniform(14.0, 18.0), "host_r_eff": rng.uniform(3.0, 12.0),
-        "host_n": rng.uniform(1.0, 4.0), "host_q": rng.uniform(0.5, 1.0), "host_pa": rng.uniform(0, 180),
-        "host_distance": distance, "host_x": x, "host_y": y,
-        "host_g_r": g_r, "host_r_i": rng.uniform(0.25, 0.4), "host_i_z": rng.uniform(0.15, 0.3),
-        "stream_mu_g": rng.uniform(25.0, 27.0), "stream_length": rng.uniform(10.0, 40.0),
-        "stream_q": rng.uniform(0.1, 0.35), "stream_n": rng.uniform(0.5, 1.0),
+        "host_kind": _HOST_GALAXY,
+        "host_mag_g": rng.uniform(14.0, 18.0),
+        "host_r_eff": rng.uniform(3.0, 12.0),
+        "host_n": rng.uniform(1.0, 4.0),
+        "host_q": rng.uniform(0.5, 1.0),
+        "host_pa": rng.uniform(0, 180),
+        "host_distance": distance,
+        "host_x": x,
+        "host_y": y,
+        "host_g_r": g_r,
+        "host_r_i": rng.uniform(0.25, 0.4),
+        "host_i_z": rng.uniform(0.15, 0.3),
+        "stream_mu_g": rng.uniform(25.0, 27.0),
+        "stream_length": rng.uniform(10.0, 40.0),
+        "stream_q": rng.uniform(0.1, 0.35),
+        "stream_n": rng.uniform(0.5, 1.0),
         "stream_radial": float(rng.random() < 0.5),
         "shell_mu_g": rng.uniform(26.0, 27.5) if rng.random() < 0.4 else np.nan,
     }
@@ -130,8 +169,10 @@ def _sample_d(rng: np.random.Generator, survey: Survey) -> dict[str, float]:
 def _sample_f(rng: np.random.Generator, survey: Survey) -> dict[str, float]:
     del survey
     return {
-        "central_n": float(rng.integers(2, 6)), "central_mag_g": rng.uniform(21.0, 23.5),
-        "central_r_eff": rng.uniform(0.5, 1.5), "central_g_r": rng.uniform(0.3, 1.2),
+        "central_n": float(rng.integers(2, 6)),
+        "central_mag_g": rng.uniform(21.0, 23.5),
+        "central_r_eff": rng.uniform(0.5, 1.5),
+        "central_g_r": rng.uniform(0.3, 1.2),
         "central_spread": rng.uniform(1.0, 4.0),
     }
 
@@ -142,9 +183,16 @@ def _sample_e(rng: np.random.Generator, survey: Survey) -> dict[str, float]:
     mag = rng.uniform(9.0, 16.0)
     n_spikes = 4 if survey.name == "des" else int(rng.choice([4, 6, 8]))
     return {
-        "host_kind": _HOST_STAR, "host_mag_g": mag, "host_distance": distance, "host_x": x, "host_y": y,
-        "host_g_r": g_r, "host_r_i": r_i, "host_i_z": i_z,
-        "spike_n": float(n_spikes), "spike_fraction": rng.uniform(0.005, 0.03),
+        "host_kind": _HOST_STAR,
+        "host_mag_g": mag,
+        "host_distance": distance,
+        "host_x": x,
+        "host_y": y,
+        "host_g_r": g_r,
+        "host_r_i": r_i,
+        "host_i_z": i_z,
+        "spike_n": float(n_spikes),
+        "spike_fraction": rng.uniform(0.005, 0.03),
         "spike_angle": rng.uniform(-3.0, 3.0) if survey.name == "des" else rng.uniform(0.0, 90.0),
         "spike_beta": rng.uniform(1.2, 1.5),
         "bleed_length": rng.uniform(5.0, 40.0) if (survey.name == "des" and mag < 13.0) else 0.0,
@@ -155,7 +203,12 @@ def _sample_e(rng: np.random.Generator, survey: Survey) -> dict[str, float]:
 
 
 _SAMPLERS: dict[str, Callable[[np.random.Generator, Survey], dict[str, float]]] = {
-    "A": _sample_a, "B": _sample_b, "C": _sample_c, "D": _sample_d, "E": _sample_e, "F": _sample_f,
+    "A": _sample_a,
+    "B": _sample_b,
+    "C": _sample_c,
+    "D": _sample_d,
+    "E": _sample_e,
+    "F": _sample_f,
 }
 
 
@@ -191,13 +244,17 @@ def _draw_host(scene: Scene, params: dict[str, float]) -> None:
         scene.add_star(_host_fluxes(params), x=params["host_x"], y=params["host_y"])
         return
     scene.add_profile(
-        _host_profile(params), _host_fluxes(params), x=params["host_x"], y=params["host_y"],
-        half_light_radius=params["host_r_eff"], extent=12.0 * params["host_r_eff"],
+        _host_profile(params),
+        _host_fluxes(params),
+        x=params["host_x"],
+        y=params["host_y"],
+        half_light_radius=params["host_r_eff"],
+        extent=12.0 * params["host_r_eff"],
     )
 
 
 def _draw_compact(scene: Scene, params: dict[str, float], rng: np.random.Generator) -> None:
-    """A small group of compact galaxies near the centre sharing the total central magnitude."""
+    """Draw a small group of compact galaxies near the centre sharing the total central magnitude."""
     n = int(params["central_n"])
     weights = rng.dirichlet(np.ones(n) * 2.0)
     total = band_fluxes(params["central_mag_g"], params["central_g_r"], 0.25 * params["central_g_r"], 0.1)
@@ -209,7 +266,10 @@ def _draw_compact(scene: Scene, params: dict[str, float], rng: np.random.Generat
             q=rng.uniform(0.5, 1.0), beta=rng.uniform(0, np.pi) * galsim.radians
         )
         scene.add_profile(
-            profile, weights[k] * total, x=radius * np.cos(angle), y=radius * np.sin(angle),
+            profile,
+            weights[k] * total,
+            x=radius * np.cos(angle),
+            y=radius * np.sin(angle),
             half_light_radius=r_eff,
         )
 
@@ -239,10 +299,13 @@ def _cirrus_map(scene: Scene, params: dict[str, float]) -> np.ndarray:
     field = (field - field.mean()) / field.std()
     # Move the strongest maximum of the central region to the stamp centre.
     half = scene.n_pixels // 2
-    row, col = np.unravel_index(np.argmax(field[half : half + scene.n_pixels, half : half + scene.n_pixels]),
-                                (scene.n_pixels, scene.n_pixels))
-    field = np.roll(field, (half - row, half - col), axis=(0, 1))[half : half + scene.n_pixels,
-                                                                  half : half + scene.n_pixels]
+    row, col = np.unravel_index(
+        np.argmax(field[half : half + scene.n_pixels, half : half + scene.n_pixels]),
+        (scene.n_pixels, scene.n_pixels),
+    )
+    field = np.roll(field, (half - row, half - col), axis=(0, 1))[
+        half : half + scene.n_pixels, half : half + scene.n_pixels
+    ]
     sigma = params["cirrus_sigma"]
     return np.exp(sigma * field - 0.5 * sigma**2)
 
@@ -280,11 +343,15 @@ def _draw_c(scene: Scene, params: dict[str, float], rng: np.random.Generator, su
     # Star-forming complex at the centre: point-like knots plus a few compact clumps.
     n_knots = int(params["knots_n"])
     sigma = params["knots_r_eff"] / 1.1774
-    knots = band_fluxes(params["knots_mag_g"], params["knots_g_r"],
-                        params["knots_g_i"] - params["knots_g_r"], 0.0)
+    knots = band_fluxes(
+        params["knots_mag_g"], params["knots_g_r"], params["knots_g_i"] - params["knots_g_r"], 0.0
+    )
     weights = rng.exponential(1.0, n_knots)
-    scene.add_points(rng.normal(0, sigma, n_knots), rng.normal(0, sigma, n_knots),
-                     (weights / weights.sum())[:, None] * knots[None, :])
+    scene.add_points(
+        rng.normal(0, sigma, n_knots),
+        rng.normal(0, sigma, n_knots),
+        (weights / weights.sum())[:, None] * knots[None, :],
+    )
     _draw_compact(scene, params, rng)
 
 
@@ -307,8 +374,9 @@ def _draw_d(scene: Scene, params: dict[str, float], rng: np.random.Generator, su
         towards = np.arctan2(-params["host_y"], -params["host_x"])
         opening = np.abs(np.angle(np.exp(1j * (angle - towards))))
         shell = np.exp(-0.5 * ((radius - params["host_distance"]) / 1.5) ** 2) * (opening < np.deg2rad(50))
-        scene.add_map(shell, mag_to_flux(params["shell_mu_g"]) * scene.pixel_scale**2
-                      * band_fluxes(22.5, *colours))
+        scene.add_map(
+            shell, mag_to_flux(params["shell_mu_g"]) * scene.pixel_scale**2 * band_fluxes(22.5, *colours)
+        )
 
 
 def _draw_f(scene: Scene, params: dict[str, float], rng: np.random.Generator, survey: Survey) -> None:

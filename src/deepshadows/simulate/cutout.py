@@ -86,9 +86,7 @@ def _draw_psfs(rng: np.random.Generator, survey: Survey) -> tuple[PSFModel, ...]
     )
 
 
-def render_bands(
-    spec: CutoutSpec, rng: np.random.Generator
-) -> tuple[np.ndarray, dict[str, float]]:
+def render_bands(spec: CutoutSpec, rng: np.random.Generator) -> tuple[np.ndarray, dict[str, float]]:
     """Draw one object of ``spec`` with its field and noise; return native bands and truth.
 
     Parameters
@@ -144,7 +142,9 @@ def simulate_cutout(spec: CutoutSpec, seed: np.random.SeedSequence | int) -> Sim
     rng = np.random.default_rng(seed)
     sigma = [survey.noise_sigma[band] for band in BANDS]
     required = spec.preselect and spec.kind != "type1"
-    for attempt in range(1, spec.max_attempts + 1):
+    attempt = 0
+    while attempt < spec.max_attempts:
+        attempt += 1
         bands, truth = render_bands(spec, rng)
         features, flag = measure_features(bands, pixel_scale=survey.native_scale, noise_sigma=sigma)
         passed = bool(passes_preselection(features))

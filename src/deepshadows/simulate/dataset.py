@@ -86,15 +86,19 @@ class SimConfig:
         if not 0.0 <= self.type1_fraction <= 1.0:
             raise InputError(f"--type1-fraction: must lie in [0, 1], got {self.type1_fraction}")
         if self.resize not in RESIZE_FILTERS:
-            raise InputError(f"--resize: unknown filter {self.resize!r}; choose from {sorted(RESIZE_FILTERS)}")
+            raise InputError(
+                f"--resize: unknown filter {self.resize!r}; choose from {sorted(RESIZE_FILTERS)}"
+            )
         if not 8 <= self.image_size <= 256:
             raise InputError(f"--image-size: must lie in [8, 256], got {self.image_size}")
         if not 1 <= self.max_attempts <= 1000:
             raise InputError(f"--max-attempts: must lie in [1, 1000], got {self.max_attempts}")
         bad = sorted(set(self.type2_mix) - set(TYPE2_MIX))
         if bad or not self.type2_mix or min(self.type2_mix.values()) < 0 or sum(self.type2_mix.values()) <= 0:
-            raise InputError(f"type2_mix: needs non-negative weights for subclasses {sorted(TYPE2_MIX)}, "
-                             f"got {self.type2_mix}")
+            raise InputError(
+                f"type2_mix: needs non-negative weights for subclasses {sorted(TYPE2_MIX)}, "
+                f"got {self.type2_mix}"
+            )
         check_split_fractions(self.split_fractions)
         return self
 
@@ -104,7 +108,7 @@ class SimConfig:
 
 
 def object_seed(seed: int, index: int) -> np.random.SeedSequence:
-    """The seed of object ``index`` in a data set with seed ``seed``."""
+    """Return the seed of object ``index`` in a data set with seed ``seed``."""
     return np.random.SeedSequence(seed, spawn_key=(index,))
 
 
@@ -137,8 +141,14 @@ def _simulate_one(job: tuple[int, int, str, str, CutoutSpec]) -> SimulatedCutout
     return simulate_cutout(dataclasses.replace(spec, kind=kind, subclass=subclass), object_seed(seed, index))
 
 
-def _batches(results: Iterator[SimulatedCutout], indices: Sequence[int], kinds: np.ndarray,
-             subclasses: np.ndarray, cfg: SimConfig, chunk: int) -> Iterator[dict[str, np.ndarray]]:
+def _batches(
+    results: Iterator[SimulatedCutout],
+    indices: Sequence[int],
+    kinds: np.ndarray,
+    subclasses: np.ndarray,
+    cfg: SimConfig,
+    chunk: int,
+) -> Iterator[dict[str, np.ndarray]]:
     feature_dtype, truth_dtype = _dtypes()
     columns = truth_columns()
     buffer: list[tuple[int, SimulatedCutout]] = []
@@ -221,16 +231,34 @@ def make_dataset(
         "survey": get_survey(cfg.survey).to_dict(),
         "kind": "simulated",
     }
-    spec = CutoutSpec(survey=cfg.survey, resize=cfg.resize, image_size=cfg.image_size,
-                      preselect=cfg.preselect, max_attempts=cfg.max_attempts)
-    with StoreWriter(out, n_total=cfg.n, feature_dtype=feature_dtype, truth_dtype=truth_dtype, attrs=attrs,
-                     image_shape=(cfg.image_size, cfg.image_size, 3), overwrite=overwrite,
-                     resume=resume) as writer:
+    spec = CutoutSpec(
+        survey=cfg.survey,
+        resize=cfg.resize,
+        image_size=cfg.image_size,
+        preselect=cfg.preselect,
+        max_attempts=cfg.max_attempts,
+    )
+    with StoreWriter(
+        out,
+        n_total=cfg.n,
+        feature_dtype=feature_dtype,
+        truth_dtype=truth_dtype,
+        attrs=attrs,
+        image_shape=(cfg.image_size, cfg.image_size, 3),
+        overwrite=overwrite,
+        resume=resume,
+    ) as writer:
         start = writer.n_written
         indices = list(range(start, cfg.n))
         jobs = ((cfg.seed, i, str(kinds[i]), str(subclasses[i]), spec) for i in indices)
-        bar = tqdm(total=cfg.n, initial=start, desc=f"simulate {cfg.survey}", unit="cutout",
-                   disable=not progress, smoothing=0.05)
+        bar = tqdm(
+            total=cfg.n,
+            initial=start,
+            desc=f"simulate {cfg.survey}",
+            unit="cutout",
+            disable=not progress,
+            smoothing=0.05,
+        )
         with _pool(workers) as pool:
             results = pool.imap(_simulate_one, jobs, chunksize=4) if pool else map(_simulate_one, jobs)
             if indices:

@@ -26,7 +26,9 @@ def _truncated_normal(rng: np.random.Generator, mean: float, sd: float, lo: floa
             return float(value)
 
 
-def _truncated_lognormal(rng: np.random.Generator, median: float, sigma: float, lo: float, hi: float) -> float:
+def _truncated_lognormal(
+    rng: np.random.Generator, median: float, sigma: float, lo: float, hi: float
+) -> float:
     while True:
         value = median * np.exp(rng.normal(0.0, sigma))
         if lo <= value <= hi:

@@ -47,7 +47,7 @@ def mean_sb_to_mag(mean_sb: float, r_eff: float, q: float) -> float:
 
 
 def sersic_b(n: float) -> float:
-    """The Sersic ``b_n`` such that half the light lies inside the effective radius."""
+    """Return the Sersic ``b_n`` such that half the light lies inside the effective radius."""
     return float(scipy.special.gammaincinv(2.0 * n, 0.5))
 
 

@@ -174,9 +174,7 @@ class Scene:
         scale = np.asarray(fluxes_per_unit, dtype=np.float64)[:, None, None]
         self.extended += scale * sb_map[None, :, :]
 
-    def add_points(
-        self, x: np.ndarray, y: np.ndarray, fluxes: np.ndarray
-    ) -> None:
+    def add_points(self, x: np.ndarray, y: np.ndarray, fluxes: np.ndarray) -> None:
         """Add faint point-like sources (knots, nuclei) before the PSF, by bilinear deposit.
 
         Parameters
@@ -200,7 +198,9 @@ class Scene:
             rr, cc = r0 + dr, c0 + dc
             inside = (rr >= 0) & (rr < self.n_pixels) & (cc >= 0) & (cc < self.n_pixels)
             for band in range(self.n_bands):
-                np.add.at(self.extended[band], (rr[inside], cc[inside]), fluxes[inside, band] * weight[inside])
+                np.add.at(
+                    self.extended[band], (rr[inside], cc[inside]), fluxes[inside, band] * weight[inside]
+                )
 
     def add_star(
         self,
@@ -274,7 +274,9 @@ class Scene:
         k = kernels.shape[-1]
         n = self.n_pixels
         shape = scipy.fft.next_fast_len(n + k - 1, real=True)
-        spectrum = scipy.fft.rfft2(self.extended, s=(shape, shape)) * scipy.fft.rfft2(kernels, s=(shape, shape))
+        spectrum = scipy.fft.rfft2(self.extended, s=(shape, shape)) * scipy.fft.rfft2(
+            kernels, s=(shape, shape)
+        )
         full = scipy.fft.irfft2(spectrum, s=(shape, shape))
         half = k // 2
         convolved = full[:, half : half + n, half : half + n]

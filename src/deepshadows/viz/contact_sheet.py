@@ -168,8 +168,14 @@ def contact_sheet(
             ax.set_xticks([])
             ax.set_yticks([])
             ax.text(
-                0.5, -0.02, f"#{index}", transform=ax.transAxes, fontsize=6, ha="center",
-                va="top", color="0.3",
+                0.5,
+                -0.02,
+                f"#{index}",
+                transform=ax.transAxes,
+                fontsize=6,
+                ha="center",
+                va="top",
+                color="0.3",
             )
     out = Path(out_png)
     with atomic_path(out) as tmp:

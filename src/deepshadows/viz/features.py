@@ -88,9 +88,7 @@ def feature_distributions(
     features = np.asarray(features, dtype=np.float64)
     labels = np.asarray(labels)
     if features.ndim != 2 or features.shape[1] != len(names):
-        raise InputError(
-            f"features: expected shape (N, {len(names)}) to match names, got {features.shape}"
-        )
+        raise InputError(f"features: expected shape (N, {len(names)}) to match names, got {features.shape}")
     if labels.shape != (features.shape[0],):
         raise InputError(f"labels: expected shape ({features.shape[0]},), got {labels.shape}")
     keep = np.ones(features.shape[0], dtype=bool)
@@ -146,8 +144,14 @@ def _panel(ax: Axes, column: np.ndarray, classes: dict[str, np.ndarray], name: s
     if bins is None:
         ax.set_xticks([])
         ax.text(
-            0.5, 0.5, "no finite values", transform=ax.transAxes, ha="center", va="center",
-            fontsize=8, color="0.4",
+            0.5,
+            0.5,
+            "no finite values",
+            transform=ax.transAxes,
+            ha="center",
+            va="center",
+            fontsize=8,
+            color="0.4",
         )
         return
     for cls, mask in classes.items():

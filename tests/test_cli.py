@@ -1,0 +1,166 @@
+"""The command line: help everywhere, the main flows, and clear errors for bad input."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from deepshadows.cli.main import main
+from deepshadows.data import open_store
+
+
+@pytest.mark.parametrize("command", [[], ["simulate"], ["inspect"], ["import"], ["demo"]])
+def test_help_for_every_command(command, capsys):
+    assert main([*command, "--help"]) == 0
+    assert "Usage" in capsys.readouterr().out
+
+
+def test_python_dash_m_runs_the_cli():
+    result = subprocess.run(
+        [sys.executable, "-m", "deepshadows", "--version"], capture_output=True, text=True
+    )
+    assert result.returncode == 0 and "deepshadows" in result.stdout
+
+
+def test_simulate_then_inspect(tmp_path, capsys):
+    out = tmp_path / "des.h5"
+    assert (
+        main(
+            [
+                "simulate",
+                "--n",
+                "8",
+                "--seed",
+                "1",
+                "--out",
+                str(out),
+                "--workers",
+                "1",
+                "--max-attempts",
+                "3",
+                "--quiet",
+            ]
+        )
+        == 0
+    )
+    printed = capsys.readouterr().out
+    assert "8 cutouts" in printed and "calibration vs real des-dr1" in printed
+    summary = tmp_path / "des_summary"
+    for name in ("contact_sheet.png", "features.png", "calibration.png", "calibration.md", "summary.json"):
+        assert (summary / name).stat().st_size > 0
+    assert main(["inspect", str(out), "--out", str(tmp_path / "again")]) == 0
+    assert (tmp_path / "again" / "contact_sheet.png").exists()
+
+
+def test_existing_output_is_kept_without_overwrite(tmp_path, capsys):
+    out = tmp_path / "des.h5"
+    out.write_bytes(b"precious")
+    assert main(["simulate", "--n", "4", "--out", str(out), "--quiet"]) == 1
+    err = capsys.readouterr().err
+    assert "--overwrite" in err and str(out) in err
+    assert out.read_bytes() == b"precious"
+
+
+@pytest.mark.parametrize(
+    ("args", "culprit"),
+    [
+        (["--n", "0"], "--n"),
+        (["--n", "-3"], "--n"),
+        (["--type1-fraction", "2"], "--type1-fraction"),
+        (["--workers", "0"], "--workers"),
+    ],
+)
+def test_bad_simulate_values_give_one_clear_line(tmp_path, capsys, args, culprit):
+    assert main(["simulate", "--out", str(tmp_path / "x.h5"), "--quiet", *args]) == 1
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error:") and culprit in err and len(err.splitlines()) == 1
+    assert not (tmp_path / "x.h5").exists()
+
+
+def test_unknown_survey_is_a_usage_error(tmp_path, capsys):
+    assert main(["simulate", "--survey", "sdss", "--out", str(tmp_path / "x.h5")]) == 2
+    assert "--survey" in capsys.readouterr().err
+
+
+def test_unwritable_output_folder(tmp_path, capsys):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    assert main(["simulate", "--n", "2", "--out", str(blocker / "x.h5"), "--quiet"]) == 1
+    assert str(blocker) in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("content", [b"", b"\x89HDF garbage" * 10, b"plain text\n"])
+def test_inspect_of_a_corrupt_file_names_it(tmp_path, capsys, content):
+    bad = tmp_path / "bad.h5"
+    bad.write_bytes(content)
+    assert main(["inspect", str(bad)]) == 1
+    assert str(bad) in capsys.readouterr().err
+
+
+def test_inspect_of_a_foreign_hdf5_file(tmp_path, capsys):
+    import h5py
+
+    foreign = tmp_path / "foreign.h5"
+    with h5py.File(foreign, "w") as f:
+        f["x"] = np.arange(3)
+    assert main(["inspect", str(foreign)]) == 1
+    assert str(foreign) in capsys.readouterr().err
+
+
+def _write_folder(folder, n=6, size=64):
+    folder.mkdir()
+    rng = np.random.default_rng(0)
+    rows = ["id,label"]
+    for i in range(n):
+        Image.fromarray(rng.integers(0, 255, (size, size, 3), dtype=np.uint8)).save(folder / f"obj{i}.png")
+        rows.append(f"obj{i},{i % 2}")
+    (folder / "labels.csv").write_text("\n".join(rows) + "\n")
+
+
+def test_import_folder(tmp_path, capsys):
+    _write_folder(tmp_path / "cutouts")
+    out = tmp_path / "real.h5"
+    assert (
+        main(
+            [
+                "import",
+                str(tmp_path / "cutouts"),
+                "--labels",
+                str(tmp_path / "cutouts" / "labels.csv"),
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
+    with open_store(out) as store:
+        assert len(store) == 6 and sorted(store.labels.tolist()) == [0, 0, 0, 1, 1, 1]
+
+
+def test_import_rejects_non_images_and_wrong_sizes(tmp_path, capsys):
+    _write_folder(tmp_path / "a")
+    (tmp_path / "a" / "notes.txt").write_text("hello")
+    assert (
+        main(
+            [
+                "import",
+                str(tmp_path / "a"),
+                "--labels",
+                str(tmp_path / "a" / "labels.csv"),
+                "--out",
+                str(tmp_path / "a.h5"),
+            ]
+        )
+        == 1
+    )
+    assert "notes.txt" in capsys.readouterr().err
+
+    _write_folder(tmp_path / "b", size=256)
+    args = ["import", str(tmp_path / "b"), "--labels", str(tmp_path / "b" / "labels.csv"), "--out"]
+    assert main([*args, str(tmp_path / "b.h5")]) == 1
+    assert "256" in capsys.readouterr().err and not (tmp_path / "b.h5").exists()
+    assert main([*args, str(tmp_path / "b.h5"), "--resize", "bicubic"]) == 0
