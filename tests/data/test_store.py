@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import multiprocessing
+import operator
 import pickle
 import subprocess
 import sys
@@ -443,7 +444,9 @@ def _first_image_sum(store: Store) -> int:
 
 
 def test_store_in_worker_process(store_path: Path) -> None:
+    # Only package-level callables travel to a spawned worker (test modules are not importable there).
     store = Store(store_path)
     expected = _first_image_sum(store)
     with multiprocessing.get_context("spawn").Pool(1) as pool:
-        assert pool.apply(_first_image_sum, (store,)) == expected
+        images = pool.apply(operator.methodcaller("read_images", [0]), (store,))
+    assert int(images.sum(dtype=np.int64)) == expected
