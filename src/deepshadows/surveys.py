@@ -51,6 +51,9 @@ class Survey:
     stamp_arcsec : float
         Side of the native-scale stamp that is rendered (larger than the field of view so that
         sources just outside still add light).
+    noise_correlation : float
+        Width in native pixels of the Gaussian that correlates the coadd noise of neighbouring
+        pixels (the aperture depth is kept; the per-pixel scatter drops).
     """
 
     name: str
@@ -65,6 +68,7 @@ class Survey:
     rgb_scale: dict[str, float]
     field_mag_limit: float
     stamp_arcsec: float
+    noise_correlation: float = 0.0
     rgb_offset: float = 0.03
     rgb_q: float = 20.0
     notes: dict[str, str] = field(default_factory=dict)
@@ -79,6 +83,13 @@ class Survey:
         """Side of the rendered native-scale stamp in pixels (even)."""
         n = int(round(self.stamp_arcsec / self.native_scale))
         return n + (n % 2)
+
+    def pixel_noise(self) -> dict[str, float]:
+        """Per-pixel standard deviation of the (correlated) sky noise per band, nanomaggies."""
+        from deepshadows.simulate.noise import pixel_sigma_factor
+
+        factor = pixel_sigma_factor(self.noise_correlation)
+        return {band: sigma * factor for band, sigma in self.noise_sigma.items()}
 
     def to_dict(self) -> dict[str, object]:
         """Return the survey as a JSON-serialisable mapping."""
@@ -98,6 +109,7 @@ DES = Survey(
     rgb_scale={"g": 6.0, "r": 3.4, "i": 3.0, "z": 2.2},
     field_mag_limit=25.0,
     stamp_arcsec=42.0,
+    noise_correlation=0.38,
     notes={"depth": "DES DR1 median depth, white-noise equivalent of the 1.95-arcsec aperture depths"},
 )
 
@@ -114,6 +126,7 @@ HSC = Survey(
     rgb_scale={"g": 30.0, "r": 17.0, "i": 15.0, "z": 11.0},
     field_mag_limit=26.5,
     stamp_arcsec=28.0,
+    noise_correlation=0.38,
     notes={"depth": "HSC-SSP Wide design depths (5 sigma, 2-arcsec apertures)"},
 )
 

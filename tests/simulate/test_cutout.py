@@ -29,7 +29,8 @@ def test_mean_surface_brightness_measured_matches_truth():
         )
     assert len(offsets) >= 20
     assert abs(np.median(offsets)) < 0.3
-    assert 0.7 <= np.median(radii) <= 1.1
+    # PSF blurring (about 1.05x) and blended field neighbours widen the measured radius a little.
+    assert 0.7 <= np.median(radii) <= 1.2
 
 
 def test_lsbg_priors_respect_the_catalogue_definition():

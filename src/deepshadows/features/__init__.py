@@ -8,6 +8,8 @@ from deepshadows.features.measure import (
     FLAG_NO_DETECTION,
     FLAG_NONPOSITIVE_FLUX,
     MU_SENTINEL,
+    Measurement,
+    measure_candidate,
     measure_features,
     measure_many,
 )
@@ -19,6 +21,8 @@ __all__ = [
     "FLAG_NO_DETECTION",
     "FLAG_NONPOSITIVE_FLUX",
     "MU_SENTINEL",
+    "Measurement",
+    "measure_candidate",
     "measure_features",
     "measure_many",
     "passes_preselection",

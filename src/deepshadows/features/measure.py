@@ -24,6 +24,7 @@ masked area). Images are in nanomaggies per native pixel, band order g, r, i, z.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import sep
@@ -31,6 +32,8 @@ import sep
 from deepshadows.errors import InputError
 
 __all__ = [
+    "Measurement",
+    "measure_candidate",
     "FEATURE_NAMES",
     "FLAG_NO_DETECTION",
     "FLAG_MEASUREMENT_FAILED",
@@ -217,6 +220,26 @@ def _flux_radius(
     return float(radius[0])
 
 
+@dataclass(frozen=True)
+class Measurement:
+    """Features of the candidate detection and where it was found.
+
+    Attributes
+    ----------
+    features : numpy.ndarray
+        Float64 array of shape ``(19,)`` in the order of :data:`FEATURE_NAMES`.
+    flag : int
+        Bitmask of the ``FLAG_*`` values; zero for a clean measurement.
+    x, y : float
+        Centroid of the detection in pixels (0-based, column and row), NaN without a detection.
+    """
+
+    features: np.ndarray
+    flag: int
+    x: float = float("nan")
+    y: float = float("nan")
+
+
 def measure_features(
     bands: np.ndarray,
     *,
@@ -258,6 +281,35 @@ def measure_features(
         If the array shape, pixel scale or noise levels are invalid. Bad pixel values never
         raise: a failed detection or measurement gives NaN features and a flag.
     """
+    result = measure_candidate(
+        bands,
+        pixel_scale=pixel_scale,
+        noise_sigma=noise_sigma,
+        max_offset_arcsec=max_offset_arcsec,
+        subtract_background=subtract_background,
+    )
+    return result.features, result.flag
+
+
+def measure_candidate(
+    bands: np.ndarray,
+    *,
+    pixel_scale: float,
+    noise_sigma: Sequence[float],
+    max_offset_arcsec: float = 2.0,
+    subtract_background: bool = False,
+) -> Measurement:
+    """Detect the candidate at the centre of a cutout and measure it; see :func:`measure_features`.
+
+    The candidate is the detection whose segment covers the central pixel, if its centroid lies
+    within ``max_offset_arcsec``; otherwise the detection nearest to the centre within that
+    distance.
+
+    Returns
+    -------
+    Measurement
+        Features, flag and the detection's centroid.
+    """
     bands = np.asarray(bands)
     sigma = _check_inputs(bands, pixel_scale, noise_sigma)
     try:
@@ -275,20 +327,26 @@ def measure_features(
             segmentation_map=True,
         )
     except Exception:  # sep reports buffer overflows and similar failures as exceptions
-        return _empty_features(), FLAG_MEASUREMENT_FAILED
+        return Measurement(_empty_features(), FLAG_MEASUREMENT_FAILED)
 
     if len(objects) == 0:
-        return _empty_features(), FLAG_NO_DETECTION
+        return Measurement(_empty_features(), FLAG_NO_DETECTION)
     height, width = detection.shape
     offsets = np.hypot(objects["x"] - 0.5 * (width - 1), objects["y"] - 0.5 * (height - 1))
-    best = int(np.argmin(offsets))
-    if not offsets[best] <= max_offset_arcsec / pixel_scale:
-        return _empty_features(), FLAG_NO_DETECTION
+    limit = max_offset_arcsec / pixel_scale
+    central = int(segmap[height // 2, width // 2]) - 1
+    best = central if central >= 0 and offsets[central] <= limit else int(np.argmin(offsets))
+    if not offsets[best] <= limit:
+        return Measurement(_empty_features(), FLAG_NO_DETECTION)
 
+    x, y = float(objects["x"][best]), float(objects["y"][best])
     try:
-        return _measure_object(data, detection, objects[best : best + 1], best + 1, segmap, bad, pixel_scale)
+        features, flag = _measure_object(
+            data, detection, objects[best : best + 1], best + 1, segmap, bad, pixel_scale
+        )
     except Exception:  # any sep failure on this object leaves NaN features
-        return _empty_features(), FLAG_MEASUREMENT_FAILED
+        return Measurement(_empty_features(), FLAG_MEASUREMENT_FAILED, x, y)
+    return Measurement(features, flag, x, y)
 
 
 def _measure_object(

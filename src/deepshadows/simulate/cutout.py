@@ -11,10 +11,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from deepshadows.features import FEATURE_NAMES, measure_features, passes_preselection
+from deepshadows.features import FEATURE_NAMES, Measurement, measure_candidate, passes_preselection
 from deepshadows.simulate.artifacts import draw_artifact, sample_artifact
 from deepshadows.simulate.field import add_field
 from deepshadows.simulate.lsbg import LSBGPriors, draw_lsbg, sample_lsbg
+from deepshadows.simulate.noise import add_noise
 from deepshadows.simulate.render import PSFModel, Scene
 from deepshadows.surveys import BANDS, Survey, get_survey
 from deepshadows.viewer import bands_to_cutout
@@ -45,6 +46,10 @@ class CutoutSpec:
         Re-draw the object until its measured features pass the catalogue preselection.
     max_attempts : int
         Maximum number of draws when ``preselect`` is true.
+    max_offset_arcsec : float
+        Largest distance from the centre at which a detection is taken as the candidate.
+    lsbg_priors : LSBGPriors
+        Priors of the LSBG population.
     """
 
     survey: str = "des"
@@ -54,6 +59,7 @@ class CutoutSpec:
     image_size: int = 64
     preselect: bool = True
     max_attempts: int = 25
+    max_offset_arcsec: float = 3.0
     lsbg_priors: LSBGPriors = field(default_factory=LSBGPriors)
 
 
@@ -115,8 +121,8 @@ def render_bands(spec: CutoutSpec, rng: np.random.Generator) -> tuple[np.ndarray
     params |= add_field(scene, rng, survey, keep_centre_clear=spec.kind == "lsbg")
     params |= {f"psf_fwhm_{band}": psf.fwhm for band, psf in zip(BANDS, psfs, strict=True)}
     bands = scene.render()
-    sigma = np.array([survey.noise_sigma[band] for band in BANDS], dtype=np.float32)
-    bands += sigma[:, None, None] * rng.standard_normal(bands.shape, dtype=np.float32)
+    sigma = np.array([survey.noise_sigma[band] for band in BANDS])
+    add_noise(bands, sigma, rng, correlation_px=survey.noise_correlation)
     return bands, params
 
 
@@ -140,19 +146,56 @@ def simulate_cutout(spec: CutoutSpec, seed: np.random.SeedSequence | int) -> Sim
     """
     survey = get_survey(spec.survey)
     rng = np.random.default_rng(seed)
-    sigma = [survey.noise_sigma[band] for band in BANDS]
+    sigma = [survey.pixel_noise()[band] for band in BANDS]
     required = spec.preselect and spec.kind != "type1"
     attempt = 0
     while attempt < spec.max_attempts:
         attempt += 1
         bands, truth = render_bands(spec, rng)
-        features, flag = measure_features(bands, pixel_scale=survey.native_scale, noise_sigma=sigma)
-        passed = bool(passes_preselection(features))
+        measured = measure_candidate(
+            bands,
+            pixel_scale=survey.native_scale,
+            noise_sigma=sigma,
+            max_offset_arcsec=spec.max_offset_arcsec,
+        )
+        passed = bool(passes_preselection(measured.features))
         if passed or not required:
             break
-    truth |= {"attempts": float(attempt), "preselected": float(passed)}
+    bands, shift = centre_on_detection(bands, measured)
+    truth |= {
+        "attempts": float(attempt),
+        "preselected": float(passed),
+        "recentre_dx": shift[0] * survey.native_scale,
+        "recentre_dy": shift[1] * survey.native_scale,
+    }
     image = bands_to_cutout(bands, survey=survey, resize=spec.resize, size=spec.image_size)  # type: ignore[arg-type]
-    return SimulatedCutout(image=image, bands=bands, features=features, feature_flag=int(flag), truth=truth)
+    return SimulatedCutout(
+        image=image, bands=bands, features=measured.features, feature_flag=int(measured.flag), truth=truth
+    )
+
+
+def centre_on_detection(bands: np.ndarray, measured: Measurement) -> tuple[np.ndarray, tuple[int, int]]:
+    """Shift the stamp by whole pixels so that the candidate's centroid sits at the centre.
+
+    Real cutouts are centred on the catalogue position of the detection. The shift is at most the
+    accepted detection offset (a few pixels), smaller than the margin between the rendered stamp
+    and the viewer's field of view, so the wrapped-around edge never shows in the cutout.
+
+    Returns
+    -------
+    bands : ndarray
+        The shifted stamp (the input when there is no detection).
+    shift : tuple of int
+        Pixels moved along x (columns) and y (rows); the object moved by minus this.
+    """
+    if not (np.isfinite(measured.x) and np.isfinite(measured.y)):
+        return bands, (0, 0)
+    _, height, width = bands.shape
+    dx = int(round(measured.x - 0.5 * (width - 1)))
+    dy = int(round(measured.y - 0.5 * (height - 1)))
+    if dx == 0 and dy == 0:
+        return bands, (0, 0)
+    return np.roll(bands, (-dy, -dx), axis=(1, 2)), (dx, dy)
 
 
 @functools.lru_cache(maxsize=1)
@@ -168,7 +211,7 @@ def truth_columns() -> tuple[str, ...]:
     for name in ("des", "hsc"):
         for subclass in SUBCLASS_NAMES:
             keys |= set(sample_artifact(rng, subclass, get_survey(name)))
-    keys |= {"n_field_galaxies", "n_field_stars", "attempts", "preselected"}
+    keys |= {"n_field_galaxies", "n_field_stars", "attempts", "preselected", "recentre_dx", "recentre_dy"}
     keys |= {f"psf_fwhm_{band}" for band in BANDS}
     return tuple(sorted(keys))
 

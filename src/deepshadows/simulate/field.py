@@ -23,7 +23,9 @@ class FieldConfig:
     Attributes
     ----------
     counts_at_24 : float
-        Differential galaxy counts at r = 24 per square degree per magnitude.
+        Differential galaxy counts at r = 24 per square degree per magnitude (twice the
+        specification's starting value: with it the simulated cutouts reach the background
+        level and source-pixel fraction of real DES cutouts more closely).
     counts_slope : float
         Logarithmic slope of the counts, ``dN/dm ~ 10^(slope (m - 24))``.
     bright_mag : float
@@ -37,10 +39,10 @@ class FieldConfig:
         See ``clear_radius``.
     """
 
-    counts_at_24: float = 5.0e4
+    counts_at_24: float = 1.0e5
     counts_slope: float = 0.33
     bright_mag: float = 18.0
-    stars_per_des_field: float = 0.6
+    stars_per_des_field: float = 1.0
     clear_radius: float = 3.0
     clear_mag: float = 23.0
 
