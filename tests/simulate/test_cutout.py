@@ -112,11 +112,11 @@ def test_preselection_is_enforced_for_type2_artifacts():
 
 
 def test_sky_noise_matches_the_survey_depth():
-    spec = CutoutSpec(kind="type2", subclass="F")
-    bands, _ = render_bands(spec, np.random.default_rng(5))
-    corner = bands[:, :20, :20]
     from deepshadows.surveys import BANDS, DES
 
-    sigma = np.array([DES.noise_sigma[b] for b in BANDS])
-    measured = np.array([np.median(np.abs(c - np.median(c))) * 1.4826 for c in corner])
-    np.testing.assert_allclose(measured, sigma, rtol=0.25)
+    spec = CutoutSpec(kind="type2", subclass="F")
+    bands, _ = render_bands(spec, np.random.default_rng(5))
+    sigma = np.array([DES.pixel_noise()[b] for b in BANDS])
+    # Robust scatter over the whole stamp: the few source pixels hardly move the MAD.
+    measured = np.array([np.median(np.abs(c - np.median(c))) * 1.4826 for c in bands])
+    np.testing.assert_allclose(measured, sigma, rtol=0.2)

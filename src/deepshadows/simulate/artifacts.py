@@ -98,7 +98,7 @@ def _sample_a(rng: np.random.Generator, survey: Survey) -> dict[str, float]:
         )
     params.update(host_distance=distance, host_x=x, host_y=y, host_pa=rng.uniform(0, 180))
     params.update(
-        _compact_objects(rng, int(rng.integers(2, 5)), rng.uniform(1.0, 2.5), (20.5, 22.5), (0.8, 2.0))
+        _compact_objects(rng, int(rng.integers(2, 5)), rng.uniform(1.5, 3.0), (20.5, 22.5), (1.2, 2.5))
     )
     return params
 
@@ -106,7 +106,7 @@ def _sample_a(rng: np.random.Generator, survey: Survey) -> dict[str, float]:
 def _sample_b(rng: np.random.Generator, survey: Survey) -> dict[str, float]:
     del survey
     return {
-        "cirrus_mu_g": rng.uniform(26.0, 28.0),
+        "cirrus_mu_g": rng.uniform(25.5, 27.5),
         "cirrus_sigma": rng.uniform(0.6, 1.0),
         "cirrus_gamma": rng.uniform(2.5, 3.2),
         "cirrus_axis_ratio": rng.uniform(0.2, 0.6) if rng.random() < 0.5 else 1.0,
@@ -137,14 +137,14 @@ def _sample_c(rng: np.random.Generator, survey: Survey) -> dict[str, float]:
         "arm_pitch": rng.uniform(12.0, 30.0),
         "arm_contrast": rng.uniform(1.0, 3.0),
         "arm_width": rng.uniform(1.0, 3.0),
-        "knots_n": float(rng.integers(5, 41)),
-        "knots_r_eff": rng.uniform(2.0, 5.0),
-        "knots_mag_g": rng.uniform(19.5, 21.5),
+        "knots_n": float(rng.integers(15, 51)),
+        "knots_r_eff": rng.uniform(3.0, 6.0),
+        "knots_mag_g": rng.uniform(20.0, 22.0),
         "knots_g_r": rng.uniform(-0.1, 0.3),
         "knots_g_i": rng.uniform(-0.2, 0.4),
         "central_n": float(rng.integers(1, 4)),
         "central_mag_g": rng.uniform(21.0, 24.0),
-        "central_r_eff": rng.uniform(0.15, 0.5),
+        "central_r_eff": rng.uniform(0.5, 1.2),
         "central_g_r": rng.uniform(-0.1, 0.3),
         "central_spread": 3.0,
     }
@@ -169,7 +169,7 @@ def _sample_d(rng: np.random.Generator, survey: Survey) -> dict[str, float]:
         "host_i_z": rng.uniform(0.15, 0.3),
         "stream_mu_g": rng.uniform(24.5, 26.5),
         "stream_length": rng.uniform(10.0, 40.0),
-        "stream_q": rng.uniform(0.3, 0.5),
+        "stream_q": rng.uniform(0.35, 0.6),
         "stream_n": rng.uniform(0.5, 1.0),
         "stream_radial": float(rng.random() < 0.5),
         "shell_mu_g": rng.uniform(26.0, 27.5) if rng.random() < 0.4 else np.nan,
@@ -181,7 +181,7 @@ def _sample_f(rng: np.random.Generator, survey: Survey) -> dict[str, float]:
     return {
         "central_n": float(rng.integers(3, 7)),
         "central_mag_g": rng.uniform(20.5, 22.5),
-        "central_r_eff": rng.uniform(0.8, 2.0),
+        "central_r_eff": rng.uniform(1.2, 2.5),
         "central_g_r": rng.uniform(0.3, 1.2),
         "central_spread": rng.uniform(2.0, 5.0),
     }
@@ -302,7 +302,7 @@ def _cirrus_map(scene: Scene, params: dict[str, float]) -> np.ndarray:
     ku = kxx * np.cos(angle) + kyy * np.sin(angle)
     kv = -kxx * np.sin(angle) + kyy * np.cos(angle)
     k = np.hypot(ku * ratio, kv)  # stretched along u: filaments
-    k_min = 1.0 / 120.0  # scales beyond 2 arcmin are removed by the sky subtraction
+    k_min = 1.0 / 60.0  # scales beyond 1 arcmin are removed by the sky subtraction
     power = np.where(k > 0, np.maximum(k, k_min) ** (-params["cirrus_gamma"]), 0.0)
     noise = rng.standard_normal((n, n // 2 + 1)) + 1j * rng.standard_normal((n, n // 2 + 1))
     field = np.fft.irfft2(noise * np.sqrt(power), s=(n, n))

@@ -13,7 +13,7 @@ import numpy as np
 
 from deepshadows.features import FEATURE_NAMES, Measurement, measure_candidate, passes_preselection
 from deepshadows.simulate.artifacts import draw_artifact, sample_artifact
-from deepshadows.simulate.field import add_field
+from deepshadows.simulate.field import add_field, field_sky
 from deepshadows.simulate.lsbg import LSBGPriors, draw_lsbg, sample_lsbg
 from deepshadows.simulate.noise import add_noise
 from deepshadows.simulate.render import PSFModel, Scene
@@ -48,6 +48,8 @@ class CutoutSpec:
         Maximum number of draws when ``preselect`` is true.
     max_offset_arcsec : float
         Largest distance from the centre at which a detection is taken as the candidate.
+    field_seed : int
+        Seed of the field sky shared by the data set (see :mod:`deepshadows.simulate.field`).
     lsbg_priors : LSBGPriors
         Priors of the LSBG population.
     """
@@ -60,6 +62,7 @@ class CutoutSpec:
     preselect: bool = True
     max_attempts: int = 25
     max_offset_arcsec: float = 3.0
+    field_seed: int = 0
     lsbg_priors: LSBGPriors = field(default_factory=LSBGPriors)
 
 
@@ -118,7 +121,8 @@ def render_bands(spec: CutoutSpec, rng: np.random.Generator) -> tuple[np.ndarray
     else:
         params = sample_artifact(rng, spec.subclass, survey)
         draw_artifact(scene, spec.subclass, params, rng, survey)
-    params |= add_field(scene, rng, survey, keep_centre_clear=spec.kind == "lsbg")
+    sky = field_sky(survey.name, spec.field_seed)
+    params |= add_field(scene, rng, sky, keep_centre_clear=spec.kind == "lsbg")
     params |= {f"psf_fwhm_{band}": psf.fwhm for band, psf in zip(BANDS, psfs, strict=True)}
     bands = scene.render()
     sigma = np.array([survey.noise_sigma[band] for band in BANDS])
@@ -211,7 +215,16 @@ def truth_columns() -> tuple[str, ...]:
     for name in ("des", "hsc"):
         for subclass in SUBCLASS_NAMES:
             keys |= set(sample_artifact(rng, subclass, get_survey(name)))
-    keys |= {"n_field_galaxies", "n_field_stars", "attempts", "preselected", "recentre_dx", "recentre_dy"}
+    keys |= {
+        "field_x",
+        "field_y",
+        "field_orientation",
+        "n_field_stars",
+        "attempts",
+        "preselected",
+        "recentre_dx",
+        "recentre_dy",
+    }
     keys |= {f"psf_fwhm_{band}" for band in BANDS}
     return tuple(sorted(keys))
 

@@ -237,6 +237,7 @@ def make_dataset(
         image_size=cfg.image_size,
         preselect=cfg.preselect,
         max_attempts=cfg.max_attempts,
+        field_seed=cfg.seed,
     )
     with StoreWriter(
         out,
@@ -291,4 +292,6 @@ class _pool:
 
 def _worker_init() -> None:
     # One thread per process: the processes already use every core.
-    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(1)

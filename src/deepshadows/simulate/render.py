@@ -31,7 +31,7 @@ __all__ = ["PSFModel", "Scene"]
 
 _OVERSAMPLE = 2
 #: Sources whose half-light radius is below this many native pixels are drawn on a finer grid.
-_SMALL_SOURCE_PIXELS = 3.0
+_SMALL_SOURCE_PIXELS = 2.0
 _GSPARAMS = galsim.GSParams(maximum_fft_size=4096)
 
 
@@ -95,7 +95,7 @@ class Scene:
         self.pixel_scale = float(pixel_scale)
         self.psfs = tuple(psfs)
         n_bands = len(self.psfs)
-        self.extended = np.zeros((n_bands, self.n_pixels, self.n_pixels), dtype=np.float64)
+        self.extended = np.zeros((n_bands, self.n_pixels, self.n_pixels), dtype=np.float32)
         self.direct = np.zeros_like(self.extended)
 
     @property
@@ -139,7 +139,7 @@ class Scene:
             Radius in arcsec beyond which the profile is not drawn (default: 6 half-light radii,
             which holds 99.9 % of an exponential profile's light).
         """
-        fluxes = np.asarray(fluxes, dtype=np.float64)
+        fluxes = np.asarray(fluxes, dtype=np.float32)
         if extent is None:
             extent = 6.0 * half_light_radius
         small = half_light_radius / self.pixel_scale < _SMALL_SOURCE_PIXELS
@@ -171,8 +171,8 @@ class Scene:
         fluxes_per_unit : sequence of float
             Nanomaggies per pixel per unit of the map, per band.
         """
-        scale = np.asarray(fluxes_per_unit, dtype=np.float64)[:, None, None]
-        self.extended += scale * sb_map[None, :, :]
+        scale = np.asarray(fluxes_per_unit, dtype=np.float32)[:, None, None]
+        self.extended += scale * sb_map[None, :, :].astype(np.float32)
 
     def add_points(self, x: np.ndarray, y: np.ndarray, fluxes: np.ndarray) -> None:
         """Add faint point-like sources (knots, nuclei) before the PSF, by bilinear deposit.
@@ -248,7 +248,7 @@ class Scene:
 
         Returns
         -------
-        ndarray of shape (n_bands, k, k), float64
+        ndarray of shape (n_bands, k, k), float32
         """
         fwhm_max = max(psf.fwhm for psf in self.psfs)
         half = int(np.ceil(3.0 * fwhm_max / self.pixel_scale))
@@ -258,7 +258,7 @@ class Scene:
                 psf.core().drawImage(nx=size, ny=size, scale=self.pixel_scale, method="no_pixel").array
                 for psf in self.psfs
             ]
-        ).astype(np.float64)
+        ).astype(np.float32)
         kernels /= kernels.sum(axis=(1, 2), keepdims=True)
         return kernels
 
