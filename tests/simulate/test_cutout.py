@@ -120,3 +120,22 @@ def test_sky_noise_matches_the_survey_depth():
     # Robust scatter over the whole stamp: the few source pixels hardly move the MAD.
     measured = np.array([np.median(np.abs(c - np.median(c))) * 1.4826 for c in bands])
     np.testing.assert_allclose(measured, sigma, rtol=0.2)
+
+
+def test_a_numerical_failure_of_one_draw_costs_a_redraw(monkeypatch):
+    import galsim
+
+    from deepshadows.simulate import cutout
+
+    original = cutout.render_bands
+    calls = {"n": 0}
+
+    def flaky(spec, rng):
+        calls["n"] += 1
+        if calls["n"] == 1:
+            raise galsim.GalSimError("Solve error")
+        return original(spec, rng)
+
+    monkeypatch.setattr(cutout, "render_bands", flaky)
+    result = cutout.simulate_cutout(CutoutSpec(kind="lsbg"), 3)
+    assert result.truth["render_errors"] == 1 and result.image.shape == (64, 64, 3)

@@ -241,7 +241,9 @@ def _host_profile(params: dict[str, float]) -> galsim.GSObject:
     if params["host_n"] == 1.0:
         base = galsim.Exponential(half_light_radius=r_eff * np.sqrt(q))
     else:
-        base = galsim.Sersic(params["host_n"], half_light_radius=r_eff * np.sqrt(q), trunc=12.0 * r_eff)
+        # Not truncated: GalSim's half-light solver can fail for truncated high-n profiles; the light
+        # beyond the drawn box (12 R_eff) is simply not drawn.
+        base = galsim.Sersic(params["host_n"], half_light_radius=r_eff * np.sqrt(q))
     return base.shear(q=q, beta=params["host_pa"] * galsim.degrees)
 
 

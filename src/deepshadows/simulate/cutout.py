@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass, field
 
+import galsim
 import numpy as np
 
 from deepshadows.features import FEATURE_NAMES, Measurement, measure_candidate, passes_preselection
@@ -24,6 +25,7 @@ __all__ = ["CutoutSpec", "SimulatedCutout", "render_bands", "simulate_cutout", "
 
 #: Kinds of object, in the order of their integer codes.
 KINDS: tuple[str, ...] = ("lsbg", "type2", "type1")
+_MAX_RENDER_ERRORS = 10
 
 
 @dataclass(frozen=True)
@@ -152,23 +154,33 @@ def simulate_cutout(spec: CutoutSpec, seed: np.random.SeedSequence | int) -> Sim
     rng = np.random.default_rng(seed)
     sigma = [survey.pixel_noise()[band] for band in BANDS]
     required = spec.preselect and spec.kind != "type1"
-    attempt = 0
-    while attempt < spec.max_attempts:
+    attempt = render_errors = 0
+    drawn: tuple[np.ndarray, dict[str, float], Measurement, bool] | None = None
+    while attempt < spec.max_attempts or drawn is None:
         attempt += 1
-        bands, truth = render_bands(spec, rng)
+        try:
+            bands, truth = render_bands(spec, rng)
+        except galsim.GalSimError:
+            # A numerical failure of one draw (rare parameter corners) costs a re-draw, not the run.
+            render_errors += 1
+            if render_errors > _MAX_RENDER_ERRORS:
+                raise
+            continue
         measured = measure_candidate(
             bands,
             pixel_scale=survey.native_scale,
             noise_sigma=sigma,
             max_offset_arcsec=spec.max_offset_arcsec,
         )
-        passed = bool(passes_preselection(measured.features))
-        if passed or not required:
+        drawn = (bands, truth, measured, bool(passes_preselection(measured.features)))
+        if drawn[3] or not required:
             break
+    bands, truth, measured, passed = drawn
     bands, shift = centre_on_detection(bands, measured)
     truth |= {
         "attempts": float(attempt),
         "preselected": float(passed),
+        "render_errors": float(render_errors),
         "recentre_dx": shift[0] * survey.native_scale,
         "recentre_dy": shift[1] * survey.native_scale,
     }
