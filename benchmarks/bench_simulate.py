@@ -37,6 +37,32 @@ def per_class_ms(survey: str, repeats: int) -> dict[str, float]:
     return out
 
 
+def stage_ms(survey: str, repeats: int = 40) -> dict[str, float]:
+    """Milliseconds per call of each stage of one LSBG cutout on one core."""
+    from deepshadows.features import measure_candidate
+    from deepshadows.simulate import render_bands
+    from deepshadows.surveys import BANDS, get_survey
+    from deepshadows.viewer import bands_to_cutout
+
+    spec = CutoutSpec(survey=survey, kind="lsbg")
+    info = get_survey(survey)
+    sigma = [info.pixel_noise()[b] for b in BANDS]
+    rngs = [np.random.default_rng(i) for i in range(repeats)]
+    render_bands(spec, np.random.default_rng(99))
+    start = time.perf_counter()
+    stamps = [render_bands(spec, rng)[0] for rng in rngs]
+    render = (time.perf_counter() - start) / repeats * 1e3
+    start = time.perf_counter()
+    for bands in stamps:
+        measure_candidate(bands, pixel_scale=info.native_scale, noise_sigma=sigma, max_offset_arcsec=3.0)
+    measure = (time.perf_counter() - start) / repeats * 1e3
+    start = time.perf_counter()
+    for bands in stamps:
+        bands_to_cutout(bands, survey=info)
+    viewer = (time.perf_counter() - start) / repeats * 1e3
+    return {"render + noise": render, "measure features": measure, "viewer pipeline": viewer}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--n", type=int, default=400)
@@ -44,6 +70,9 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=os.cpu_count())
     parser.add_argument("--per-class", type=int, default=20, help="objects per class for the 1-core table")
     args = parser.parse_args()
+    print("one core, stages of an LSBG cutout (ms per call):")
+    for name, value in stage_ms(args.survey).items():
+        print(f"  {name:<17} {value:6.1f} ms")
     if args.per_class:
         print(f"one core, {args.per_class} objects per class (ms per accepted cutout, mean attempts):")
         table = per_class_ms(args.survey, args.per_class)

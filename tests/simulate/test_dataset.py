@@ -62,7 +62,7 @@ def test_interrupted_run_resumes_to_the_same_store(tmp_path, monkeypatch):
     cfg = SimConfig(n=10, seed=2, max_attempts=4)
     reference = make_dataset(tmp_path / "ref.h5", cfg, workers=1, progress=False)
 
-    monkeypatch.setattr(dataset_module, "_CHUNK", 3)
+    monkeypatch.setattr(dataset_module, "_CHUNK", 3)  # n // 20 is below the minimum of 4: chunks of 3
     original = dataset_module._simulate_one
 
     def dies_at_seven(job):

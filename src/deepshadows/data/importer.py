@@ -17,16 +17,14 @@ from deepshadows._provenance import provenance
 from deepshadows.data.splits import check_split_fractions, make_splits
 from deepshadows.data.store import KINDS, SUBCLASSES, StoreWriter
 from deepshadows.errors import InputError
+from deepshadows.viewer import RESIZE_FILTERS, resize_cutout
 
 __all__ = ["IMAGE_SUFFIXES", "RESIZE_METHODS", "import_folder", "import_images", "read_image"]
 
 #: File name endings read as images (case-insensitive).
 IMAGE_SUFFIXES: tuple[str, ...] = (".jpg", ".jpeg", ".png")
-#: Accepted values of ``resize`` and the Pillow filter each one uses.
-RESIZE_METHODS: dict[str, Image.Resampling] = {
-    "nearest": Image.Resampling.NEAREST,
-    "bicubic": Image.Resampling.BICUBIC,
-}
+#: Accepted values of ``resize`` (the viewer pipeline's filters, one implementation for both).
+RESIZE_METHODS = RESIZE_FILTERS
 
 _LABELS = {"1": 1, "lsbg": 1, "0": 0, "artifact": 0}
 _SPLIT_VALUES = ("train", "val", "test")
@@ -82,7 +80,7 @@ def read_image(
             )
         if width != height:
             raise InputError(f"{path}: image is {width}x{height} pixels; only square images can be resized")
-        rgb = rgb.resize((image_size, image_size), RESIZE_METHODS[method])
+        return resize_cutout(np.asarray(rgb, dtype=np.uint8), size=image_size, resize=method)  # type: ignore[arg-type]
     return np.asarray(rgb, dtype=np.uint8)
 
 
