@@ -1,0 +1,297 @@
+"""Evaluation figures: ROC curves with bootstrap bands, confusion matrix, probability histograms.
+
+The figures follow Fig. 4 (ROC curves of several models with their 95% bands; the
+confusion matrix with counts and row-normalised fractions) and Fig. 5 (distribution of the
+predicted probabilities per true class) of the paper. They are drawn on bare
+:class:`matplotlib.figure.Figure` objects, so pyplot's backend and state are left alone.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from deepshadows._io import atomic_path
+from deepshadows.errors import InputError
+from deepshadows.evaluation.bootstrap import Interval
+from deepshadows.evaluation.metrics import check_labels, check_prob
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+__all__ = ["plot_confusion", "plot_probability_histogram", "plot_roc"]
+
+_DPI = 110
+#: Line styles of successive models on the ROC figure (the paper's CNN / SVM / RF look first).
+_STYLES = (
+    ("tab:orange", "-"),
+    ("tab:blue", "--"),
+    ("tab:red", "-."),
+    ("tab:green", ":"),
+    ("tab:purple", "-"),
+    ("tab:brown", "--"),
+    ("tab:pink", "-."),
+    ("tab:gray", ":"),
+    ("tab:olive", "-"),
+    ("tab:cyan", "--"),
+)
+#: Histogram colours: LSBGs blue and artifacts red as in Fig. 5, further classes after.
+_CLASS_COLORS = ("tab:red", "tab:orange", "tab:purple", "tab:green", "tab:brown", "tab:gray")
+
+
+def _save(fig: Figure, out_png: str | os.PathLike[str]) -> Path:
+    out = Path(out_png)
+    with atomic_path(out) as tmp:
+        fig.savefig(tmp, dpi=_DPI, format="png", facecolor="white")
+    return out
+
+
+def _as_interval(auc: Any) -> Interval | None:
+    """Interpret an ``auc`` entry: an Interval, a value/low/high mapping, a number or None."""
+    if auc is None:
+        return None
+    if isinstance(auc, Interval):
+        return auc
+    if isinstance(auc, Mapping):
+        return Interval.from_dict(auc)
+    value = float(np.asarray(auc).ravel()[0])
+    return Interval(value, float("nan"), float("nan"))
+
+
+def _legend_label(name: str, auc: Interval | None) -> str:
+    if auc is None or np.isnan(auc.value):
+        return name
+    if np.isnan(auc.low) or np.isnan(auc.high):
+        return f"{name} (AUC {auc.value:.3f})"
+    return f"{name} (AUC {auc.format(3)})"
+
+
+def plot_roc(
+    curves: Mapping[str, Mapping[str, Any]],
+    out_png: str | os.PathLike[str],
+    *,
+    title: str | None = None,
+) -> Path:
+    """Draw the ROC curves of several models on one figure, each with its bootstrap band.
+
+    Parameters
+    ----------
+    curves : mapping of str to mapping
+        Model name -> curve, as returned by
+        :func:`~deepshadows.evaluation.bootstrap.roc_band` or loaded from a ``roc.npz``:
+        ``fpr`` and ``tpr`` arrays, optionally ``low`` and ``high`` (shaded band), ``auc``
+        (an :class:`~deepshadows.evaluation.bootstrap.Interval`, a ``value``/``low``/``high``
+        mapping or a number) and ``level`` (confidence level, default 0.95). Models are drawn
+        in the order given, the first as a solid orange line.
+    out_png : path-like
+        Output PNG file, written atomically.
+    title : str, optional
+        Figure title.
+
+    Returns
+    -------
+    pathlib.Path
+        The written file.
+
+    Raises
+    ------
+    deepshadows.errors.InputError
+        If ``curves`` is empty or a curve lacks ``fpr``/``tpr`` or has mismatched lengths.
+    """
+    from matplotlib.figure import Figure
+
+    if not curves:
+        raise InputError("curves: no ROC curve given")
+    fig = Figure(figsize=(5.4, 5.0), layout="constrained")
+    ax = fig.add_subplot(1, 1, 1)
+    ax.plot([0, 1], [0, 1], ls="--", color="0.55", lw=1.0, label="random classifier")
+    levels = set()
+    for i, (name, curve) in enumerate(curves.items()):
+        if "fpr" not in curve or "tpr" not in curve:
+            raise InputError(f"curves[{name!r}]: needs 'fpr' and 'tpr' arrays")
+        fpr = np.asarray(curve["fpr"], dtype=np.float64)
+        tpr = np.asarray(curve["tpr"], dtype=np.float64)
+        if fpr.ndim != 1 or fpr.shape != tpr.shape or fpr.size < 2:
+            raise InputError(f"curves[{name!r}]: 'fpr' and 'tpr' must be 1-D arrays of equal length")
+        color, style = _STYLES[i % len(_STYLES)]
+        low, high = curve.get("low"), curve.get("high")
+        if low is not None and high is not None:
+            low = np.asarray(low, dtype=np.float64)
+            high = np.asarray(high, dtype=np.float64)
+            if low.shape != fpr.shape or high.shape != fpr.shape:
+                raise InputError(f"curves[{name!r}]: 'low' and 'high' must match 'fpr' in length")
+            ax.fill_between(fpr, low, high, color=color, alpha=0.22, lw=0)
+            levels.add(float(curve.get("level", 0.95)))
+        label = _legend_label(str(name), _as_interval(curve.get("auc")))
+        ax.plot(fpr, tpr, color=color, ls=style, lw=1.8, label=label)
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1.01)
+    ax.set_aspect("equal")
+    ax.set_xlabel("false positive rate")
+    ax.set_ylabel("true positive rate (completeness)")
+    ax.grid(alpha=0.3)
+    legend_title = None
+    if levels:
+        legend_title = "shaded: " + ", ".join(f"{100 * v:g}%" for v in sorted(levels)) + " bootstrap band"
+    ax.legend(loc="lower right", fontsize=8, framealpha=0.9, title=legend_title, title_fontsize=7)
+    if title:
+        ax.set_title(title, fontsize=10)
+    return _save(fig, out_png)
+
+
+def plot_confusion(
+    matrix_normalized: Any,
+    out_png: str | os.PathLike[str],
+    *,
+    class_names: Sequence[str],
+    counts: Any = None,
+    title: str | None = None,
+) -> Path:
+    """Draw a confusion matrix in the style of Fig. 4b.
+
+    Cells are coloured by the normalised value; each shows the count (when given) with the
+    normalised value in parentheses underneath.
+
+    Parameters
+    ----------
+    matrix_normalized : array-like of shape (K, K)
+        Row-normalised confusion matrix (true class in rows, predicted class in columns).
+    out_png : path-like
+        Output PNG file, written atomically.
+    class_names : sequence of str, length K
+        Class names in row/column order.
+    counts : array-like of shape (K, K), optional
+        Raw counts printed in the cells.
+    title : str, optional
+        Figure title.
+
+    Returns
+    -------
+    pathlib.Path
+        The written file.
+
+    Raises
+    ------
+    deepshadows.errors.InputError
+        If the matrix is not square and finite, or the names or counts do not match it.
+    """
+    from matplotlib.figure import Figure
+
+    mat = np.asarray(matrix_normalized, dtype=np.float64)
+    if mat.ndim != 2 or mat.shape[0] != mat.shape[1] or mat.shape[0] < 2 or not np.isfinite(mat).all():
+        raise InputError(f"matrix_normalized: expected a finite square (K, K) array, got shape {mat.shape}")
+    k = mat.shape[0]
+    names = [str(c) for c in class_names]
+    if len(names) != k:
+        raise InputError(f"class_names: {len(names)} name(s) given for a {k} x {k} matrix")
+    cnt = None
+    if counts is not None:
+        cnt = np.asarray(counts)
+        if cnt.shape != mat.shape:
+            raise InputError(f"counts: shape {cnt.shape} does not match the matrix {mat.shape}")
+    side = 3.2 + 0.9 * k
+    # Widen for long row labels (about 0.07 inch per character at 10 pt).
+    extra_width = 0.07 * max(0, max(len(n) for n in names) - 8)
+    fig = Figure(figsize=(side + 0.9 + extra_width, side), layout="constrained")
+    ax = fig.add_subplot(1, 1, 1)
+    image = ax.imshow(mat, cmap="Blues", vmin=0.0, vmax=1.0, aspect="auto")
+    fig.colorbar(image, ax=ax, shrink=0.85, label="fraction of true class")
+    fontsize = 12 if k <= 3 else 9
+    for i in range(k):
+        for j in range(k):
+            text = f"{mat[i, j]:.3f}" if cnt is None else f"{int(cnt[i, j])}\n({mat[i, j]:.3f})"
+            ax.text(
+                j,
+                i,
+                text,
+                ha="center",
+                va="center",
+                fontsize=fontsize,
+                color="white" if mat[i, j] > 0.55 else "black",
+            )
+    ax.set_xticks(range(k), names)
+    ax.set_yticks(range(k), names)
+    ax.set_xlabel("predicted label")
+    ax.set_ylabel("true label")
+    if title:
+        ax.set_title(title, fontsize=10)
+    return _save(fig, out_png)
+
+
+def _class_color(name: str, index: int) -> str:
+    if name.strip().lower() == "lsbg":
+        return "tab:blue"
+    return _CLASS_COLORS[index % len(_CLASS_COLORS)]
+
+
+def plot_probability_histogram(
+    y_true: Any,
+    prob: Any,
+    out_png: str | os.PathLike[str],
+    *,
+    class_names: Sequence[str] = ("artifact", "LSBG"),
+    xlabel: str | None = None,
+    threshold: float | None = 0.5,
+    bins: int = 25,
+) -> Path:
+    """Histogram the predicted probabilities separately for every true class (Fig. 5).
+
+    Parameters
+    ----------
+    y_true : array-like of shape (N,)
+        True labels, indices into ``class_names``.
+    prob : array-like of shape (N,)
+        The probability to histogram, e.g. of being an LSBG.
+    out_png : path-like
+        Output PNG file, written atomically.
+    class_names : sequence of str, optional
+        Name of each label; LSBGs are drawn in blue, artifacts in red.
+    xlabel : str, optional
+        Axis label; default ``"P(<last class name>)"`` for two classes, else
+        ``"predicted probability"``.
+    threshold : float or None, optional
+        Decision threshold marked by a dashed line; None for none.
+    bins : int, optional
+        Number of equal bins over [0, 1].
+
+    Returns
+    -------
+    pathlib.Path
+        The written file.
+
+    Raises
+    ------
+    deepshadows.errors.InputError
+        If the labels or probabilities are invalid or disagree in length.
+    """
+    from matplotlib.figure import Figure
+
+    names = [str(c) for c in class_names]
+    if len(names) < 2:
+        raise InputError(f"class_names: at least 2 names needed, got {names}")
+    y = check_labels(y_true, "y_true", n_classes=len(names))
+    p = check_prob(prob, "prob", n=y.size, ndim=1)
+    if isinstance(bins, bool) or not isinstance(bins, int | np.integer) or bins < 1:
+        raise InputError(f"bins: must be a positive integer, got {bins!r}")
+    edges = np.linspace(0.0, 1.0, int(bins) + 1)
+    fig = Figure(figsize=(6.0, 4.0), layout="constrained")
+    ax = fig.add_subplot(1, 1, 1)
+    for j, name in enumerate(names):
+        values = p[y == j]
+        if values.size == 0:
+            continue
+        color = _class_color(name, j)
+        ax.hist(values, bins=edges, color=color, alpha=0.35, label=f"true {name} (n={values.size})")
+        ax.hist(values, bins=edges, color=color, histtype="step", lw=1.5)
+    if threshold is not None:
+        ax.axvline(float(threshold), color="0.3", ls="--", lw=1.0, label=f"threshold {float(threshold):g}")
+    ax.set_xlim(0, 1)
+    ax.set_xlabel(xlabel or (f"P({names[-1]})" if len(names) == 2 else "predicted probability"))
+    ax.set_ylabel("number of objects")
+    ax.legend(fontsize=8, loc="upper center")
+    ax.grid(alpha=0.3)
+    return _save(fig, out_png)

@@ -1,0 +1,221 @@
+"""The DeepShadows CNN exactly as in Table 1 of Tanoglidis et al. (2021), with Keras conventions."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import torch
+from torch import nn
+
+from deepshadows.errors import InputError
+from deepshadows.models.registry import register_model
+
+__all__ = ["BN_EPS", "BN_MOMENTUM", "DeepShadowsCNN"]
+
+#: BatchNorm momentum in PyTorch's convention (weight of the new batch), i.e. Keras's 0.99.
+BN_MOMENTUM = 0.01
+#: BatchNorm epsilon of Keras.
+BN_EPS = 1e-3
+_FILTERS = (16, 32, 64)
+_HIDDEN = 1024
+
+
+class _ConvBlock(nn.Module):
+    """Conv 3x3 "same" -> ReLU -> BatchNorm -> MaxPool 2x2 -> Dropout, as one row group of Table 1."""
+
+    def __init__(self, in_chans: int, out_chans: int, drop_rate: float) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(in_chans, out_chans, kernel_size=3, padding="same")
+        self.act = nn.ReLU()
+        self.bn = nn.BatchNorm2d(out_chans, eps=BN_EPS, momentum=BN_MOMENTUM)
+        self.pool = nn.MaxPool2d(2)
+        self.drop = nn.Dropout(drop_rate)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.drop(self.pool(self.bn(self.act(self.conv(x)))))
+
+
+@register_model("deepshadows-table1")
+class DeepShadowsCNN(nn.Module):
+    """The DeepShadows classifier of LSBGs and artifacts (Table 1 of the paper).
+
+    Three blocks of a 3x3 convolution with "same" padding (16, 32 and 64 filters), ReLU,
+    batch normalisation, 2x2 max pooling and dropout; then flatten (4096 values for 64x64
+    input), a fully connected layer of 1024 units with ReLU, and a final fully connected layer.
+    The final layer returns logits: the sigmoid (binary) or softmax (several classes) of the
+    paper is applied by the loss and at prediction time.
+
+    The Keras conventions of the original are kept:
+
+    * kernels are initialised Glorot-uniform, biases with zeros;
+    * batch normalisation uses momentum 0.01 in PyTorch's convention (Keras 0.99) and
+      epsilon 1e-3;
+    * the flatten runs over channels-last order (N, H, W, C), so the rows of the first dense
+      kernel map one to one onto a Keras ``Dense`` kernel;
+    * the L2 regularisation is a loss term, not weight decay: :meth:`l2_penalty` returns
+      ``conv_l2 * sum(w**2)`` over the three convolution kernels plus ``dense_l2 * sum(w**2)``
+      over the kernel of the 1024-unit layer (biases, batch normalisation and the output layer
+      are not penalised), exactly as Keras adds ``kernel_regularizer=l2(...)`` terms.
+
+    With the defaults the binary model has 4,220,161 trainable parameters and 224 batch
+    normalisation running statistics, 4,220,385 in all as Keras counts them.
+
+    Parameters
+    ----------
+    in_chans : int, optional
+        Input channels (3 for g, r, z rendered as RGB).
+    num_classes : int, optional
+        1 for the binary problem (one logit: LSBG versus artifact), or the number of classes
+        (3 for the three-class problem of the paper's appendix A).
+    image_size : int, optional
+        Side of the square input in pixels; a multiple of 8.
+    drop_rate : float, optional
+        Dropout rate after each pooling layer.
+    conv_l2 : float, optional
+        L2 factor of the convolution kernels.
+    dense_l2 : float, optional
+        L2 factor of the kernel of the 1024-unit layer.
+
+    Attributes
+    ----------
+    num_classes, in_chans, image_size : int
+        As given.
+    model_kwargs : dict
+        The constructor arguments, recorded with saved weights.
+    gradcam_layer : torch.nn.Conv2d
+        The last convolution, whose output map Grad-CAM hooks. Note that Keras's ``Conv2D``
+        layer output includes its ReLU, while this module's output is taken before it.
+
+    Raises
+    ------
+    deepshadows.errors.InputError
+        If an argument is out of range.
+    """
+
+    architecture = "deepshadows-table1"
+
+    def __init__(
+        self,
+        *,
+        in_chans: int = 3,
+        num_classes: int = 1,
+        image_size: int = 64,
+        drop_rate: float = 0.4,
+        conv_l2: float = 0.13,
+        dense_l2: float = 0.12,
+    ) -> None:
+        super().__init__()
+        _check_args(in_chans, num_classes, image_size, drop_rate, conv_l2, dense_l2)
+        self.in_chans = int(in_chans)
+        self.num_classes = int(num_classes)
+        self.image_size = int(image_size)
+        self.drop_rate = float(drop_rate)
+        self.conv_l2 = float(conv_l2)
+        self.dense_l2 = float(dense_l2)
+        self.model_kwargs: dict[str, Any] = {
+            "in_chans": self.in_chans,
+            "num_classes": self.num_classes,
+            "image_size": self.image_size,
+            "drop_rate": self.drop_rate,
+            "conv_l2": self.conv_l2,
+            "dense_l2": self.dense_l2,
+        }
+        chans = (self.in_chans, *_FILTERS)
+        self.blocks = nn.Sequential(
+            *(
+                _ConvBlock(c_in, c_out, self.drop_rate)
+                for c_in, c_out in zip(chans[:-1], chans[1:], strict=True)
+            )
+        )
+        side = self.image_size // 2 ** len(_FILTERS)
+        self.num_features = _FILTERS[-1] * side * side
+        self.fc = nn.Linear(self.num_features, _HIDDEN)
+        self.fc_act = nn.ReLU()
+        self.head = nn.Linear(_HIDDEN, self.num_classes)
+        self.reset_parameters()
+
+    @property
+    def gradcam_layer(self) -> nn.Conv2d:
+        """The last convolution (hook its output for Grad-CAM)."""
+        return self.blocks[-1].conv
+
+    def _kernels(self) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
+        return [block.conv.weight for block in self.blocks], [self.fc.weight]
+
+    def reset_parameters(self) -> None:
+        """Initialise as Keras does: Glorot-uniform kernels, zero biases, unit BatchNorm."""
+        for module in self.modules():
+            if isinstance(module, nn.Conv2d | nn.Linear):
+                nn.init.xavier_uniform_(module.weight)
+                nn.init.zeros_(module.bias)
+            elif isinstance(module, nn.BatchNorm2d):
+                module.reset_parameters()
+
+    def l2_penalty(self) -> torch.Tensor:
+        """Return the L2 regularisation term to add to the loss (a scalar tensor with gradient)."""
+        conv, dense = self._kernels()
+        total = self.conv_l2 * sum(w.square().sum() for w in conv)
+        return total + self.dense_l2 * sum(w.square().sum() for w in dense)
+
+    def forward_features(self, x: torch.Tensor) -> torch.Tensor:
+        """Return the output of the last block.
+
+        Parameters
+        ----------
+        x : torch.Tensor of shape (N, in_chans, image_size, image_size)
+            Images scaled to [0, 1], channels first.
+
+        Returns
+        -------
+        torch.Tensor of shape (N, 64, image_size / 8, image_size / 8)
+            Feature maps after the last dropout.
+        """
+        return self.blocks(x)
+
+    def forward_head(self, features: torch.Tensor, *, pre_logits: bool = False) -> torch.Tensor:
+        """Return logits (or the 1024-d embedding) from :meth:`forward_features` output.
+
+        Parameters
+        ----------
+        features : torch.Tensor of shape (N, 64, H / 8, W / 8)
+            Output of :meth:`forward_features`.
+        pre_logits : bool, optional
+            Return the output of the 1024-unit layer (after its ReLU) instead of the logits.
+
+        Returns
+        -------
+        torch.Tensor
+            Shape (N, 1024) with ``pre_logits``; otherwise (N,) for one class and
+            (N, num_classes) for several.
+        """
+        # Channels-last flatten, as Keras's Flatten on (N, H, W, C) tensors.
+        x = self.fc_act(self.fc(features.permute(0, 2, 3, 1).flatten(1)))
+        if pre_logits:
+            return x
+        logits = self.head(x)
+        return logits.squeeze(1) if self.num_classes == 1 else logits
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Return logits: shape (N,) for the binary model, (N, num_classes) otherwise."""
+        return self.forward_head(self.forward_features(x))
+
+    def extra_repr(self) -> str:
+        """Return the constructor arguments for ``repr``."""
+        return ", ".join(f"{key}={value}" for key, value in self.model_kwargs.items())
+
+
+def _check_args(
+    in_chans: int, num_classes: int, image_size: int, drop_rate: float, conv_l2: float, dense_l2: float
+) -> None:
+    if int(in_chans) < 1:
+        raise InputError(f"in_chans: must be at least 1, got {in_chans}")
+    if int(num_classes) < 1:
+        raise InputError(f"num_classes: must be at least 1, got {num_classes}")
+    if int(image_size) < 8 or int(image_size) % 8:
+        raise InputError(f"image_size: must be a positive multiple of 8, got {image_size}")
+    if not 0.0 <= float(drop_rate) < 1.0:
+        raise InputError(f"drop_rate: must lie in [0, 1), got {drop_rate}")
+    for name, value in (("conv_l2", conv_l2), ("dense_l2", dense_l2)):
+        if not (math.isfinite(float(value)) and float(value) >= 0.0):
+            raise InputError(f"{name}: must be a non-negative number, got {value}")

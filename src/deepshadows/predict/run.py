@@ -1,0 +1,288 @@
+"""``deepshadows predict``: stream an input through a trained classifier into a CSV file."""
+
+from __future__ import annotations
+
+import csv
+import os
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+from deepshadows._io import check_writable, partial_path
+from deepshadows.errors import InputError
+from deepshadows.predict.batch import logits_to_probabilities, predict_logits
+from deepshadows.predict.inputs import _open_input
+
+__all__ = ["predict"]
+
+#: Side in pixels of the cutouts a model takes when its metadata does not say.
+IMAGE_SIZE = 64
+_BLOCK = 1 << 16
+
+
+def _load_model(model_path: str | os.PathLike[str], device: str) -> tuple[torch.nn.Module, dict[str, Any]]:
+    """Load a trained model and its metadata (imported here so this module loads without it)."""
+    if not Path(model_path).exists():
+        raise InputError(f"{model_path}: model file not found")
+    from deepshadows.models import load_model
+
+    return load_model(model_path, device=device)
+
+
+def predict(
+    model_path: str | os.PathLike[str],
+    input_path: str | os.PathLike[str],
+    out_csv: str | os.PathLike[str],
+    *,
+    threshold: float | None = None,
+    batch_size: int = 512,
+    resize: str | None = None,
+    device: str = "cpu",
+    resume: bool = False,
+    overwrite: bool = False,
+    progress: bool = True,
+) -> dict[str, Any]:
+    """Classify every cutout of an input and write one CSV row per cutout.
+
+    Rows are written batch by batch to ``<out_csv>.partial``, flushed after every batch, and
+    the file is renamed to ``out_csv`` once every row is written, so ``out_csv`` is either
+    complete or absent. Memory holds about one batch whatever the size of the input.
+
+    Columns, after a header line:
+
+    binary models (one logit per cutout, ``num_classes`` 1 or absent)
+        ``id,probability,label``: the probability of class 1 and ``label = 1`` when it exceeds
+        the threshold, else 0.
+    models of K classes (``num_classes`` K >= 2, softmax over K logits)
+        ``id,prob_<class 0>,...,prob_<class K-1>,label``: softmax probabilities, named by the
+        model's ``class_names`` (by default the class index), and the index of the most
+        probable class.
+
+    ``num_classes`` and ``image_size`` are read from the model's metadata or its
+    ``model_kwargs``.
+
+    Probabilities are written with 8 significant digits.
+
+    Parameters
+    ----------
+    model_path : path-like
+        Trained model, read with :func:`deepshadows.models.load_model`.
+    input_path : path-like
+        A store, a folder of JPEG or PNG cutouts or one image (see
+        :func:`deepshadows.predict.iter_input`).
+    out_csv : path-like
+        CSV file to write.
+    threshold : float or None, optional
+        Decision threshold of a binary model in [0, 1]; by default the model's ``threshold``
+        metadata, or 0.5. Not accepted for softmax models of K classes.
+    batch_size : int, optional
+        Cutouts read and classified at a time.
+    resize : {"nearest", "bicubic"} or None, optional
+        Resample square cutouts of another size to the model's input size (64 x 64 by default);
+        None rejects them.
+    device : str, optional
+        Torch device to run the model on.
+    resume : bool, optional
+        Continue an existing ``<out_csv>.partial``: its complete rows are kept (a trailing
+        incomplete line is cut off) and prediction continues with the next row. The last kept
+        row's id must match the input's. Without a ``.partial`` the run starts from scratch.
+        With ``resume=False`` an existing ``.partial`` is replaced.
+    overwrite : bool, optional
+        Whether an existing ``out_csv`` may be replaced.
+    progress : bool, optional
+        Whether to show a progress bar.
+
+    Returns
+    -------
+    dict
+        ``n`` (rows in the output), ``out`` (its path), ``seconds`` (time of this call),
+        ``rows_per_second`` (rows classified by this call per second), ``threshold`` (the
+        threshold used, None for softmax models of K classes) and ``resumed_from``
+        (rows kept from an earlier run).
+
+    Raises
+    ------
+    deepshadows.errors.InputError
+        If ``out_csv`` exists and ``overwrite`` is false, the input or the model is invalid, an
+        argument is out of range, or the ``.partial`` to resume was written with other columns
+        or from another input.
+    """
+    began = time.perf_counter()
+    if int(batch_size) < 1:
+        raise InputError(f"--batch-size must be at least 1, got {batch_size}")
+    if threshold is not None and not 0.0 <= float(threshold) <= 1.0:
+        raise InputError(f"--threshold must lie in [0, 1], got {threshold}")
+    out = check_writable(out_csv, overwrite=overwrite)
+    partial = partial_path(out)
+    model, metadata = _load_model(model_path, device)
+    source = _open_input(input_path, image_size=_image_size(metadata), resize=resize)
+    n_classes, header = _columns(model_path, metadata)
+    thr = _threshold(model_path, metadata, threshold, n_classes)
+
+    done, last_id, fresh = 0, None, True
+    if resume and partial.exists():
+        state = _resume_state(partial, header)
+        if state is not None:
+            (done, last_id), fresh = state, False
+        if done > source.total:
+            raise InputError(
+                f"{partial}: holds {done} rows but {input_path} has only {source.total}; "
+                "it was made from another input, rerun without --resume"
+            )
+    computed = 0
+    bar = tqdm(total=source.total, initial=done, desc="predict", unit="cutout", disable=not progress)
+    try:
+        with open(partial, "w" if fresh else "a", newline="", encoding="utf-8") as fh:
+            writer = csv.writer(fh, lineterminator="\n")
+            if fresh:
+                writer.writerow(header)
+                fh.flush()
+            for ids, images in source.batches(max(done - 1, 0), int(batch_size)):
+                if last_id is not None:
+                    if ids[0] != last_id:
+                        raise InputError(
+                            f"{partial}: row {done} has id {last_id!r} but row {done} of {input_path} "
+                            f"is {ids[0]!r}; the partial output was made from another input, "
+                            "rerun without --resume"
+                        )
+                    ids, images, last_id = ids[1:], images[1:], None
+                    if not ids:
+                        continue
+                logits = predict_logits(model, images, device=device, batch_size=int(batch_size))
+                probabilities = _check_probabilities(logits, len(ids), n_classes, model_path)
+                writer.writerows(_rows(ids, probabilities, thr))
+                fh.flush()
+                computed += len(ids)
+                bar.update(len(ids))
+    finally:
+        bar.close()
+    os.replace(partial, out)
+    seconds = time.perf_counter() - began
+    return {
+        "n": source.total,
+        "out": out,
+        "seconds": seconds,
+        "rows_per_second": computed / seconds if seconds > 0 else float("inf"),
+        "threshold": thr,
+        "resumed_from": done,
+    }
+
+
+def _model_setting(metadata: Mapping[str, Any], key: str) -> Any:
+    """Return a setting from the metadata, or from its ``model_kwargs``, or None."""
+    if metadata.get(key) is not None:
+        return metadata[key]
+    kwargs = metadata.get("model_kwargs")
+    return kwargs.get(key) if isinstance(kwargs, Mapping) else None
+
+
+def _image_size(metadata: Mapping[str, Any]) -> int:
+    """Return the side of the cutouts the model takes (64 unless its metadata says otherwise)."""
+    size = _model_setting(metadata, "image_size")
+    return IMAGE_SIZE if size is None else int(size)
+
+
+def _columns(model_path: str | os.PathLike[str], metadata: Mapping[str, Any]) -> tuple[int, list[str]]:
+    """Return the number of classes (1 for a binary model) and the CSV header."""
+    num_classes = _model_setting(metadata, "num_classes")
+    k = 1 if num_classes is None else int(num_classes)
+    if k == 1:
+        return 1, ["id", "probability", "label"]
+    names: Sequence[Any] = metadata.get("class_names") or [str(i) for i in range(k)]
+    if len(names) != k:
+        raise InputError(f"{model_path}: the model has {k} classes but {len(names)} class names")
+    return k, ["id", *(f"prob_{name}" for name in names), "label"]
+
+
+def _threshold(
+    model_path: str | os.PathLike[str],
+    metadata: Mapping[str, Any],
+    threshold: float | None,
+    n_classes: int,
+) -> float | None:
+    if n_classes > 1:
+        if threshold is not None:
+            raise InputError(
+                f"--threshold applies to binary models only; {model_path} has {n_classes} classes"
+            )
+        return None
+    value = float(metadata.get("threshold", 0.5) if threshold is None else threshold)
+    if not 0.0 <= value <= 1.0:
+        raise InputError(f"{model_path}: the model's threshold {value} lies outside [0, 1]")
+    return value
+
+
+def _check_probabilities(
+    logits: np.ndarray, n: int, n_classes: int, model_path: str | os.PathLike[str]
+) -> np.ndarray:
+    expected = (n,) if n_classes == 1 else (n, n_classes)
+    if logits.shape != expected:
+        raise InputError(
+            f"{model_path}: the model returned logits of shape {logits.shape} for {n} cutouts, "
+            f"expected {expected} from its metadata ({n_classes if n_classes > 1 else 'binary'} classes)"
+        )
+    return logits_to_probabilities(logits)
+
+
+def _rows(ids: Sequence[str], probabilities: np.ndarray, threshold: float | None) -> Iterable[list[Any]]:
+    if probabilities.ndim == 1:
+        assert threshold is not None
+        for ident, p in zip(ids, probabilities.tolist(), strict=True):
+            yield [ident, format(p, ".8g"), int(p > threshold)]
+    else:
+        labels = probabilities.argmax(axis=1).tolist()
+        for ident, row, label in zip(ids, probabilities.tolist(), labels, strict=True):
+            yield [ident, *(format(p, ".8g") for p in row), label]
+
+
+def _truncate_to_last_newline(path: Path) -> None:
+    """Cut a file after its last newline, dropping a line left incomplete by an interruption."""
+    with open(path, "r+b") as fh:
+        pos = fh.seek(0, os.SEEK_END)
+        while pos > 0:
+            step = min(_BLOCK, pos)
+            fh.seek(pos - step)
+            at = fh.read(step).rfind(b"\n")
+            if at >= 0:
+                fh.truncate(pos - step + at + 1)
+                return
+            pos -= step
+        fh.truncate(0)
+
+
+def _resume_state(partial: Path, header: list[str]) -> tuple[int, str | None] | None:
+    """Return the number of complete rows of an interrupted output and the last row's id.
+
+    A trailing incomplete line is cut off first. Returns None when not even the header line is
+    complete, so the file is to be rewritten.
+    """
+    hint = "rerun without --resume to start over"
+    _truncate_to_last_newline(partial)
+    count, last_id = 0, None
+    try:
+        with open(partial, newline="", encoding="utf-8") as fh:
+            reader = csv.reader(fh)
+            first = next(reader, None)
+            if first is None:
+                return None
+            if first != header:
+                raise InputError(
+                    f"{partial}: cannot resume, its columns ({','.join(first)}) differ from this "
+                    f"model's ({','.join(header)}); {hint}"
+                )
+            for record in reader:
+                if len(record) != len(header):
+                    raise InputError(
+                        f"{partial}: cannot resume, line {reader.line_num} has {len(record)} fields, "
+                        f"expected {len(header)}; {hint}"
+                    )
+                count += 1
+                last_id = record[0]
+    except (UnicodeDecodeError, csv.Error) as exc:
+        raise InputError(f"{partial}: cannot resume, the file is not a readable CSV ({exc}); {hint}") from exc
+    return count, last_id

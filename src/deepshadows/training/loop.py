@@ -1,0 +1,189 @@
+"""One pass over the training batches and one over the validation batches; no I/O, no printing.
+
+Both functions take an iterable of ``(x, y)`` pairs: ``x`` images of shape (B, C, H, W) in
+[0, 1] (float32 array or tensor), ``y`` integer targets of shape (B,) (0/1 for a model with one
+output, class indices otherwise). On a CUDA device the forward pass runs under automatic mixed
+precision (float16).
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterable
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+__all__ = ["batch_loss", "evaluate_loss", "train_one_epoch"]
+
+Batch = tuple[Any, Any]
+
+
+def _autocast(device: torch.device) -> contextlib.AbstractContextManager[Any]:
+    if device.type == "cuda":
+        return torch.autocast(device_type="cuda", dtype=torch.float16)
+    return contextlib.nullcontext()
+
+
+def _to_device(batch: Batch, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+    x, y = batch
+    x = torch.as_tensor(x, dtype=torch.float32).to(device, non_blocking=True)
+    y = torch.as_tensor(y).to(device, dtype=torch.long, non_blocking=True)
+    return x, y
+
+
+def batch_loss(logits: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Return the mean data loss of a batch and the number of correct predictions.
+
+    Parameters
+    ----------
+    logits : torch.Tensor
+        Shape (B,) for a model with one output (binary cross-entropy on the logit; the
+        prediction is positive when the logit exceeds 0, i.e. the probability exceeds 0.5), or
+        (B, K) for K classes (cross-entropy; the prediction is the arg-max).
+    y : torch.Tensor of shape (B,), integer
+        Targets.
+
+    Returns
+    -------
+    loss : torch.Tensor
+        Mean loss over the batch (scalar, float32).
+    correct : torch.Tensor
+        Number of correct predictions (scalar).
+    """
+    logits = logits.float()
+    if logits.ndim == 1:
+        loss = F.binary_cross_entropy_with_logits(logits, y.float())
+        predicted = (logits > 0).long()
+    else:
+        loss = F.cross_entropy(logits, y)
+        predicted = logits.argmax(dim=1)
+    return loss, (predicted == y).sum()
+
+
+def _penalty(model: nn.Module, reference: torch.Tensor) -> torch.Tensor:
+    penalty = getattr(model, "l2_penalty", None)
+    return penalty() if callable(penalty) else reference.new_zeros(())
+
+
+def train_one_epoch(
+    model: nn.Module,
+    batches: Iterable[Batch],
+    optimizer: torch.optim.Optimizer,
+    *,
+    device: torch.device,
+    scaler: torch.amp.GradScaler | None = None,
+) -> dict[str, float]:
+    """Train for one pass over ``batches``.
+
+    Each step minimises the mean data loss of the batch plus ``model.l2_penalty()`` (when the
+    model defines it), as Keras adds the kernel regularisers to the loss.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        Model returning logits; put in training mode.
+    batches : iterable of (x, y)
+        Training batches (see the module docstring).
+    optimizer : torch.optim.Optimizer
+        Optimizer over the model's parameters.
+    device : torch.device
+        Device of the model.
+    scaler : torch.amp.GradScaler, optional
+        Gradient scaler for mixed precision on CUDA.
+
+    Returns
+    -------
+    dict
+        ``loss`` (mean data loss per image), ``total_loss`` (mean of data loss plus L2 penalty
+        per image, the minimised objective), ``l2_penalty`` (mean penalty per step),
+        ``accuracy`` (with dropout and batch statistics active, as Keras reports it) and ``n``
+        (images seen).
+
+    Raises
+    ------
+    ValueError
+        If ``batches`` is empty.
+    """
+    model.train()
+    loss_sum = total_sum = penalty_sum = correct = None
+    n = steps = 0
+    for batch in batches:
+        x, y = _to_device(batch, device)
+        with _autocast(device):
+            logits = model(x)
+        loss, right = batch_loss(logits, y)
+        penalty = _penalty(model, loss)
+        total = loss + penalty
+        optimizer.zero_grad(set_to_none=True)
+        if scaler is not None:
+            scaler.scale(total).backward()
+            scaler.step(optimizer)
+            scaler.update()
+        else:
+            total.backward()
+            optimizer.step()
+        b = y.shape[0]
+        # Sums stay on the device; one synchronisation at the end of the epoch.
+        step = (loss.detach() * b, total.detach() * b, penalty.detach(), right)
+        if loss_sum is None:
+            loss_sum, total_sum, penalty_sum, correct = step
+        else:
+            loss_sum, total_sum = loss_sum + step[0], total_sum + step[1]
+            penalty_sum, correct = penalty_sum + step[2], correct + step[3]
+        n += b
+        steps += 1
+    if n == 0:
+        raise ValueError("no training batches")
+    return {
+        "loss": float(loss_sum) / n,
+        "total_loss": float(total_sum) / n,
+        "l2_penalty": float(penalty_sum) / steps,
+        "accuracy": float(correct) / n,
+        "n": n,
+    }
+
+
+def evaluate_loss(model: nn.Module, batches: Iterable[Batch], *, device: torch.device) -> dict[str, float]:
+    """Return the loss and accuracy of ``model`` in evaluation mode over ``batches``.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        Model returning logits; put in evaluation mode (dropout off, BatchNorm running
+        statistics).
+    batches : iterable of (x, y)
+        Validation batches (see the module docstring).
+    device : torch.device
+        Device of the model.
+
+    Returns
+    -------
+    dict
+        ``loss`` (mean data loss per image), ``total_loss`` (``loss`` plus the model's L2
+        penalty, as Keras reports a validation loss), ``accuracy`` and ``n``.
+
+    Raises
+    ------
+    ValueError
+        If ``batches`` is empty.
+    """
+    model.eval()
+    loss_sum = 0.0
+    correct = 0
+    n = 0
+    with torch.inference_mode():
+        for batch in batches:
+            x, y = _to_device(batch, device)
+            with _autocast(device):
+                logits = model(x)
+            loss, right = batch_loss(logits, y)
+            loss_sum += float(loss) * y.shape[0]
+            correct += int(right)
+            n += y.shape[0]
+        if n == 0:
+            raise ValueError("no validation batches")
+        penalty = float(_penalty(model, torch.zeros(())))
+    return {"loss": loss_sum / n, "total_loss": loss_sum / n + penalty, "accuracy": correct / n, "n": n}
