@@ -13,7 +13,9 @@ from deepshadows.cli.main import main
 from deepshadows.data import open_store
 
 
-@pytest.mark.parametrize("command", [[], ["simulate"], ["inspect"], ["import"], ["demo"]])
+@pytest.mark.parametrize(
+    "command", [[], ["simulate"], ["inspect"], ["import"], ["train"], ["evaluate"], ["predict"], ["demo"]]
+)
 def test_help_for_every_command(command, capsys):
     assert main([*command, "--help"]) == 0
     assert "Usage" in capsys.readouterr().out

@@ -174,6 +174,136 @@ def import_command(
 
 
 @cli.command()
+@click.argument("store", type=click.Path(path_type=Path))
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True, help="Run folder.")
+@click.option("--epochs", type=int, default=100, show_default=True, help="Training epochs.")
+@click.option("--batch-size", type=int, default=64, show_default=True, help="Images per step.")
+@click.option("--lr", type=float, default=0.1, show_default=True, help="Adadelta learning rate.")
+@click.option(
+    "--seed", type=int, default=0, show_default=True, help="Seed of initialisation, order, dropout."
+)
+@click.option("--device", default="cpu", show_default=True, help="cpu, cuda, cuda:N or auto.")
+@click.option(
+    "--patience", type=int, default=None, help="Stop after this many epochs without a better val loss."
+)
+@click.option(
+    "--classes",
+    "num_classes",
+    type=click.Choice(["1", "3"]),
+    default="1",
+    show_default=True,
+    help="1: LSBG vs artifact (sigmoid); 3: LSBG, type-2 and type-1 artifacts (softmax).",
+)
+@click.option("--model", "model_name", default="deepshadows-table1", show_default=True, help="Architecture.")
+@click.option("--resume", is_flag=True, help="Continue an interrupted run from its last checkpoint.")
+@click.option("--overwrite", is_flag=True, help="Replace an existing run folder.")
+@click.option("--quiet", is_flag=True, help="No progress bars.")
+def train(
+    store: Path,
+    out: Path,
+    epochs: int,
+    batch_size: int,
+    lr: float,
+    seed: int,
+    device: str,
+    patience: int | None,
+    num_classes: str,
+    model_name: str,
+    resume: bool,
+    overwrite: bool,
+    quiet: bool,
+) -> None:
+    """Train the CNN on the train split of a store, validating on its val split."""
+    from deepshadows.training import TrainConfig, fit
+
+    cfg = TrainConfig(
+        epochs=epochs,
+        batch_size=batch_size,
+        lr=lr,
+        seed=seed,
+        device=device,
+        patience=patience,
+        model=model_name,
+        num_classes=int(num_classes),
+    )
+    result = fit(store, out, cfg, resume=resume, overwrite=overwrite, progress=not quiet, log=click.echo)
+    click.echo(
+        f"best epoch {result['best_epoch']} (val loss {result['best_val_loss']:.4f}); "
+        f"model: {result['paths']['model']}"
+    )
+
+
+@cli.command()
+@click.argument("run", type=click.Path(path_type=Path))
+@click.option("--data", "store", type=click.Path(path_type=Path), required=True, help="Store to evaluate on.")
+@click.option("--split", default="test", show_default=True, help="Split of the store.")
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Output folder [default: <run>/evaluation_<split>].",
+)
+@click.option("--n-boot", type=int, default=1000, show_default=True, help="Bootstrap resamples.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the bootstrap.")
+@click.option("--device", default="cpu", show_default=True, help="cpu, cuda, cuda:N or auto.")
+def evaluate(
+    run: Path, store: Path, split: str, out: Path | None, n_boot: int, seed: int, device: str
+) -> None:
+    """Metrics with 95 % bootstrap intervals, ROC with band and confusion matrix of a trained model."""
+    from deepshadows.evaluation.run import evaluate_run
+
+    _echo_evaluation(
+        evaluate_run(run, store, split=split, out_dir=out, n_boot=n_boot, seed=seed, device=device)
+    )
+
+
+@cli.command()
+@click.argument("model", type=click.Path(path_type=Path))
+@click.argument("input_path", metavar="INPUT", type=click.Path(path_type=Path))
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True, help="Output CSV.")
+@click.option("--threshold", type=float, default=None, help="LSBG when the probability exceeds it [model's].")
+@click.option("--batch-size", type=int, default=512, show_default=True, help="Images per forward pass.")
+@click.option(
+    "--resize",
+    type=click.Choice(["nearest", "bicubic"]),
+    default=None,
+    help="Resize images of another size instead of rejecting them.",
+)
+@click.option("--device", default="cpu", show_default=True, help="cpu, cuda, cuda:N or auto.")
+@click.option("--resume", is_flag=True, help="Continue an interrupted prediction.")
+@click.option("--overwrite", is_flag=True, help="Replace an existing output file.")
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+def predict(
+    model: Path,
+    input_path: Path,
+    out: Path,
+    threshold: float | None,
+    batch_size: int,
+    resize: str | None,
+    device: str,
+    resume: bool,
+    overwrite: bool,
+    quiet: bool,
+) -> None:
+    """Classify a store, a folder of JPEG/PNG cutouts or one image; write id, probability, label."""
+    from deepshadows.predict import predict as run_predict
+
+    result = run_predict(
+        model,
+        input_path,
+        out,
+        threshold=threshold,
+        batch_size=batch_size,
+        resize=resize,
+        device=device,
+        resume=resume,
+        overwrite=overwrite,
+        progress=not quiet,
+    )
+    click.echo(f"wrote {result['n']} rows to {out} ({result['rows_per_second']:.0f} rows/s)")
+
+
+@cli.command()
 @click.option(
     "--out",
     type=click.Path(file_okay=False, path_type=Path),
@@ -181,14 +311,27 @@ def import_command(
     show_default=True,
     help="Folder for the demo's outputs.",
 )
-@click.option("--n", "n", type=int, default=600, show_default=True, help="Objects in the demo data set.")
+@click.option("--n", "n", type=int, default=3000, show_default=True, help="Objects in the demo data set.")
+@click.option("--epochs", type=int, default=12, show_default=True, help="Training epochs.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed.")
 @click.option("--workers", type=int, default=None, help="Worker processes [default: all cores].")
-def demo(out: Path, n: int, seed: int, workers: int | None) -> None:
-    """Simulate (or reuse) a small DES set and summarise it."""
+def demo(out: Path, n: int, epochs: int, seed: int, workers: int | None) -> None:
+    """Simulate (or reuse) a small DES set, train the CNN briefly, evaluate it and predict."""
     from deepshadows.pipeline import run_demo
 
-    _echo_summary(run_demo(out, n=n, seed=seed, workers=workers))
+    result = run_demo(out, n=n, epochs=epochs, seed=seed, workers=workers, log=click.echo)
+    _echo_summary(result["data"])
+    _echo_evaluation(result["evaluation"])
+    click.echo(f"predictions: {result['predictions']}")
+
+
+def _echo_evaluation(result: dict) -> None:
+    """Print the metrics table of an evaluation and the paths of its figures."""
+    out = Path(result["out_dir"])
+    click.echo("")
+    click.echo((out / "metrics.md").read_text().rstrip())
+    for name in sorted(p.name for p in out.glob("*.png")):
+        click.echo(f"  {name}: {out / name}")
 
 
 def _echo_summary(summary: dict) -> None:

@@ -1,0 +1,121 @@
+"""The model commands: train, evaluate and predict from the command line."""
+
+from __future__ import annotations
+
+import csv
+import json
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from deepshadows.cli.main import main
+from deepshadows.data import open_store
+from deepshadows.simulate import SimConfig, make_dataset
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+@pytest.fixture(scope="module")
+def small_store(tmp_path_factory):
+    path = tmp_path_factory.mktemp("data") / "des.h5"
+    return make_dataset(path, SimConfig(n=48, seed=2, max_attempts=3), workers=1, progress=False)
+
+
+@pytest.fixture(scope="module")
+def trained_run(small_store, tmp_path_factory):
+    run = tmp_path_factory.mktemp("runs") / "run"
+    assert (
+        main(["train", str(small_store), "--out", str(run), "--epochs", "2", "--batch-size", "16", "--quiet"])
+        == 0
+    )
+    return run
+
+
+def test_train_writes_the_run(trained_run):
+    for name in (
+        "model.safetensors",
+        "model.json",
+        "history.csv",
+        "training_history.png",
+        "config.json",
+        "last.pt",
+    ):
+        assert (trained_run / name).stat().st_size > 0
+    meta = json.loads((trained_run / "model.json").read_text())
+    assert meta["architecture"] == "deepshadows-table1"
+
+
+def test_evaluate_prints_the_metrics_table(trained_run, small_store, capsys):
+    assert main(["evaluate", str(trained_run), "--data", str(small_store), "--n-boot", "200"]) == 0
+    out = capsys.readouterr().out
+    assert "| accuracy |" in out and "roc.png" in out
+    metrics = json.loads((trained_run / "evaluation_test" / "metrics.json").read_text())
+    assert metrics["n"] == 6
+
+
+def test_predict_on_a_store_and_a_folder(trained_run, small_store, tmp_path, capsys):
+    out = tmp_path / "pred.csv"
+    assert main(["predict", str(trained_run), str(small_store), "--out", str(out), "--quiet"]) == 0
+    rows = list(csv.DictReader(out.read_text().splitlines()))
+    with open_store(small_store) as store:
+        assert [r["id"] for r in rows] == list(store.ids)
+        images = store.read_images([0, 1])
+    assert all(0.0 <= float(r["probability"]) <= 1.0 for r in rows)
+
+    folder = tmp_path / "cutouts"
+    folder.mkdir()
+    for k, image in enumerate(images):
+        Image.fromarray(image).save(folder / f"obj{k}.png")
+    out2 = tmp_path / "folder.csv"
+    assert main(["predict", str(trained_run), str(folder), "--out", str(out2), "--quiet"]) == 0
+    folder_rows = list(csv.DictReader(out2.read_text().splitlines()))
+    assert [r["id"] for r in folder_rows] == ["obj0", "obj1"]
+    # PNG is lossless: the same pixels give the same probabilities as from the store.
+    np.testing.assert_allclose(
+        [float(r["probability"]) for r in folder_rows], [float(r["probability"]) for r in rows[:2]], rtol=1e-6
+    )
+
+
+def test_predict_rejects_images_of_another_size(trained_run, tmp_path, capsys):
+    folder = tmp_path / "big"
+    folder.mkdir()
+    Image.fromarray(np.zeros((256, 256, 3), np.uint8)).save(folder / "a.png")
+    assert main(["predict", str(trained_run), str(folder), "--out", str(tmp_path / "p.csv"), "--quiet"]) == 1
+    assert "a.png" in capsys.readouterr().err
+    args = ["predict", str(trained_run), str(folder), "--out", str(tmp_path / "p.csv"), "--resize", "bicubic"]
+    assert main([*args, "--quiet"]) == 0
+
+
+@pytest.mark.parametrize(
+    ("command", "culprit"),
+    [
+        (["evaluate", "{missing}", "--data", "{store}"], "{missing}"),
+        (["predict", "{missing}", "{store}", "--out", "{tmp}/x.csv"], "{missing}"),
+        (["train", "{store}", "--out", "{tmp}/r", "--epochs", "0"], "--epochs"),
+        (["train", "{store}", "--out", "{tmp}/r", "--batch-size", "-1"], "--batch-size"),
+    ],
+)
+def test_bad_model_inputs_give_one_clear_line(small_store, tmp_path, capsys, command, culprit):
+    values = {"missing": str(tmp_path / "no_such_run"), "store": str(small_store), "tmp": str(tmp_path)}
+    args = [part.format(**values) for part in command]
+    assert main(args) == 1
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error:") and culprit.format(**values) in err
+
+
+def test_corrupt_weights_are_reported(trained_run, small_store, tmp_path, capsys):
+    import shutil
+
+    broken = tmp_path / "broken"
+    shutil.copytree(trained_run, broken)
+    (broken / "model.safetensors").write_bytes(b"not a tensor file")
+    assert main(["evaluate", str(broken), "--data", str(small_store)]) == 1
+    assert "model.safetensors" in capsys.readouterr().err
