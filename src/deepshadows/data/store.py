@@ -41,6 +41,7 @@ import h5py
 import numpy as np
 from astropy.table import Table
 
+from deepshadows import classes
 from deepshadows._io import check_writable, partial_path
 from deepshadows.errors import InputError
 
@@ -60,9 +61,9 @@ FORMAT = "deepshadows-store"
 #: Schema version written by :class:`StoreWriter` and accepted by :class:`Store`.
 SCHEMA_VERSION = 1
 #: Allowed values of the ``kind`` column (``""`` = unknown).
-KINDS: tuple[str, ...] = ("lsbg", "type2", "type1", "")
+KINDS: tuple[str, ...] = (*classes.KINDS, "")
 #: Allowed values of the ``subclass`` column (``""`` = none or unknown).
-SUBCLASSES: tuple[str, ...] = ("A", "B", "C", "D", "E", "F", "")
+SUBCLASSES: tuple[str, ...] = (*sorted(classes.SUBCLASS_NAMES), "")
 #: Allowed values of the ``split`` column (``""`` = unassigned).
 SPLITS: tuple[str, ...] = ("train", "val", "test", "")
 

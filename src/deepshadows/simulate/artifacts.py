@@ -23,21 +23,13 @@ from collections.abc import Callable
 import galsim
 import numpy as np
 
+from deepshadows.classes import SUBCLASS_NAMES
 from deepshadows.simulate.photometry import band_fluxes, mag_to_flux, mean_sb_to_mag, stellar_colours
 from deepshadows.simulate.render import Scene
 from deepshadows.surveys import BANDS, Survey
 
 __all__ = ["SUBCLASS_NAMES", "TYPE2_MIX", "draw_artifact", "sample_artifact"]
 
-#: Short descriptions of the artifact subclasses.
-SUBCLASS_NAMES: dict[str, str] = {
-    "A": "faint object in the halo of a bright star or elliptical",
-    "B": "Galactic cirrus",
-    "C": "knots in a spiral arm",
-    "D": "tidal ejecta of a bright galaxy",
-    "E": "bright star with diffraction spikes (type 1)",
-    "F": "faint galaxy group merged by the detection",
-}
 #: Default mix of type-2 subclasses. The science specification suggests A 40, B 10, C 15, D 10, F 15
 #: (with E moved to type 1); fewer halo artifacts and more faint blends bring the background level
 #: of the artifact cutouts closer to that of real ones (section 7b), so the default is this.

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 import galsim
 import numpy as np
 
-from deepshadows.features import FEATURE_NAMES, Measurement, measure_candidate, passes_preselection
+from deepshadows.features import Measurement, measure_candidate, passes_preselection
 from deepshadows.simulate.artifacts import draw_artifact, sample_artifact
 from deepshadows.simulate.field import add_field, field_sky
 from deepshadows.simulate.lsbg import LSBGPriors, draw_lsbg, sample_lsbg
@@ -23,8 +23,6 @@ from deepshadows.viewer import bands_to_cutout
 
 __all__ = ["CutoutSpec", "SimulatedCutout", "render_bands", "simulate_cutout", "truth_columns"]
 
-#: Kinds of object, in the order of their integer codes.
-KINDS: tuple[str, ...] = ("lsbg", "type2", "type1")
 _MAX_RENDER_ERRORS = 10
 
 
@@ -239,8 +237,3 @@ def truth_columns() -> tuple[str, ...]:
     }
     keys |= {f"psf_fwhm_{band}" for band in BANDS}
     return tuple(sorted(keys))
-
-
-def feature_names() -> tuple[str, ...]:
-    """Names of the feature columns (re-exported for the store writer)."""
-    return tuple(FEATURE_NAMES)

@@ -9,21 +9,11 @@ from pathlib import Path
 import numpy as np
 
 from deepshadows._io import atomic_path
+from deepshadows.classes import SUBCLASS_NAMES, TYPE1_SUBCLASSES
 from deepshadows.errors import InputError
 
 __all__ = ["SUBCLASS_NAMES", "TYPE1_SUBCLASSES", "group_key", "group_label", "contact_sheet"]
 
-#: Short descriptions of the artifact subclasses of the science specification (section 5).
-SUBCLASS_NAMES: dict[str, str] = {
-    "A": "faint object in halo of bright star/elliptical",
-    "B": "Galactic cirrus",
-    "C": "spiral-arm knots",
-    "D": "tidal ejecta",
-    "E": "bright star with spikes",
-    "F": "faint groups / blends",
-}
-#: Subclasses that make up the type-1 (bright-star) artifacts; all others are type 2.
-TYPE1_SUBCLASSES: frozenset[str] = frozenset({"E"})
 #: Row order of the sheet: LSBGs, the type-2 subclasses, then type 1; other groups follow sorted.
 _ORDER: tuple[str, ...] = ("lsbg", "A", "B", "C", "D", "F", "E")
 

@@ -1,0 +1,22 @@
+"""The vocabulary of the data: kinds of object and artifact subclasses, defined once."""
+
+from __future__ import annotations
+
+__all__ = ["KINDS", "SUBCLASS_NAMES", "TYPE1_SUBCLASSES"]
+
+#: Kinds of object: LSBGs, the paper's main artifacts (type 2) and the extra class of its
+#: appendix A (type 1).
+KINDS: tuple[str, ...] = ("lsbg", "type2", "type1")
+
+#: Short descriptions of the artifact subclasses of the simulated survey.
+SUBCLASS_NAMES: dict[str, str] = {
+    "A": "faint object in halo of bright star/elliptical",
+    "B": "Galactic cirrus",
+    "C": "spiral-arm knots",
+    "D": "tidal ejecta",
+    "E": "bright star with spikes",
+    "F": "faint groups / blends",
+}
+
+#: Subclasses that make up the type-1 (bright-star) artifacts; all others are type 2.
+TYPE1_SUBCLASSES: frozenset[str] = frozenset({"E"})
