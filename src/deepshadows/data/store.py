@@ -69,6 +69,13 @@ SPLITS: tuple[str, ...] = ("train", "val", "test", "")
 
 _CHUNK_ROWS = 128
 _CACHE_BYTES = 16 * 1024**2  # holds about ten 64 x 64 x 3 chunks of 128 cutouts
+
+
+def _chunk_rows(n_total: int) -> int:
+    """Rows per image chunk: 128, or fewer for small stores so that progress is kept in steps."""
+    return max(1, min(_CHUNK_ROWS, -(-int(n_total) // 8)))
+
+
 _RESERVED_ATTRS = frozenset({"schema_version", "format", "n_total", "n_written", "complete"})
 _REQUIRED = ("images", "label", "kind", "subclass", "id", "split")
 
@@ -155,10 +162,14 @@ def _to_choice(values: Any, allowed: tuple[str, ...], width: int, key: str) -> n
 class StoreWriter:
     """Write a store row block by row block, resumably, and publish it atomically.
 
-    Rows go to ``<path>.partial``, with every dataset pre-sized to ``n_total``. After each
-    :meth:`append` the ``n_written`` attribute is updated and the file flushed, so a process
-    killed between appends loses nothing that was appended; ``resume=True`` continues from there.
-    :meth:`finalize` writes the splits and renames the file to ``path``.
+    Rows go to ``<path>.partial``, with every dataset pre-sized to ``n_total``. HDF5 files are
+    not crash-safe: a compressed chunk that is half-written when the process is killed cannot be
+    read back, and re-writing part of it would need to read it. So rows reach the file only in
+    whole image chunks (and the last, possibly shorter, one): appended rows wait in memory until
+    a chunk is full, are written and flushed, and only then does the ``n_written`` attribute
+    move. A killed process loses at most the rows of one chunk, which the resumed run simply
+    recomputes; on ``resume=True`` the last chunks are read back, and any unreadable one is
+    rewritten. :meth:`finalize` writes the splits and renames the file to ``path``.
 
     Parameters
     ----------
@@ -222,6 +233,11 @@ class StoreWriter:
             self._file = self._reopen(attrs)
         else:
             self._file = self._create()
+        self._chunk = int(self._file["images"].chunks[0])
+        self._pending: list[dict[str, np.ndarray]] = []
+        self._pending_rows = 0
+        if resume:
+            self._rewind_to_readable()
 
     # -- setup -------------------------------------------------------------------------------
 
@@ -234,7 +250,7 @@ class StoreWriter:
                 "images",
                 shape=(n, *self.image_shape),
                 dtype=np.uint8,
-                chunks=(min(n, _CHUNK_ROWS), *self.image_shape),
+                chunks=(_chunk_rows(n), *self.image_shape),
                 compression="gzip",
                 compression_opts=4,
                 shuffle=True,
@@ -265,17 +281,50 @@ class StoreWriter:
         name = self.partial
         try:
             f = h5py.File(name, "r+", rdcc_nbytes=_CACHE_BYTES)
-        except OSError as exc:
-            raise InputError(
-                f"{name}: cannot resume, the file is not a readable HDF5 store "
-                f"({exc}); rerun without --resume to start over"
-            ) from exc
+        except OSError:
+            # A kill while HDF5 flushed its metadata can leave a file that no longer opens for
+            # writing; copy the rows that still read back into a fresh file instead.
+            f = self._salvage(attrs)
         try:
             self._check_resumable(f, attrs)
             f.attrs.update(self._attrs)
         except BaseException:
             f.close()
             raise
+        return f
+
+    def _salvage(self, attrs: Mapping[str, Any]) -> h5py.File:
+        """Rebuild the ``.partial`` from the whole chunks of a damaged one that still read back."""
+        name = self.partial
+        damaged = name.with_name(name.name + ".damaged")
+        os.replace(name, damaged)
+        try:
+            old = h5py.File(damaged, "r", locking=False)
+        except OSError as exc:
+            os.replace(damaged, name)
+            raise InputError(
+                f"{name}: cannot resume, the file is not a readable HDF5 store "
+                f"({exc}); rerun without --resume to start over"
+            ) from exc
+        with old:
+            self._check_resumable(old, attrs)
+            keys = [key for key in old if key != "split"]
+            written = int(old.attrs.get("n_written", 0))
+            chunk = int(old["images"].chunks[0])
+            f = self._create()
+            copied = 0
+            for start in range(0, written - written % chunk if written < self.n_total else written, chunk):
+                stop = min(start + chunk, written)
+                try:
+                    block = {key: old[key][start:stop] for key in keys}
+                except OSError:
+                    break
+                for key, arr in block.items():
+                    f[key][start:stop] = arr
+                copied = stop
+            f.attrs["n_written"] = copied
+            f.flush()
+        damaged.unlink()
         return f
 
     def _check_resumable(self, f: h5py.File, attrs: Mapping[str, Any]) -> None:
@@ -333,10 +382,10 @@ class StoreWriter:
                 f"{', '.join(map(str, self.image_shape))}), got {images.dtype} "
                 f"{images.shape}"
             )
-        if self.n_written + k > self.n_total:
+        if self.n_written + self._pending_rows + k > self.n_total:
             raise ValueError(
-                f"batch of {k} rows overflows the store: {self.n_written} of "
-                f"{self.n_total} rows already written"
+                f"batch of {k} rows overflows the store: {self.n_written + self._pending_rows} of "
+                f"{self.n_total} rows already appended"
             )
         out = {"images": images}
         for key in keys - {"images"}:
@@ -386,12 +435,46 @@ class StoreWriter:
         if self._file is None:
             raise ValueError(f"{self.partial}: writer is closed")
         data = self._validate(batch)
+        self._pending.append(data)
+        self._pending_rows += data["images"].shape[0]
+        self._write_whole_chunks()
+
+    def _write_whole_chunks(self) -> None:
+        """Write the pending rows that fill whole chunks (all of them at the end of the store)."""
+        assert self._file is not None
         start = self.n_written
-        stop = start + data["images"].shape[0]
-        for key, arr in data.items():
-            self._file[key][start:stop] = arr
+        total = start + self._pending_rows
+        stop = total if total == self.n_total else start + (self._pending_rows // self._chunk) * self._chunk
+        if stop == start:
+            return
+        merged = {key: np.concatenate([part[key] for part in self._pending]) for key in self._pending[0]}
+        count = stop - start
+        for key, arr in merged.items():
+            self._file[key][start:stop] = arr[:count]
+        self._file.flush()  # the rows first, then the count that makes them part of the store
         self._file.attrs["n_written"] = stop
         self._file.flush()
+        rest = {key: arr[count:] for key, arr in merged.items()}
+        self._pending_rows -= count
+        self._pending = [rest] if self._pending_rows else []
+
+    def _rewind_to_readable(self) -> None:
+        """Move ``n_written`` back to a chunk boundary whose chunks all read back intact."""
+        assert self._file is not None
+        f = self._file
+        written = int(f.attrs["n_written"])
+        stop = written if written == self.n_total else written - written % self._chunk
+        while stop > 0:
+            try:
+                f["images"][max(stop - self._chunk, 0) : stop]
+                f["id"][max(stop - self._chunk, 0) : stop]
+                break
+            except OSError:
+                stop = max(stop - self._chunk, 0)
+                stop -= stop % self._chunk
+        if stop != written:
+            f.attrs["n_written"] = stop
+            f.flush()
 
     def finalize(
         self,
@@ -442,7 +525,10 @@ class StoreWriter:
         return self.path
 
     def close(self) -> None:
-        """Flush and close the file, leaving the ``.partial`` for a later resume."""
+        """Flush and close the file, leaving the ``.partial`` for a later resume.
+
+        Rows still waiting for a whole chunk are dropped; a resumed run recomputes them.
+        """
         if self._file is not None:
             try:
                 self._file.flush()
