@@ -7,20 +7,13 @@ import json
 
 import numpy as np
 import pytest
-import torch
 from PIL import Image
 
 from deepshadows.cli.main import main
 from deepshadows.data import open_store
 from deepshadows.simulate import SimConfig, make_dataset
 
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-__all__ = ["atomic_path", "check_writable", "partial_path", "write_json_atomic"]
+__all__ = ["atomic_path", "check_writable", "partial_path", "save_png", "write_json_atomic"]
 
 
 def partial_path(path: str | os.PathLike[str]) -> Path:
@@ -43,6 +43,14 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
     finally:
         with contextlib.suppress(FileNotFoundError):
             tmp.unlink()
+
+
+def save_png(fig: Any, path: str | os.PathLike[str], *, dpi: int = 110) -> Path:
+    """Write a matplotlib figure as a PNG with a white background, atomically; return the path."""
+    out = Path(path)
+    with atomic_path(out) as tmp:
+        fig.savefig(tmp, dpi=dpi, format="png", facecolor="white")
+    return out
 
 
 def write_json_atomic(path: str | os.PathLike[str], obj: Any) -> None:

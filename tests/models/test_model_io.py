@@ -16,12 +16,7 @@ NAME = "deepshadows-table1"
 META = {"class_names": ["artifact", "lsbg"], "threshold": 0.5, "metrics": {"val_loss": 0.25}}
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def trained_like(**kwargs) -> torch.nn.Module:

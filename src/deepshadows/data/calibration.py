@@ -32,7 +32,7 @@ from typing import Any
 
 import numpy as np
 
-from deepshadows._io import atomic_path
+from deepshadows._io import save_png
 from deepshadows.errors import InputError
 
 __all__ = [
@@ -365,10 +365,7 @@ def plot_calibration(
         f"Simulated cutout statistics vs real ({reference}: {REAL_TARGET_SOURCES[reference]['description']})",
         fontsize=10,
     )
-    out = Path(out_png)
-    with atomic_path(out) as tmp:
-        fig.savefig(tmp, dpi=110, format="png")
-    return out
+    return save_png(fig, out_png)
 
 
 def _plot_panel(ax: Any, per_class: Mapping[str, np.ndarray], reals: Mapping[str, Mapping[str, Any]]) -> None:

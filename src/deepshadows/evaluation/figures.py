@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from deepshadows._io import atomic_path
+from deepshadows._io import save_png
 from deepshadows.errors import InputError
 from deepshadows.evaluation.bootstrap import Interval
 from deepshadows.evaluation.metrics import check_labels, check_prob
@@ -44,10 +44,7 @@ _CLASS_COLORS = ("tab:red", "tab:orange", "tab:purple", "tab:green", "tab:brown"
 
 
 def _save(fig: Figure, out_png: str | os.PathLike[str]) -> Path:
-    out = Path(out_png)
-    with atomic_path(out) as tmp:
-        fig.savefig(tmp, dpi=_DPI, format="png", facecolor="white")
-    return out
+    return save_png(fig, out_png, dpi=_DPI)
 
 
 def _as_interval(auc: Any) -> Interval | None:

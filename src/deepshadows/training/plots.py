@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from deepshadows._io import atomic_path
+from deepshadows._io import save_png
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -65,6 +64,5 @@ def plot_history(
     if title:
         fig.suptitle(title)
     if out is not None:
-        with atomic_path(Path(out)) as tmp:
-            fig.savefig(tmp, dpi=110, format="png")
+        save_png(fig, out)
     return fig

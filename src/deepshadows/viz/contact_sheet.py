@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from deepshadows._io import atomic_path
+from deepshadows._io import save_png
 from deepshadows.classes import SUBCLASS_NAMES, TYPE1_SUBCLASSES
 from deepshadows.errors import InputError
 
@@ -167,7 +167,4 @@ def contact_sheet(
                 va="top",
                 color="0.3",
             )
-    out = Path(out_png)
-    with atomic_path(out) as tmp:
-        fig.savefig(tmp, dpi=110, format="png", facecolor="white")
-    return out
+    return save_png(fig, out_png)

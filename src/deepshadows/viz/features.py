@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from deepshadows._io import atomic_path
+from deepshadows._io import save_png
 from deepshadows.errors import InputError
 
 if TYPE_CHECKING:
@@ -126,10 +126,7 @@ def feature_distributions(
     if flags is not None:
         title += f"; {int((~keep).sum())} flagged rows left out"
     fig.suptitle(title, fontsize=10)
-    out = Path(out_png)
-    with atomic_path(out) as tmp:
-        fig.savefig(tmp, dpi=110, format="png")
-    return out
+    return save_png(fig, out_png)
 
 
 def _panel(ax: Axes, column: np.ndarray, classes: dict[str, np.ndarray], name: str) -> None:
