@@ -220,3 +220,11 @@ def test_import_images_directly(folder: Path, tmp_path: Path) -> None:
     store = Store(out)
     np.testing.assert_array_equal(store.kinds, ["lsbg", "lsbg", "type1", "type2"])
     assert sorted(store.splits) == ["train", "train", "val", "val"]
+
+
+def test_long_unicode_file_names_keep_their_ids(folder: Path, tmp_path: Path) -> None:
+    """Ids longer than the default fixed width widen the column instead of being cut."""
+    name = "J123456.78-012345.6_" + "ü" * 60
+    save(folder, f"{name}.png", cutout(99))
+    store = Store(import_folder(folder, labels_csv=None, out=tmp_path / "long.h5"))
+    assert name in set(store.ids)

@@ -126,7 +126,7 @@ def test_schema_on_disk(store_path: Path) -> None:
         assert f["label"].dtype == np.int8
         assert f["kind"].dtype == np.dtype("S5") and f["split"].dtype == np.dtype("S5")
         assert f["subclass"].dtype == np.dtype("S1")
-        assert h5py.check_string_dtype(f["id"].dtype).encoding == "utf-8"
+        assert f["id"].dtype == np.dtype("S64")  # fixed width: no global heap to corrupt on a kill
         assert f["feature_flag"].dtype == np.int16
 
 
@@ -479,3 +479,14 @@ def test_resume_salvages_a_partial_that_no_longer_opens_for_writing(
     expected, got = datasets_of(store_path), datasets_of(path)
     for name in expected:
         np.testing.assert_array_equal(got[name], expected[name], err_msg=name)
+
+
+def test_identifier_wider_than_the_column_is_refused(tmp_path: Path) -> None:
+    batch = rows(0, 4)
+    batch["id"] = np.array(["x" * 65, "a", "b", "c"])
+    with writer(tmp_path / "s.h5", n_total=4) as w, pytest.raises(ValueError, match="longer than 64 bytes"):
+        w.append(batch)
+    with writer(tmp_path / "t.h5", n_total=4, id_width=65) as w:
+        w.append(batch)
+        out = w.finalize(np.array(["train"] * 4), split_fractions=None, split_seed=None)
+    assert Store(out).ids[0] == "x" * 65

@@ -15,7 +15,7 @@ from PIL import Image, UnidentifiedImageError
 from deepshadows._io import check_writable, partial_path
 from deepshadows._provenance import provenance
 from deepshadows.data.splits import check_split_fractions, make_splits
-from deepshadows.data.store import KINDS, SUBCLASSES, StoreWriter
+from deepshadows.data.store import DEFAULT_ID_WIDTH, KINDS, SUBCLASSES, StoreWriter
 from deepshadows.errors import InputError
 from deepshadows.viewer import RESIZE_FILTERS, resize_cutout
 
@@ -320,6 +320,7 @@ def import_images(
         attrs=attrs,
         image_shape=(size, size, 3),
         overwrite=overwrite,
+        id_width=max([DEFAULT_ID_WIDTH, *(len(str(i).encode("utf-8")) for i in ids)]),
     )
     try:
         for start in range(0, n, _BATCH):

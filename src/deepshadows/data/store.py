@@ -12,7 +12,8 @@ Schema version 1 (one file per data set):
 ``subclass``
     ``S1``: artifact subclass ``"A"`` .. ``"F"``, ``""`` for LSBGs and unknown rows.
 ``id``
-    variable-length UTF-8 string.
+    UTF-8 bytes, fixed width (``S64`` unless the writer was given a larger ``id_width``);
+    readers also accept variable-length strings.
 ``split``
     ``S5``: ``"train"``, ``"val"``, ``"test"`` or ``""`` (unassigned).
 ``features``, ``feature_flag``
@@ -60,6 +61,7 @@ __all__ = [
 FORMAT = "deepshadows-store"
 #: Schema version written by :class:`StoreWriter` and accepted by :class:`Store`.
 SCHEMA_VERSION = 1
+DEFAULT_ID_WIDTH = 64
 #: Allowed values of the ``kind`` column (``""`` = unknown).
 KINDS: tuple[str, ...] = (*classes.KINDS, "")
 #: Allowed values of the ``subclass`` column (``""`` = none or unknown).
@@ -189,6 +191,9 @@ class StoreWriter:
         Shape (H, W, C) of one cutout.
     overwrite : bool, optional
         Whether an existing final file may be replaced.
+    id_width : int, optional
+        Bytes reserved per identifier (UTF-8). Identifiers are fixed-width byte strings rather
+        than HDF5 variable-length strings, whose global heap does not survive a kill.
     resume : bool, optional
         Continue an existing ``.partial`` file written with the same ``config`` attribute.
         Without one, the store is started from scratch. With ``resume=False`` an existing
@@ -211,9 +216,13 @@ class StoreWriter:
         attrs: Mapping[str, Any],
         image_shape: tuple[int, int, int] = (64, 64, 3),
         overwrite: bool = False,
+        id_width: int = DEFAULT_ID_WIDTH,
         resume: bool = False,
     ) -> None:
         self.path = check_writable(path, overwrite=overwrite)
+        if int(id_width) < 1:
+            raise ValueError(f"id_width must be positive, got {id_width}")
+        self.id_width = int(id_width)
         self.partial = partial_path(self.path)
         if int(n_total) < 1:
             raise InputError(f"{self.path}: a store needs at least one row, got n_total={n_total}")
@@ -258,7 +267,7 @@ class StoreWriter:
             f.create_dataset("label", shape=(n,), dtype=np.int8, fillvalue=-1)
             f.create_dataset("kind", shape=(n,), dtype="S5")
             f.create_dataset("subclass", shape=(n,), dtype="S1")
-            f.create_dataset("id", shape=(n,), dtype=h5py.string_dtype("utf-8"))
+            f.create_dataset("id", shape=(n,), dtype=f"S{self.id_width}")
             f.create_dataset("split", shape=(n,), dtype="S5")
             if self.feature_dtype is not None:
                 f.create_dataset("features", shape=(n,), dtype=self.feature_dtype)
@@ -349,6 +358,7 @@ class StoreWriter:
                 _layout(self.feature_dtype),
             ),
             "truth": (_layout(f["truth"].dtype if "truth" in f else None), _layout(self.truth_dtype)),
+            "id type": (str(f["id"].dtype) if "id" in f else None, f"|S{self.id_width}"),
         }
         for what, (found, wanted) in expected.items():
             if found != wanted:
@@ -406,7 +416,14 @@ class StoreWriter:
         ids = out["id"]
         if ids.dtype.kind == "S":
             ids = np.char.decode(ids, "utf-8")
-        out["id"] = np.asarray([str(i) for i in ids.tolist()], dtype=object)
+        encoded = [str(i).encode("utf-8") for i in ids.tolist()]
+        too_long = [i.decode("utf-8") for i in encoded if len(i) > self.id_width]
+        if too_long:
+            raise ValueError(
+                f"batch['id'] has identifiers longer than {self.id_width} bytes, e.g. {too_long[0]!r}; "
+                "pass a larger id_width"
+            )
+        out["id"] = np.asarray(encoded, dtype=f"S{self.id_width}")
         for key, dtype in (("features", self.feature_dtype), ("truth", self.truth_dtype)):
             if dtype is not None:
                 if out[key].dtype.names != dtype.names:
