@@ -424,6 +424,10 @@ def test_iter_batches_shuffle(store_path: Path) -> None:
     np.testing.assert_array_equal(np.sort(small_buffer), plain)
     x, y, idx = next(store.iter_batches("train", batch_size=32, shuffle=True, seed=1))
     np.testing.assert_array_equal(x, to_float(rows(0, N)["images"][idx]))
+    raw, _, raw_idx = next(store.iter_batches("train", batch_size=32, shuffle=True, seed=1, raw=True))
+    np.testing.assert_array_equal(raw_idx, idx)
+    assert raw.dtype == np.uint8 and raw.flags.owndata
+    np.testing.assert_array_equal(raw, rows(0, N)["images"][idx])
 
 
 def test_iter_batches_rejects_bad_batch_size(store_path: Path) -> None:

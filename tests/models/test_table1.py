@@ -8,6 +8,7 @@ from torch import nn
 
 from deepshadows.errors import InputError
 from deepshadows.models import DeepShadowsCNN, create_model, list_models, register_model
+from deepshadows.models.layers import FastDropout
 from deepshadows.training.loop import train_one_epoch
 
 NAME = "deepshadows-table1"
@@ -48,7 +49,7 @@ def test_parameter_counts_match_table1(model: DeepShadowsCNN) -> None:
 def test_layer_order_and_keras_hyperparameters(model: DeepShadowsCNN) -> None:
     for block, filters in zip(model.blocks, (16, 32, 64), strict=True):
         kinds = [type(m) for m in block.children()]
-        assert kinds == [nn.Conv2d, nn.ReLU, nn.BatchNorm2d, nn.MaxPool2d, nn.Dropout]
+        assert kinds == [nn.Conv2d, nn.ReLU, nn.BatchNorm2d, nn.MaxPool2d, FastDropout]
         assert block.conv.out_channels == filters
         assert block.conv.kernel_size == (3, 3)
         assert block.conv.padding == "same"

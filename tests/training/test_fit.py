@@ -10,7 +10,7 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from deepshadows._device import resolve_device
+from deepshadows._device import resolve_device, resolve_precision
 from deepshadows.data.store import StoreWriter, open_store
 from deepshadows.errors import InputError
 from deepshadows.models import load_model
@@ -151,7 +151,9 @@ def test_outputs_and_best_weights(tmp_path: Path, store: Path) -> None:
     assert meta["store"]["fingerprint"] == load_checkpoint(out / "last.pt")["store_fingerprint"]
     with open_store(store) as s:
         batches = [(x, y.astype(np.int64)) for x, y, _ in s.iter_batches("val", batch_size=256)]
-    again = evaluate_loss(model, batches, device=torch.device("cpu"))
+    precision = meta["trained_precision"]
+    assert precision == resolve_precision("auto", torch.device("cpu"))
+    again = evaluate_loss(model, batches, device=torch.device("cpu"), precision=precision)
     assert again["loss"] == pytest.approx(result["history"][best - 1]["val_loss"], rel=1e-5)
     # Everything in last.pt loads without unpickling code.
     torch.load(out / "last.pt", weights_only=True)
@@ -177,7 +179,7 @@ def test_existing_run_needs_resume_or_overwrite(tmp_path: Path, store: Path) -> 
 def test_early_stopping(tmp_path: Path, store: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     losses = iter([0.5, 0.4, 0.45, 0.41, 0.3, 0.2])
 
-    def fake_evaluate(model, batches, *, device):
+    def fake_evaluate(model, batches, *, device, precision):
         return {"loss": next(losses), "total_loss": 0.0, "accuracy": 0.5, "n": 16}
 
     monkeypatch.setattr(fit_module, "evaluate_loss", fake_evaluate)

@@ -195,6 +195,13 @@ def import_command(
     help="1: LSBG vs artifact (sigmoid); 3: LSBG, type-2 and type-1 artifacts (softmax).",
 )
 @click.option("--model", "model_name", default="deepshadows-table1", show_default=True, help="Architecture.")
+@click.option(
+    "--precision",
+    type=click.Choice(["auto", "fp32", "bf16", "fp16"]),
+    default="auto",
+    show_default=True,
+    help="auto: bf16 mixed precision on CPUs with native bfloat16, fp16 on CUDA, else fp32.",
+)
 @click.option("--resume", is_flag=True, help="Continue an interrupted run from its last checkpoint.")
 @click.option("--overwrite", is_flag=True, help="Replace an existing run folder.")
 @click.option("--quiet", is_flag=True, help="No progress bars.")
@@ -209,6 +216,7 @@ def train(
     patience: int | None,
     num_classes: str,
     model_name: str,
+    precision: str,
     resume: bool,
     overwrite: bool,
     quiet: bool,
@@ -225,6 +233,7 @@ def train(
         patience=patience,
         model=model_name,
         num_classes=int(num_classes),
+        precision=precision,
     )
     result = fit(store, out, cfg, resume=resume, overwrite=overwrite, progress=not quiet, log=click.echo)
     click.echo(
@@ -270,6 +279,13 @@ def evaluate(
     help="Resize images of another size instead of rejecting them.",
 )
 @click.option("--device", default="cpu", show_default=True, help="cpu, cuda, cuda:N or auto.")
+@click.option(
+    "--precision",
+    type=click.Choice(["fp32", "bf16", "fp16", "auto"]),
+    default="fp32",
+    show_default=True,
+    help="Arithmetic of a PyTorch model (ONNX models run in fp32).",
+)
 @click.option("--resume", is_flag=True, help="Continue an interrupted prediction.")
 @click.option("--overwrite", is_flag=True, help="Replace an existing output file.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
@@ -281,11 +297,16 @@ def predict(
     batch_size: int,
     resize: str | None,
     device: str,
+    precision: str,
     resume: bool,
     overwrite: bool,
     quiet: bool,
 ) -> None:
-    """Classify a store, a folder of JPEG/PNG cutouts or one image; write id, probability, label."""
+    """Classify a store, a folder of JPEG/PNG cutouts or one image; write id, probability, label.
+
+    MODEL is a run folder or weight file from `train`, or an ONNX file from `export --onnx`
+    (run by ONNX Runtime).
+    """
     from deepshadows.predict import predict as run_predict
 
     result = run_predict(
@@ -296,11 +317,31 @@ def predict(
         batch_size=batch_size,
         resize=resize,
         device=device,
+        precision=precision,
         resume=resume,
         overwrite=overwrite,
         progress=not quiet,
     )
     click.echo(f"wrote {result['n']} rows to {out} ({result['rows_per_second']:.0f} rows/s)")
+
+
+@cli.command()
+@click.argument("model", type=click.Path(path_type=Path))
+@click.option(
+    "--onnx",
+    "onnx_out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    required=True,
+    help="ONNX file to write (takes uint8 cutouts, returns logits).",
+)
+@click.option("--opset", type=int, default=None, help="ONNX opset [exporter's default].")
+@click.option("--overwrite", is_flag=True, help="Replace an existing output file.")
+def export(model: Path, onnx_out: Path, opset: int | None, overwrite: bool) -> None:
+    """Export a trained model (run folder or weight file) to ONNX, checked against PyTorch."""
+    from deepshadows.export import export_onnx
+
+    path = export_onnx(model, onnx_out, opset=opset, overwrite=overwrite)
+    click.echo(f"wrote {path} (logits within 1e-4 of PyTorch on a check batch)")
 
 
 @cli.command()

@@ -569,6 +569,10 @@ class StoreWriter:
         return f"StoreWriter({str(self.path)!r}, {state})"
 
 
+def _copy(images: np.ndarray) -> np.ndarray:
+    return np.array(images)
+
+
 def to_float(images: np.ndarray) -> np.ndarray:
     """Convert served cutouts to network input.
 
@@ -895,6 +899,7 @@ class Store:
         shuffle: bool = False,
         seed: int | None = None,
         buffer_rows: int = 4096,
+        raw: bool = False,
     ) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
         """Iterate over a split in batches of network input, reading chunk by chunk.
 
@@ -914,11 +919,13 @@ class Store:
             Seed of the shuffle; the same seed gives the same order.
         buffer_rows : int, optional
             Rows held in memory for shuffling (at least one batch is always held).
+        raw : bool, optional
+            Yield the cutouts as stored, uint8 of shape (B, H, W, C), instead of network input.
 
         Yields
         ------
         x : ndarray of shape (B, C, H, W), float32
-            Cutouts scaled to [0, 1] (see :func:`to_float`).
+            Cutouts scaled to [0, 1] (see :func:`to_float`); with ``raw``, uint8 (B, H, W, C).
         y : ndarray of shape (B,), int8
             Labels.
         idx : ndarray of shape (B,), int64
@@ -936,6 +943,7 @@ class Store:
         order = np.arange(chunks.size) if rng is None else rng.permutation(chunks.size)
         target = max(batch_size, int(buffer_rows)) if rng is not None else batch_size
         ds = self._file()["images"]
+        convert = _copy if raw else to_float
         buf_img: list[np.ndarray] = []
         buf_idx: list[np.ndarray] = []
         held = 0
@@ -954,7 +962,7 @@ class Store:
                 n_out = rows_held.size - rows_held.size % batch_size
                 for s in range(0, n_out, batch_size):
                     sel = rows_held[s : s + batch_size]
-                    yield to_float(images[s : s + batch_size]), labels[sel], sel
+                    yield convert(images[s : s + batch_size]), labels[sel], sel
                 buf_img, buf_idx = [images[n_out:]], [rows_held[n_out:]]
                 held = rows_held.size - n_out
         if held:
@@ -964,7 +972,7 @@ class Store:
                 images, rows_held = images[perm], rows_held[perm]
             for s in range(0, rows_held.size, batch_size):
                 sel = rows_held[s : s + batch_size]
-                yield to_float(images[s : s + batch_size]), labels[sel], sel
+                yield convert(images[s : s + batch_size]), labels[sel], sel
 
     # -- overview ----------------------------------------------------------------------------
 

@@ -9,6 +9,7 @@ import torch
 from torch import nn
 
 from deepshadows.errors import InputError
+from deepshadows.models.layers import FastDropout
 from deepshadows.models.registry import register_model
 
 __all__ = ["BN_EPS", "BN_MOMENTUM", "DeepShadowsCNN"]
@@ -30,7 +31,7 @@ class _ConvBlock(nn.Module):
         self.act = nn.ReLU()
         self.bn = nn.BatchNorm2d(out_chans, eps=BN_EPS, momentum=BN_MOMENTUM)
         self.pool = nn.MaxPool2d(2)
-        self.drop = nn.Dropout(drop_rate)
+        self.drop = FastDropout(drop_rate)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.drop(self.pool(self.bn(self.act(self.conv(x)))))
@@ -49,6 +50,8 @@ class DeepShadowsCNN(nn.Module):
     The Keras conventions of the original are kept:
 
     * kernels are initialised Glorot-uniform, biases with zeros;
+    * dropout zeroes elements and scales the rest by ``1 / (1 - rate)``, drawing its random
+      numbers 16 bits at a time (:class:`~deepshadows.models.layers.FastDropout`);
     * batch normalisation uses momentum 0.01 in PyTorch's convention (Keras 0.99) and
       epsilon 1e-3;
     * the flatten runs over channels-last order (N, H, W, C), so the rows of the first dense
@@ -157,6 +160,22 @@ class DeepShadowsCNN(nn.Module):
         conv, dense = self._kernels()
         total = self.conv_l2 * sum(w.square().sum() for w in conv)
         return total + self.dense_l2 * sum(w.square().sum() for w in dense)
+
+    def l2_param_groups(self) -> list[dict[str, Any]]:
+        """Return the parameters in optimizer groups that carry their L2 factor ``l2``.
+
+        For optimizers that apply the penalty's gradient themselves, such as
+        :class:`deepshadows.training.optim.KerasAdadelta`: the convolution kernels (``conv_l2``),
+        the kernel of the 1024-unit layer (``dense_l2``) and everything else (0).
+        """
+        conv, dense = self._kernels()
+        penalised = {id(w) for w in (*conv, *dense)}
+        rest = [p for p in self.parameters() if id(p) not in penalised]
+        return [
+            {"params": conv, "l2": self.conv_l2},
+            {"params": dense, "l2": self.dense_l2},
+            {"params": rest, "l2": 0.0},
+        ]
 
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
         """Return the output of the last block.

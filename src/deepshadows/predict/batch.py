@@ -8,8 +8,9 @@ import numpy as np
 import torch
 from scipy.special import expit, softmax
 
-from deepshadows.data.store import to_float
+from deepshadows._device import autocast, resolve_precision
 from deepshadows.errors import InputError
+from deepshadows.models.preprocess import as_network_input
 
 __all__ = ["logits_to_probabilities", "predict_logits"]
 
@@ -23,12 +24,15 @@ def predict_logits(
     *,
     device: str | torch.device = "cpu",
     batch_size: int = 512,
+    precision: str = "fp32",
 ) -> np.ndarray:
     """Run a classifier on cutouts as served by the store.
 
-    The model is put in evaluation mode and run under :func:`torch.inference_mode`, on
-    ``batch_size`` cutouts at a time; each batch is converted with
-    :func:`deepshadows.data.to_float`, so at most one batch of float input exists at a time.
+    The model is put in evaluation mode and channels-last memory and run under
+    :func:`torch.inference_mode`, on ``batch_size`` cutouts at a time; each batch is moved to
+    the device as uint8 and converted there (:func:`deepshadows.models.preprocess.as_network_input`,
+    the values of :func:`deepshadows.data.to_float`), so at most one batch of float input
+    exists at a time.
     Each forward pass is padded to a multiple of 8 cutouts by repeating its last cutout: CPU
     matrix and convolution kernels treat the leftover rows of a batch with other code, which
     changes logits in their last bits (about 1e-7), so without padding a cutout's logit would
@@ -47,6 +51,9 @@ def predict_logits(
         Device the input is moved to.
     batch_size : int, optional
         Cutouts per forward pass.
+    precision : {"fp32", "bf16", "fp16", "auto"}, optional
+        Arithmetic of the forward pass (see :func:`deepshadows._device.resolve_precision`);
+        float32 by default, whose logits do not depend on the machine beyond rounding.
 
     Returns
     -------
@@ -70,11 +77,12 @@ def predict_logits(
     # Channels-last memory lets oneDNN pick its fastest convolutions (1.6x on a 2-core AVX-512
     # CPU for the Table-1 model); the arithmetic stays float32.
     model.eval().to(memory_format=torch.channels_last)
+    target = torch.device(device)
+    mode = resolve_precision(precision, target)
     parts: list[np.ndarray] = []
-    with torch.inference_mode():
+    with torch.inference_mode(), autocast(target, mode):
         for lo in range(0, images.shape[0], batch_size):
-            x = torch.from_numpy(to_float(images[lo : lo + batch_size])).to(device)
-            x = x.contiguous(memory_format=torch.channels_last)
+            x = as_network_input(images[lo : lo + batch_size], target)
             n = x.shape[0]
             padded = -(-n // _PAD_ROWS) * _PAD_ROWS
             if padded > n:

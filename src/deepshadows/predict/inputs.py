@@ -195,7 +195,7 @@ def _store_batches(
     if start >= n:
         return
     with h5py.File(path, "r") as f:
-        images_ds, ids_ds = f["images"], f["id"].asstr()
+        images_ds, ids_ds = f["images"], f["id"].asstr("utf-8")
         held_ids: list[str] = []
         held_images: np.ndarray | None = None
         pos = start

@@ -5,33 +5,81 @@ from __future__ import annotations
 import csv
 import os
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-import torch
 from tqdm.auto import tqdm
 
+from deepshadows._device import resolve_device
 from deepshadows._io import check_writable, partial_path
 from deepshadows.errors import InputError
 from deepshadows.predict.batch import logits_to_probabilities, predict_logits
 from deepshadows.predict.inputs import _open_input
 
-__all__ = ["predict"]
+__all__ = ["load_classifier", "predict"]
 
 #: Side in pixels of the cutouts a model takes when its metadata does not say.
 IMAGE_SIZE = 64
 _BLOCK = 1 << 16
 
 
-def _load_model(model_path: str | os.PathLike[str], device: str) -> tuple[torch.nn.Module, dict[str, Any]]:
-    """Load a trained model and its metadata (imported here so this module loads without it)."""
+Classifier = Callable[[np.ndarray, int], np.ndarray]
+
+
+def _load_model(model_path: str | os.PathLike[str], device: str) -> tuple[Any, dict[str, Any]]:
+    """Load a PyTorch model and its metadata (imported here so this module loads without it)."""
     if not Path(model_path).exists():
         raise InputError(f"{model_path}: model file not found")
     from deepshadows.models import load_model
 
     return load_model(model_path, device=device)
+
+
+def load_classifier(
+    model_path: str | os.PathLike[str], *, device: str = "cpu", precision: str = "fp32"
+) -> tuple[Classifier, dict[str, Any]]:
+    """Load a trained model for prediction, whatever its format.
+
+    Parameters
+    ----------
+    model_path : path-like
+        Weights written by training (``.safetensors`` or a run folder), run by PyTorch; or an
+        ONNX file written by ``deepshadows export --onnx``, run by ONNX Runtime on the CPU.
+    device : str, optional
+        Torch device of a PyTorch model.
+    precision : {"fp32", "bf16", "fp16", "auto"}, optional
+        Arithmetic of a PyTorch model (ONNX models run in float32).
+
+    Returns
+    -------
+    classify : callable
+        ``classify(images_uint8, batch_size)`` returns the logits of cutouts (N, H, W, C).
+    metadata : dict
+        The model's description (sidecar or embedded ONNX metadata).
+
+    Raises
+    ------
+    deepshadows.errors.InputError
+        If the file is missing or unreadable, or an ONNX model is asked to run off the CPU.
+    """
+    path = Path(model_path)
+    if path.suffix == ".onnx":
+        from deepshadows.predict.onnx_backend import OnnxClassifier
+
+        if resolve_device(device).type != "cpu":
+            raise InputError(f"{model_path}: ONNX models run on the CPU; use --device cpu")
+        if precision not in ("fp32", "auto"):
+            raise InputError(f"--precision: ONNX models run in fp32, got {precision!r}")
+        onnx_model = OnnxClassifier(path)
+        return (lambda images, batch: onnx_model.logits(images, batch_size=batch)), onnx_model.metadata
+    model, metadata = _load_model(path, device)
+    return (
+        lambda images, batch: predict_logits(
+            model, images, device=device, batch_size=batch, precision=precision
+        )
+    ), metadata
 
 
 def predict(
@@ -43,6 +91,7 @@ def predict(
     batch_size: int = 512,
     resize: str | None = None,
     device: str = "cpu",
+    precision: str = "fp32",
     resume: bool = False,
     overwrite: bool = False,
     progress: bool = True,
@@ -71,7 +120,8 @@ def predict(
     Parameters
     ----------
     model_path : path-like
-        Trained model, read with :func:`deepshadows.models.load_model`.
+        Trained model: weights written by training, or an ONNX export (see
+        :func:`load_classifier`).
     input_path : path-like
         A store, a folder of JPEG or PNG cutouts or one image (see
         :func:`deepshadows.predict.iter_input`).
@@ -87,6 +137,8 @@ def predict(
         None rejects them.
     device : str, optional
         Torch device to run the model on.
+    precision : {"fp32", "bf16", "fp16", "auto"}, optional
+        Arithmetic of a PyTorch model; float32 by default.
     resume : bool, optional
         Continue an existing ``<out_csv>.partial``: its complete rows are kept (a trailing
         incomplete line is cut off) and prediction continues with the next row. The last kept
@@ -119,7 +171,7 @@ def predict(
         raise InputError(f"--threshold must lie in [0, 1], got {threshold}")
     out = check_writable(out_csv, overwrite=overwrite)
     partial = partial_path(out)
-    model, metadata = _load_model(model_path, device)
+    classify, metadata = load_classifier(model_path, device=device, precision=precision)
     source = _open_input(input_path, image_size=_image_size(metadata), resize=resize)
     n_classes, header = _columns(model_path, metadata)
     thr = _threshold(model_path, metadata, threshold, n_classes)
@@ -153,7 +205,7 @@ def predict(
                     ids, images, last_id = ids[1:], images[1:], None
                     if not ids:
                         continue
-                logits = predict_logits(model, images, device=device, batch_size=int(batch_size))
+                logits = classify(images, int(batch_size))
                 probabilities = _check_probabilities(logits, len(ids), n_classes, model_path)
                 writer.writerows(_rows(ids, probabilities, thr))
                 fh.flush()

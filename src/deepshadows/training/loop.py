@@ -1,14 +1,17 @@
 """One pass over the training batches and one over the validation batches; no I/O, no printing.
 
-Both functions take an iterable of ``(x, y)`` pairs: ``x`` images of shape (B, C, H, W) in
-[0, 1] (float32 array or tensor), ``y`` integer targets of shape (B,) (0/1 for a model with one
-output, class indices otherwise). On a CUDA device the forward pass runs under automatic mixed
-precision (float16).
+Both functions take an iterable of ``(x, y)`` pairs: ``x`` the cutouts as stored, uint8 of
+shape (B, H, W, C), or network input, float of shape (B, C, H, W) in [0, 1] (array or tensor);
+``y`` integer targets of shape (B,) (0/1 for a model with one output, class indices otherwise).
+Stored cutouts are moved to the device as uint8 and converted there; either way the network
+sees channels-last float32 tensors, the memory layout oneDNN and cuDNN run fastest. The
+forward pass runs in the ``precision`` given: ``"fp32"``, or mixed precision with ``"bf16"``
+(CPUs with native bfloat16 arithmetic, or CUDA) or ``"fp16"`` (CUDA, with a gradient scaler);
+see :func:`deepshadows._device.resolve_precision`.
 """
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Iterable
 from typing import Any
 
@@ -16,22 +19,18 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from deepshadows._device import autocast
+from deepshadows.models.preprocess import as_network_input
+
 __all__ = ["batch_loss", "evaluate_loss", "train_one_epoch"]
 
 Batch = tuple[Any, Any]
 
 
-def _autocast(device: torch.device) -> contextlib.AbstractContextManager[Any]:
-    if device.type == "cuda":
-        return torch.autocast(device_type="cuda", dtype=torch.float16)
-    return contextlib.nullcontext()
-
-
 def _to_device(batch: Batch, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
     x, y = batch
-    x = torch.as_tensor(x, dtype=torch.float32).to(device, non_blocking=True)
     y = torch.as_tensor(y).to(device, dtype=torch.long, non_blocking=True)
-    return x, y
+    return as_network_input(x, device), y
 
 
 def batch_loss(logits: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -74,12 +73,16 @@ def train_one_epoch(
     optimizer: torch.optim.Optimizer,
     *,
     device: torch.device,
+    precision: str = "fp32",
     scaler: torch.amp.GradScaler | None = None,
 ) -> dict[str, float]:
     """Train for one pass over ``batches``.
 
     Each step minimises the mean data loss of the batch plus ``model.l2_penalty()`` (when the
-    model defines it), as Keras adds the kernel regularisers to the loss.
+    model defines it), as Keras adds the kernel regularisers to the loss. An optimizer with a
+    true ``folds_l2_penalty`` attribute (:class:`deepshadows.training.optim.KerasAdadelta`)
+    applies the penalty's gradient itself and reports the penalty as ``last_penalty``; the
+    loss is then the data loss alone.
 
     Parameters
     ----------
@@ -91,8 +94,10 @@ def train_one_epoch(
         Optimizer over the model's parameters.
     device : torch.device
         Device of the model.
+    precision : {"fp32", "bf16", "fp16"}, optional
+        Arithmetic of the forward pass (already resolved for the device).
     scaler : torch.amp.GradScaler, optional
-        Gradient scaler for mixed precision on CUDA.
+        Gradient scaler for float16 mixed precision on CUDA.
 
     Returns
     -------
@@ -108,23 +113,29 @@ def train_one_epoch(
         If ``batches`` is empty.
     """
     model.train()
+    # An optimizer that applies the penalty's gradient itself reports the penalty after its step.
+    folded = bool(getattr(optimizer, "folds_l2_penalty", False))
     loss_sum = total_sum = penalty_sum = correct = None
     n = steps = 0
     for batch in batches:
         x, y = _to_device(batch, device)
-        with _autocast(device):
+        with autocast(device, precision):
             logits = model(x)
         loss, right = batch_loss(logits, y)
-        penalty = _penalty(model, loss)
-        total = loss + penalty
+        penalty = None if folded else _penalty(model, loss)
+        objective = loss if penalty is None else loss + penalty
         optimizer.zero_grad(set_to_none=True)
         if scaler is not None:
-            scaler.scale(total).backward()
+            scaler.scale(objective).backward()
             scaler.step(optimizer)
             scaler.update()
         else:
-            total.backward()
+            objective.backward()
             optimizer.step()
+        if penalty is None:
+            reported = getattr(optimizer, "last_penalty", None)
+            penalty = loss.new_zeros(()) if reported is None else reported.to(loss.device)
+        total = loss + penalty
         b = y.shape[0]
         # Sums stay on the device; one synchronisation at the end of the epoch.
         step = (loss.detach() * b, total.detach() * b, penalty.detach(), right)
@@ -146,7 +157,9 @@ def train_one_epoch(
     }
 
 
-def evaluate_loss(model: nn.Module, batches: Iterable[Batch], *, device: torch.device) -> dict[str, float]:
+def evaluate_loss(
+    model: nn.Module, batches: Iterable[Batch], *, device: torch.device, precision: str = "fp32"
+) -> dict[str, float]:
     """Return the loss and accuracy of ``model`` in evaluation mode over ``batches``.
 
     Parameters
@@ -158,6 +171,8 @@ def evaluate_loss(model: nn.Module, batches: Iterable[Batch], *, device: torch.d
         Validation batches (see the module docstring).
     device : torch.device
         Device of the model.
+    precision : {"fp32", "bf16", "fp16"}, optional
+        Arithmetic of the forward pass (already resolved for the device).
 
     Returns
     -------
@@ -177,7 +192,7 @@ def evaluate_loss(model: nn.Module, batches: Iterable[Batch], *, device: torch.d
     with torch.inference_mode():
         for batch in batches:
             x, y = _to_device(batch, device)
-            with _autocast(device):
+            with autocast(device, precision):
                 logits = model(x)
             loss, right = batch_loss(logits, y)
             loss_sum += float(loss) * y.shape[0]

@@ -1,0 +1,67 @@
+"""Layers the models share that PyTorch offers only in a slower form on the CPU."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+__all__ = ["FastDropout"]
+
+# Uniform random integers are drawn 64 bits at a time and split into four 16-bit values.
+_BITS = 16
+_LEVELS = 1 << _BITS
+_INT16_MIN = -(1 << (_BITS - 1))
+
+
+class FastDropout(nn.Module):
+    """Inverted dropout with 16-bit random numbers: Keras's ``Dropout`` semantics, faster on CPUs.
+
+    In training mode each element is zeroed with probability ``p`` and the others are scaled
+    by ``1 / (1 - p)``; in evaluation mode the input passes unchanged, as with
+    :class:`torch.nn.Dropout`. The difference is where the randomness comes from.
+    ``torch.nn.Dropout`` draws one Bernoulli variate per element with PyTorch's scalar CPU
+    generator, which on a 2-core CPU costs about a fifth of a training step of the Table-1
+    model. Here one 64-bit integer from :func:`torch.randint` (the same generator, so
+    :func:`torch.manual_seed` and saved RNG states govern it) gives four 16-bit uniform
+    values, and an element is kept when its value is at or above the ``p`` quantile. The drop
+    probability is therefore ``p`` rounded to a multiple of 2**-16 (0.399994 for 0.4).
+
+    The mask follows the memory layout of the input (channels-last or contiguous), so no copy
+    is made; the same seed gives the same mask for the same layout.
+
+    Parameters
+    ----------
+    p : float, optional
+        Probability of zeroing an element, in [0, 1).
+
+    Raises
+    ------
+    ValueError
+        If ``p`` lies outside [0, 1).
+    """
+
+    def __init__(self, p: float = 0.5) -> None:
+        super().__init__()
+        if not 0.0 <= float(p) < 1.0:
+            raise ValueError(f"dropout probability must lie in [0, 1), got {p}")
+        self.p = float(p)
+        self._threshold = _INT16_MIN + round(self.p * _LEVELS)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Apply dropout in training mode; return ``x`` unchanged in evaluation mode."""
+        if not self.training or self.p == 0.0:
+            return x
+        n = x.numel()
+        words = torch.randint(-(2**63), 2**63 - 1, (-(-n // 4),), dtype=torch.int64, device=x.device)
+        uniform = words.view(torch.int16)[:n]
+        if x.ndim == 4 and x.is_contiguous(memory_format=torch.channels_last):
+            batch, chans, height, width = x.shape
+            uniform = uniform.view(batch, height, width, chans).permute(0, 3, 1, 2)
+        else:
+            uniform = uniform.view(x.shape)
+        scale = (uniform >= self._threshold).to(x.dtype).mul_(1.0 / (1.0 - self.p))
+        return x * scale
+
+    def extra_repr(self) -> str:
+        """Return the drop probability for ``repr``."""
+        return f"p={self.p}"
