@@ -43,7 +43,8 @@ def train_ours(
             for i in range(0, len(order), batch_size)
         )
         row = train_one_epoch(model, batches, optimizer, device=device, precision=precision)
-        print(f"  {precision} epoch {epoch + 1}: loss {row['loss']:.4f} acc {row['accuracy']:.3f}", flush=True)
+        line = f"  {precision} epoch {epoch + 1}: loss {row['loss']:.4f} acc {row['accuracy']:.3f}"
+        print(line, flush=True)
     return model, time.perf_counter() - start
 
 
