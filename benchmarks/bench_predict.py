@@ -1,6 +1,18 @@
-"""Inference throughput of the Table-1 CNN: the forward pass alone and ``predict`` on a store.
+"""Inference throughput of the Table-1 CNN: deepshadows's backends against Keras ``predict``.
+
+Times the forward pass over the same random uint8 cutouts with PyTorch in float32 and (on CPUs
+with native bfloat16) bfloat16, with ONNX Runtime on the exported model (float32), and, when
+the ``bench`` extra is installed, Keras ``model.predict`` with the same weights. Each is run
+``--repeats`` times, interleaved, keeping the best. Prints images per second, the ratio to
+Keras and the largest difference of each backend's logits from PyTorch float32. Then times
+``deepshadows predict`` end to end on a store (read, decode, forward, CSV) with the default
+backend.
+
+With ``--run RUN --data STORE`` the reduced-precision backends are also scored: test AUC of a
+trained model in float32 and bfloat16 on the store's test split.
 
 Usage: python benchmarks/bench_predict.py [--n 20000] [--batch-size 512] [--threads N]
+       [--repeats 3] [--run runs/des --data data/des.h5]
 """
 
 from __future__ import annotations
@@ -8,14 +20,17 @@ from __future__ import annotations
 import argparse
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from deepshadows.data import StoreWriter, make_splits
-from deepshadows.models import create_model, save_model
-from deepshadows.predict import predict, predict_logits
+from deepshadows._device import cpu_supports_bf16
+from deepshadows.data import StoreWriter, make_splits, open_store
+from deepshadows.evaluation.metrics import binary_metrics
+from deepshadows.models import create_model, load_model, save_model
+from deepshadows.predict import logits_to_probabilities, predict, predict_logits
 
 
 def _store(path: Path, n: int) -> Path:
@@ -39,29 +54,105 @@ def _store(path: Path, n: int) -> Path:
         )
 
 
+def _timed(classify: Callable[[np.ndarray], np.ndarray], images: np.ndarray) -> tuple[float, np.ndarray]:
+    start = time.perf_counter()
+    logits = classify(images)
+    return len(images) / (time.perf_counter() - start), logits
+
+
+def _auc_check(run: Path, data: Path, batch_size: int) -> None:
+    model, _ = load_model(run)
+    with open_store(data) as store:
+        rows = store.indices("test")
+        images, labels = store.read_images(rows), store.labels[rows]
+    for precision in ["fp32", "bf16"] if cpu_supports_bf16() else ["fp32"]:
+        logits = predict_logits(model, images, batch_size=batch_size, precision=precision)
+        auc = binary_metrics(labels, logits_to_probabilities(logits))["auc"]
+        print(f"  test AUC of {run} on {data}, {precision}: {auc:.5f}")
+
+
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=20000)
+    parser.add_argument("--images", type=int, default=4096)
     parser.add_argument("--batch-size", type=int, default=512)
     parser.add_argument("--threads", type=int, default=torch.get_num_threads())
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--run", type=Path, default=None)
+    parser.add_argument("--data", type=Path, default=None)
+    parser.add_argument("--skip-keras", action="store_true")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
     model = create_model("deepshadows-table1").eval()
-    images = np.random.default_rng(1).integers(0, 256, (4096, 64, 64, 3), dtype=np.uint8)
-    predict_logits(model, images[:512], batch_size=args.batch_size)  # warm up
-    start = time.perf_counter()
-    predict_logits(model, images, batch_size=args.batch_size)
-    rate = len(images) / (time.perf_counter() - start)
-    label = f"PyTorch eager, fp32, {args.threads} threads, batch {args.batch_size}"
-    print(f"forward pass ({label}): {rate:.0f} images/s")
-    with tempfile.TemporaryDirectory() as tmp:
-        tmp = Path(tmp)
+    images = np.random.default_rng(1).integers(0, 256, (args.images, 64, 64, 3), dtype=np.uint8)
+    bs = args.batch_size
+
+    backends: dict[str, Callable[[np.ndarray], np.ndarray]] = {
+        "PyTorch fp32": lambda x: predict_logits(model, x, batch_size=bs),
+    }
+    if cpu_supports_bf16():
+        backends["PyTorch bf16"] = lambda x: predict_logits(model, x, batch_size=bs, precision="bf16")
+    with tempfile.TemporaryDirectory() as tmp_name:
+        tmp = Path(tmp_name)
+        weights = save_model(model, tmp / "run" / "model.safetensors", metadata={"threshold": 0.5})
+        try:
+            from deepshadows.export import export_onnx
+            from deepshadows.predict.onnx_backend import OnnxClassifier
+
+            onnx_model = OnnxClassifier(export_onnx(weights, tmp / "model.onnx"), threads=args.threads)
+            backends["ONNX Runtime fp32"] = lambda x: onnx_model.logits(x, batch_size=bs)
+        except Exception as exc:  # the onnx extra is optional
+            print(f"ONNX Runtime backend unavailable ({exc})")
+        import keras_table1
+
+        if not args.skip_keras and keras_table1.available():
+            keras_table1.set_threads(args.threads)
+            keras_model = keras_table1.build_model()
+            keras_table1.copy_torch_weights(keras_model, model)
+            keras_label = f"Keras predict ({keras_table1.describe(keras_model)})"
+
+            def keras_logits(x: np.ndarray) -> np.ndarray:
+                _, prob = keras_table1.predict_throughput(x, batch_size=bs, model=keras_model)
+                p = np.clip(prob.astype(np.float64), 1e-12, 1 - 1e-12)
+                return np.log(p / (1 - p))
+
+            backends[keras_label] = keras_logits
+        else:
+            print("Keras/TensorFlow not installed (pip install -e '.[bench]'): no yardstick")
+
+        for classify in backends.values():
+            classify(images[: 2 * bs])  # warm up
+        rates = {name: 0.0 for name in backends}
+        logits: dict[str, np.ndarray] = {}
+        for _ in range(args.repeats):
+            for name, classify in backends.items():
+                rate, logits[name] = _timed(classify, images)
+                rates[name] = max(rates[name], rate)
+        keras = next((rate for name, rate in rates.items() if name.startswith("Keras")), None)
+        reference = logits["PyTorch fp32"]
+        print(
+            f"inference, {args.images} cutouts, batch {bs}, {args.threads} threads, best of {args.repeats}:"
+        )
+        for name, rate in rates.items():
+            ratio = f"  {rate / keras:.2f} x Keras" if keras else ""
+            diff = float(np.max(np.abs(logits[name] - reference)))
+            print(f"  {name}: {rate:.0f} images/s{ratio}  (max |logit - PyTorch fp32| {diff:.1e})")
+
         store = _store(tmp / "bench.h5", args.n)
-        save_model(model, tmp / "run" / "model.safetensors", metadata={"threshold": 0.5})
-        result = predict(tmp / "run", store, tmp / "out.csv", batch_size=args.batch_size, progress=False)
-    rate = result["rows_per_second"]
-    print(f"predict on a {args.n}-row store (read, decode, forward, CSV): {rate:.0f} rows/s")
+        result = predict(tmp / "run", store, tmp / "out.csv", batch_size=bs, progress=False)
+        print(
+            f"deepshadows predict on a {args.n}-row store (read, decode, forward, CSV), PyTorch fp32: "
+            f"{result['rows_per_second']:.0f} rows/s"
+        )
+        if "ONNX Runtime fp32" in backends:
+            result = predict(tmp / "model.onnx", store, tmp / "out2.csv", batch_size=bs, progress=False)
+            print(
+                f"deepshadows predict on a {args.n}-row store, ONNX Runtime: "
+                f"{result['rows_per_second']:.0f} rows/s"
+            )
+    if args.run is not None and args.data is not None:
+        _auc_check(args.run, args.data, bs)
 
 
 if __name__ == "__main__":
