@@ -214,3 +214,30 @@ def test_other_input_sizes() -> None:
     assert model.fc.in_features == 64 * 4 * 4
     with torch.no_grad():
         assert model(torch.rand(2, 1, 32, 32)).shape == (2, 3)
+
+
+@pytest.mark.parametrize("negative_scale_block", [None, 0, 2])
+def test_inference_module_gives_the_same_logits(negative_scale_block: int | None) -> None:
+    """BatchNorm after the pooling and folded into the dense layer, 1/255 into the first conv."""
+    torch.manual_seed(0)
+    model = create_model("deepshadows-table1", num_classes=3)
+    gen = torch.Generator().manual_seed(1)
+    with torch.no_grad():
+        for block in model.blocks:
+            c = block.bn.num_features
+            block.bn.running_mean.copy_(torch.randn(c, generator=gen) * 0.5)
+            block.bn.running_var.copy_(torch.rand(c, generator=gen) * 2 + 0.2)
+            block.bn.weight.copy_(torch.rand(c, generator=gen) + 0.5)
+            block.bn.bias.copy_(torch.randn(c, generator=gen) * 0.3)
+        if negative_scale_block is not None:  # max pooling and a negative scale do not commute
+            model.blocks[negative_scale_block].bn.weight[1] = -0.7
+    model.eval()
+    pixels = torch.randint(0, 256, (16, 3, 64, 64), generator=gen).float()
+    fast = model.inference_module(input_scale=1 / 255)
+    assert fast.after_pool == [i != negative_scale_block for i in range(3)]
+    with torch.no_grad():
+        expected = model(pixels / 255)
+        torch.testing.assert_close(fast(pixels), expected, rtol=0, atol=1e-5)
+    assert expected.std() > 1e-3
+    assert all(not p.requires_grad or p.grad is None for p in fast.parameters())
+    assert not any(p is q for p in fast.parameters() for q in model.parameters())

@@ -3,9 +3,12 @@
 The exported graph takes the cutouts exactly as the store keeps them: input ``images``, uint8
 of shape (N, H, W, 3) with a dynamic batch axis N. The conversion to float32, the division by
 255 and the transposition to channels first (:func:`deepshadows.data.to_float`) are part of the
-graph, so every backend is fed the same uint8 arrays. The output ``logits`` is float32 of shape
-(N,) for a binary model and (N, K) for K classes, as :func:`deepshadows.predict.predict_logits`
-returns it.
+graph, so every backend is fed the same uint8 arrays. Models that offer an
+``inference_module`` (the Table-1 CNN: batch normalisation moved after the pooling and folded
+into the dense layer, the division folded into the first convolution) are exported in that
+form; the export check holds the logits to within 1e-4 of the model's own. The output
+``logits`` is float32 of shape (N,) for a binary model and (N, K) for K classes, as
+:func:`deepshadows.predict.predict_logits` returns it.
 
 The model description (the JSON sidecar of the weights: architecture, model arguments, class
 names, decision threshold, ...) is embedded as the ``metadata_props`` entry ``deepshadows``, a
@@ -47,16 +50,22 @@ _CHECK_SEED = 20210101
 
 
 class _Uint8Input(nn.Module):
-    """Wrap a classifier so that it takes uint8 cutouts, channels last, as stored."""
+    """Wrap a classifier so that it takes uint8 cutouts, channels last, as stored.
+
+    A model with ``inference_module(input_scale=...)`` (the Table-1 CNN) is exported in that
+    rearranged form, with the division by 255 folded into its first convolution; any other
+    model gets the division of :func:`deepshadows.data.to_float` in the graph.
+    """
 
     def __init__(self, model: nn.Module) -> None:
         super().__init__()
-        self.model = model
+        rearrange = getattr(model, "inference_module", None)
+        self.model = rearrange(input_scale=1 / 255) if callable(rearrange) else model
+        self.divide = not callable(rearrange)
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
-        # Same arithmetic as deepshadows.data.to_float: float32, divided by 255, channels first.
-        x = images.permute(0, 3, 1, 2).to(torch.float32) / 255.0
-        logits = self.model(x)
+        x = images.permute(0, 3, 1, 2).to(torch.float32)
+        logits = self.model(x / 255.0 if self.divide else x)
         return logits[:, 0] if logits.ndim == 2 and logits.shape[1] == 1 else logits
 
 

@@ -223,6 +223,82 @@ class DeepShadowsCNN(nn.Module):
         """Return the constructor arguments for ``repr``."""
         return ", ".join(f"{key}={value}" for key, value in self.model_kwargs.items())
 
+    def inference_module(self, *, input_scale: float = 1.0) -> nn.Module:
+        """Return an equivalent evaluation-only network with less arithmetic per image.
+
+        In evaluation mode batch normalisation is a per-channel affine map ``a·x + b``. Where
+        every ``a`` of a block is positive it commutes with max pooling, so it is applied after
+        the pooling, on a quarter of the values; that of the last block is folded into the
+        1024-unit layer, and ``input_scale`` (e.g. 1/255 for uint8 input) into the first
+        convolution. Dropout disappears. The logits equal those of ``self.eval()`` up to float
+        rounding; the weights are copies, detached from ``self``.
+
+        Parameters
+        ----------
+        input_scale : float, optional
+            Factor the input is multiplied by before the first convolution.
+
+        Returns
+        -------
+        torch.nn.Module
+            Module with the same ``forward`` contract, for inference and export only.
+        """
+        return _InferenceTable1(self, float(input_scale))
+
+
+class _InferenceTable1(nn.Module):
+    """:meth:`DeepShadowsCNN.inference_module`: the Table-1 network rearranged for inference."""
+
+    def __init__(self, model: DeepShadowsCNN, input_scale: float) -> None:
+        super().__init__()
+        self.num_classes = model.num_classes
+        convs, scales, shifts, after_pool = [], [], [], []
+        with torch.no_grad():
+            for i, block in enumerate(model.blocks):
+                conv = nn.Conv2d(block.conv.in_channels, block.conv.out_channels, 3, padding="same")
+                conv.weight.copy_(block.conv.weight * (input_scale if i == 0 else 1.0))
+                conv.bias.copy_(block.conv.bias)
+                bn = block.bn
+                a = bn.weight / torch.sqrt(bn.running_var + bn.eps)
+                b = bn.bias - bn.running_mean * a
+                convs.append(conv)
+                scales.append(a.view(1, -1, 1, 1).clone())
+                shifts.append(b.view(1, -1, 1, 1).clone())
+                after_pool.append(bool((a > 0).all()))
+            self.fc = nn.Linear(model.fc.in_features, model.fc.out_features)
+            self.fc.weight.copy_(model.fc.weight)
+            self.fc.bias.copy_(model.fc.bias)
+            self.fold_last = after_pool[-1]
+            if self.fold_last:
+                # Flatten runs over (H, W, C): the channel of input column j is j % C.
+                a, b = scales[-1].flatten(), shifts[-1].flatten()
+                reps = model.fc.in_features // a.numel()
+                self.fc.weight.mul_(a.repeat(reps))
+                self.fc.bias.add_(model.fc.weight @ b.repeat(reps))
+            self.head = nn.Linear(model.head.in_features, model.head.out_features)
+            self.head.load_state_dict(model.head.state_dict())
+        self.convs = nn.ModuleList(convs)
+        for i, (a, b) in enumerate(zip(scales, shifts, strict=True)):
+            self.register_buffer(f"scale{i}", a)
+            self.register_buffer(f"shift{i}", b)
+        self.after_pool = after_pool
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Return logits as :meth:`DeepShadowsCNN.forward` in evaluation mode."""
+        last = len(self.convs) - 1
+        for i, conv in enumerate(self.convs):
+            x = torch.relu(conv(x))
+            a, b = getattr(self, f"scale{i}"), getattr(self, f"shift{i}")
+            if self.after_pool[i]:
+                x = torch.nn.functional.max_pool2d(x, 2)
+                if not (i == last and self.fold_last):
+                    x = x * a + b
+            else:
+                x = torch.nn.functional.max_pool2d(x * a + b, 2)
+        x = torch.relu(self.fc(x.permute(0, 2, 3, 1).flatten(1)))
+        logits = self.head(x)
+        return logits.squeeze(1) if self.num_classes == 1 else logits
+
 
 def _check_args(
     in_chans: int, num_classes: int, image_size: int, drop_rate: float, conv_l2: float, dense_l2: float
