@@ -326,6 +326,68 @@ def predict(
 
 
 @cli.command()
+@click.argument("store", type=click.Path(path_type=Path))
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True, help="Output folder.")
+@click.option(
+    "--model",
+    "models",
+    type=click.Choice(["svm", "rf"]),
+    multiple=True,
+    default=("svm", "rf"),
+    show_default=True,
+    help="Baselines to run (repeat the option).",
+)
+@click.option("--search", is_flag=True, help="Re-tune by grid search with cross-validation.")
+@click.option("--folds", type=int, default=5, show_default=True, help="Cross-validation folds of --search.")
+@click.option("--jobs", type=int, default=-1, show_default=True, help="Parallel jobs (-1: all cores).")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the forest, folds, bootstrap.")
+@click.option("--n-boot", type=int, default=1000, show_default=True, help="Bootstrap resamples.")
+def baselines(
+    store: Path,
+    out: Path,
+    models: tuple[str, ...],
+    search: bool,
+    folds: int,
+    jobs: int,
+    seed: int,
+    n_boot: int,
+) -> None:
+    """Fit the SVM and random-forest baselines on a store's features; evaluate on its test split."""
+    from deepshadows.baselines import run_baselines
+
+    result = run_baselines(
+        store,
+        out,
+        models=models,
+        search=search,
+        folds=folds,
+        seed=seed,
+        n_jobs=jobs,
+        n_boot=n_boot,
+        log=click.echo,
+    )
+    for res in result["models"].values():
+        _echo_evaluation(res["evaluation"] | {"out_dir": str(Path(res["model_file"]).parent)})
+
+
+@cli.command()
+@click.argument("runs", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True, help="Output folder.")
+@click.option("--split", default="test", show_default=True, help="Split whose evaluation is read from runs.")
+def compare(runs: tuple[Path, ...], out: Path, split: str) -> None:
+    """Table 2 and Fig. 4a: the metrics and ROC curves of several evaluated models side by side.
+
+    RUNS are training runs (evaluated with `evaluate`), baseline folders or evaluation folders.
+    """
+    from deepshadows.evaluation.compare import compare_models
+
+    result = compare_models(runs, out, split=split)
+    click.echo(result["table"])
+    for label, path in result["files"].items():
+        click.echo(f"  {label}: {path}")
+
+
+@cli.command()
 @click.argument("model", type=click.Path(path_type=Path))
 @click.option(
     "--onnx",

@@ -1,0 +1,129 @@
+"""``deepshadows compare``: one table and one ROC figure for several evaluated models (Table 2, Fig. 4a).
+
+Every model is read from what the shared evaluation wrote (``metrics.json`` and ``roc.npz``), so
+the CNN, the baselines and any later model compare on equal terms.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from deepshadows._io import atomic_path
+from deepshadows.errors import InputError
+from deepshadows.evaluation.figures import plot_roc
+from deepshadows.evaluation.metrics import BINARY_METRICS
+from deepshadows.evaluation.report import load_roc, metrics_table
+
+__all__ = ["compare_models", "find_evaluations"]
+
+
+def find_evaluations(path: str | os.PathLike[str], *, split: str = "test") -> list[Path]:
+    """Return the evaluation folders (holding ``metrics.json``) that ``path`` stands for.
+
+    ``path`` may be an evaluation folder itself, a training run (its ``evaluation_<split>``),
+    or a folder of several (such as the output of ``deepshadows baselines``: one per model).
+
+    Raises
+    ------
+    deepshadows.errors.InputError
+        If nothing evaluated is found there.
+    """
+    root = Path(path)
+    if not root.is_dir():
+        raise InputError(f"{root}: not a folder")
+    if (root / "metrics.json").is_file():
+        return [root]
+    if (root / f"evaluation_{split}" / "metrics.json").is_file():
+        return [root / f"evaluation_{split}"]
+    found = sorted(p.parent for p in root.glob("*/metrics.json"))
+    if not found:
+        raise InputError(
+            f"{root}: no metrics.json in it, in evaluation_{split}/ or in its subfolders; "
+            "run `deepshadows evaluate` (or `baselines`) first"
+        )
+    return found
+
+
+def compare_models(
+    paths: Sequence[str | os.PathLike[str]], out_dir: str | os.PathLike[str], *, split: str = "test"
+) -> dict[str, Any]:
+    """Write the comparison of several evaluated models.
+
+    Writes ``comparison.md`` and ``comparison.csv`` (one row per model: accuracy, completeness,
+    purity and AUC with their intervals, the number of test objects) and ``roc.png`` (every
+    model's ROC curve with its band).
+
+    Parameters
+    ----------
+    paths : sequence of path-like
+        Evaluation folders, training runs or folders of evaluations (see
+        :func:`find_evaluations`), in the order of the table.
+    out_dir : path-like
+        Output folder, created if needed.
+    split : str, optional
+        Split whose evaluation is read from training runs.
+
+    Returns
+    -------
+    dict
+        ``models`` (name -> the ``metrics.json`` contents), ``files`` and ``table`` (Markdown).
+
+    Raises
+    ------
+    deepshadows.errors.InputError
+        If a path holds no evaluation, an evaluation is not binary, or two models share a name
+        and data set.
+    """
+    if not paths:
+        raise InputError("compare: give at least one evaluated model")
+    results: dict[str, dict[str, Any]] = {}
+    curves: dict[str, dict[str, Any]] = {}
+    for path in paths:
+        for folder in find_evaluations(path, split=split):
+            try:
+                metrics = json.loads((folder / "metrics.json").read_text(encoding="utf-8"))
+            except (OSError, ValueError) as exc:
+                raise InputError(f"{folder / 'metrics.json'}: not readable ({exc})") from exc
+            if "intervals" not in metrics:
+                raise InputError(f"{folder}: not a binary evaluation (no LSBG-versus-artifact metrics)")
+            name = str(metrics.get("name") or folder.name)
+            if name in results:
+                name = f"{name} ({folder})"
+            results[name] = metrics
+            if (folder / "roc.npz").is_file():
+                curves[name] = load_roc(folder / "roc.npz")
+    out = Path(out_dir)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InputError(f"{out}: cannot create the output folder ({exc.strerror})") from exc
+    table = metrics_table(results)
+    sizes = ", ".join(f"{name}: {res.get('n')}" for name, res in results.items())
+    level = next(iter(results.values())).get("level", 0.95)
+    text = (
+        f"# Comparison\n\n{table}\nCells: value [{100 * level:g} % bootstrap interval]. "
+        f"Test objects: {sizes}.\n"
+    )
+    with atomic_path(out / "comparison.md") as tmp:
+        tmp.write_text(text, encoding="utf-8")
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(["model", "n", *(f"{m}{s}" for m in BINARY_METRICS for s in ("", "_low", "_high"))])
+    for name, res in results.items():
+        row: list[Any] = [name, res.get("n")]
+        for metric in BINARY_METRICS:
+            iv = res["intervals"].get(metric) or {}
+            row += [iv.get("value"), iv.get("low"), iv.get("high")]
+        writer.writerow(row)
+    with atomic_path(out / "comparison.csv") as tmp:
+        tmp.write_text(buffer.getvalue(), encoding="utf-8")
+    files = {"table": str(out / "comparison.md"), "csv": str(out / "comparison.csv")}
+    if curves:
+        files["roc"] = str(plot_roc(curves, out / "roc.png", title="ROC curves, 95 % bootstrap bands"))
+    return {"models": results, "files": files, "table": table}
