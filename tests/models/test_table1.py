@@ -147,8 +147,8 @@ def test_contract_attributes(model: DeepShadowsCNN) -> None:
         "conv_l2": 0.13,
         "dense_l2": 0.12,
     }
-    assert isinstance(model.gradcam_layer, nn.Conv2d)
-    assert model.gradcam_layer is model.blocks[-1].conv
+    assert isinstance(model.gradcam_layer, nn.ReLU)
+    assert model.gradcam_layer is model.blocks[-1].act
     seen = []
     handle = model.gradcam_layer.register_forward_hook(lambda _m, _i, out: seen.append(out.shape))
     with torch.no_grad():

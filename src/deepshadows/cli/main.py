@@ -388,6 +388,37 @@ def compare(runs: tuple[Path, ...], out: Path, split: str) -> None:
 
 
 @cli.command()
+@click.argument("run", type=click.Path(path_type=Path))
+@click.option("--data", "store", type=click.Path(path_type=Path), required=True, help="Store to draw from.")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True, help="Output folder.")
+@click.option("--split", default="test", show_default=True, help="Split of the store.")
+@click.option("--per-group", type=int, default=8, show_default=True, help="Cutouts per gallery.")
+@click.option("--high", type=float, default=0.8, show_default=True, help="Confident when P exceeds it.")
+@click.option("--low", type=float, default=0.2, show_default=True, help="Confident when P is below it.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the random choice.")
+@click.option("--device", default="cpu", show_default=True, help="cpu, cuda, cuda:N or auto.")
+def explain(
+    run: Path,
+    store: Path,
+    out: Path,
+    split: str,
+    per_group: int,
+    high: float,
+    low: float,
+    seed: int,
+    device: str,
+) -> None:
+    """Grad-CAM galleries of confident true/false positives and negatives (Fig. 6)."""
+    from deepshadows.explain import explain_run
+
+    result = explain_run(
+        run, store, out, split=split, per_group=per_group, high=high, low=low, seed=seed, device=device
+    )
+    for name, group in result["groups"].items():
+        click.echo(f"{name}: {group['size']} objects, {len(group['shown'])} shown: {group['png']}")
+
+
+@cli.command()
 @click.argument("model", type=click.Path(path_type=Path))
 @click.option(
     "--onnx",

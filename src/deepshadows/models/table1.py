@@ -86,9 +86,10 @@ class DeepShadowsCNN(nn.Module):
         As given.
     model_kwargs : dict
         The constructor arguments, recorded with saved weights.
-    gradcam_layer : torch.nn.Conv2d
-        The last convolution, whose output map Grad-CAM hooks. Note that Keras's ``Conv2D``
-        layer output includes its ReLU, while this module's output is taken before it.
+    gradcam_layer : torch.nn.Module
+        The ReLU of the last convolution: its output is the output of the last convolutional
+        layer as Keras defines it (``Conv2D(..., activation="relu")``), the feature maps
+        Grad-CAM weights.
 
     Raises
     ------
@@ -139,9 +140,9 @@ class DeepShadowsCNN(nn.Module):
         self.reset_parameters()
 
     @property
-    def gradcam_layer(self) -> nn.Conv2d:
-        """The last convolution (hook its output for Grad-CAM)."""
-        return self.blocks[-1].conv
+    def gradcam_layer(self) -> nn.Module:
+        """The last convolutional layer's activation (hook its output for Grad-CAM)."""
+        return self.blocks[-1].act
 
     def _kernels(self) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
         return [block.conv.weight for block in self.blocks], [self.fc.weight]

@@ -1,0 +1,188 @@
+"""``deepshadows explain``: Grad-CAM galleries of confident right and wrong classifications (Fig. 6)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from deepshadows._io import save_png, write_json_atomic
+from deepshadows.data.store import open_store
+from deepshadows.errors import InputError
+from deepshadows.evaluation.run import predict_split
+from deepshadows.explain.gradcam import gradcam
+
+__all__ = ["confident_groups", "explain_run", "plot_gallery"]
+
+
+def confident_groups(
+    y_true: np.ndarray, prob: np.ndarray, class_names: Sequence[str], *, high: float = 0.8, low: float = 0.2
+) -> dict[str, np.ndarray]:
+    """Return the positions of confidently classified objects, by outcome.
+
+    Binary (``prob`` of shape (N,), the LSBG probability): true positives and false positives
+    with ``prob > high``, true negatives and false negatives with ``prob < low``, as Fig. 6 of the
+    paper. K classes: for every (true, predicted) pair, the objects whose predicted class has a
+    probability above ``high``.
+
+    Returns
+    -------
+    dict of str to ndarray of int
+        Group name (``true_positives``, ``true_<a>_predicted_<b>``, ...) -> positions in
+        ``y_true``; empty groups are left out.
+    """
+    y = np.asarray(y_true)
+    p = np.asarray(prob)
+    if p.ndim == 1:
+        groups = {
+            "true_positives": (y == 1) & (p > high),
+            "false_positives": (y == 0) & (p > high),
+            "true_negatives": (y == 0) & (p < low),
+            "false_negatives": (y == 1) & (p < low),
+        }
+    else:
+        predicted, top = p.argmax(axis=1), p.max(axis=1)
+        groups = {
+            f"true_{class_names[t]}_predicted_{class_names[q]}": (y == t) & (predicted == q) & (top > high)
+            for t in range(p.shape[1])
+            for q in range(p.shape[1])
+        }
+    return {name: np.flatnonzero(mask) for name, mask in groups.items() if mask.any()}
+
+
+def plot_gallery(
+    images: np.ndarray,
+    maps: np.ndarray,
+    titles: Sequence[str],
+    out_png: str | os.PathLike[str],
+    *,
+    title: str,
+    columns: int = 4,
+) -> Path:
+    """Draw cutouts (top row of each pair) and their Grad-CAM overlays (bottom row) in a grid.
+
+    Each map is scaled to its own maximum and drawn with the ``jet`` colour map at 45 % opacity
+    over the cutout, as Fig. 6 of the paper.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    n = len(images)
+    cols = max(1, min(columns, n))
+    rows = -(-n // cols)
+    fig, axes = plt.subplots(2 * rows, cols, figsize=(2.1 * cols, 4.3 * rows), squeeze=False)
+    for ax in axes.ravel():
+        ax.axis("off")
+    for i in range(n):
+        r, c = 2 * (i // cols), i % cols
+        axes[r, c].imshow(images[i])
+        axes[r, c].set_title(titles[i], fontsize=7)
+        peak = float(maps[i].max())
+        axes[r + 1, c].imshow(images[i])
+        axes[r + 1, c].imshow(maps[i] / peak if peak > 0 else maps[i], cmap="jet", alpha=0.45, vmin=0, vmax=1)
+    fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    try:
+        return save_png(fig, out_png)
+    finally:
+        plt.close(fig)
+
+
+def explain_run(
+    model_path: str | os.PathLike[str],
+    store_path: str | os.PathLike[str],
+    out_dir: str | os.PathLike[str],
+    *,
+    split: str = "test",
+    per_group: int = 8,
+    high: float = 0.8,
+    low: float = 0.2,
+    seed: int = 0,
+    device: str = "cpu",
+) -> dict[str, Any]:
+    """Write Grad-CAM galleries of randomly chosen confident classifications of a split.
+
+    For each group of :func:`confident_groups`, ``per_group`` objects are drawn at random
+    (seeded) and shown with the Grad-CAM map of their predicted class: ``<group>.png``, and
+    ``explain.json`` (the objects shown, their probabilities and the group sizes).
+
+    Parameters
+    ----------
+    model_path : path-like
+        Run folder or weight file of a model that follows the model contract.
+    store_path : path-like
+        Store holding the split.
+    out_dir : path-like
+        Output folder (created if needed).
+    split : str, optional
+        Split to draw from.
+    per_group : int, optional
+        Objects per gallery.
+    high, low : float, optional
+        Confidence thresholds on the probability.
+    seed : int, optional
+        Seed of the random choice.
+    device : str, optional
+        Torch device.
+
+    Returns
+    -------
+    dict
+        ``groups`` (name -> ``size``, ``shown`` ids, ``probabilities``, ``png``) and ``out_dir``.
+
+    Raises
+    ------
+    deepshadows.errors.InputError
+        For an invalid option, or a model without a Grad-CAM layer.
+    """
+    from deepshadows.models import load_model
+    from deepshadows.training import store_targets
+
+    if int(per_group) < 1:
+        raise InputError(f"--per-group: must be at least 1, got {per_group}")
+    if not 0.0 <= low < high <= 1.0:
+        raise InputError(f"--low and --high: need 0 <= low < high <= 1, got {low} and {high}")
+    model, meta = load_model(model_path, device=device)
+    num_classes = int(meta.get("model_kwargs", {}).get("num_classes", 1))
+    names = list(meta.get("class_names") or ["artifact", "lsbg"])
+    rows, prob = predict_split(model, store_path, split=split, device=device)
+    with open_store(store_path) as store:
+        y_true = store_targets(store, num_classes)[rows]
+        ids = store.ids[rows]
+        groups = confident_groups(y_true, prob, names, high=high, low=low)
+        out = Path(out_dir)
+        try:
+            out.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise InputError(f"{out}: cannot create the output folder ({exc.strerror})") from exc
+        rng = np.random.default_rng(seed)
+        summary: dict[str, Any] = {}
+        for name, members in groups.items():
+            chosen = np.sort(rng.choice(members, size=min(int(per_group), members.size), replace=False))
+            images = store.read_images(rows[chosen])
+            maps, _ = gradcam(model, images, device=device)
+            p_lsbg = prob[chosen] if prob.ndim == 1 else prob[chosen, names.index("lsbg")]
+            titles = [f"{ident}\nP(LSBG) = {p:.2f}" for ident, p in zip(ids[chosen], p_lsbg, strict=True)]
+            png = plot_gallery(
+                images,
+                maps,
+                titles,
+                out / f"{name}.png",
+                title=f"{name.replace('_', ' ')}: {members.size} in {split}, {chosen.size} shown",
+            )
+            summary[name] = {
+                "size": int(members.size),
+                "shown": [str(i) for i in ids[chosen]],
+                "probabilities": np.round(prob[chosen], 6).tolist(),
+                "png": str(png),
+            }
+    write_json_atomic(
+        out / "explain.json",
+        {"model": str(model_path), "store": str(store_path), "split": split, "seed": seed, "groups": summary},
+    )
+    return {"groups": summary, "out_dir": str(out)}
