@@ -15,7 +15,7 @@ from pathlib import Path
 import click
 
 from deepshadows import __version__
-from deepshadows.errors import DeepShadowsError
+from deepshadows.errors import DeepShadowsError, InputError
 
 __all__ = ["cli", "main"]
 
@@ -385,6 +385,73 @@ def compare(runs: tuple[Path, ...], out: Path, split: str) -> None:
     click.echo(result["table"])
     for label, path in result["files"].items():
         click.echo(f"  {label}: {path}")
+
+
+@cli.command()
+@click.argument("run", type=click.Path(path_type=Path))
+@click.option(
+    "--data", "store", type=click.Path(path_type=Path), required=True, help="Store of the new survey."
+)
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True, help="Output folder.")
+@click.option("--n-finetune", type=int, default=320, show_default=True, help="Objects to fine-tune on.")
+@click.option("--n-test", type=int, default=960, show_default=True, help="Objects to test on.")
+@click.option(
+    "--head-only", is_flag=True, help="Fine-tune the dense layers only (default: the whole network)."
+)
+@click.option("--epochs", type=int, default=30, show_default=True, help="Fine-tuning epochs.")
+@click.option("--batch-size", type=int, default=16, show_default=True, help="Fine-tuning batch size.")
+@click.option("--lr", type=float, default=0.005, show_default=True, help="Fine-tuning learning rate.")
+@click.option("--curve", default="", help="Learning-curve sample sizes, e.g. 40,80,160,320,640.")
+@click.option(
+    "--seed", type=int, default=0, show_default=True, help="Seed of samples, fine-tuning, bootstrap."
+)
+@click.option("--n-boot", type=int, default=1000, show_default=True, help="Bootstrap resamples.")
+@click.option("--device", default="cpu", show_default=True, help="cpu, cuda, cuda:N or auto.")
+@click.option(
+    "--precision", type=click.Choice(["auto", "fp32", "bf16", "fp16"]), default="auto", show_default=True
+)
+def transfer(
+    run: Path,
+    store: Path,
+    out: Path,
+    n_finetune: int,
+    n_test: int,
+    head_only: bool,
+    epochs: int,
+    batch_size: int,
+    lr: float,
+    curve: str,
+    seed: int,
+    n_boot: int,
+    device: str,
+    precision: str,
+) -> None:
+    """Evaluate a trained model on another survey, fine-tune it on a small sample, evaluate again."""
+    from deepshadows.transfer import run_transfer
+
+    try:
+        sizes = [int(part) for part in curve.split(",") if part.strip()]
+    except ValueError as exc:
+        raise InputError(f"--curve: expected comma-separated integers, got {curve!r}") from exc
+    result = run_transfer(
+        run,
+        store,
+        out,
+        n_finetune=n_finetune,
+        n_test=n_test,
+        mode="head" if head_only else "whole",
+        epochs=epochs,
+        batch_size=batch_size,
+        lr=lr,
+        curve=sizes,
+        seed=seed,
+        n_boot=n_boot,
+        device=device,
+        precision=precision,
+        log=click.echo,
+    )
+    for stage in ("before", "after"):
+        _echo_evaluation({"out_dir": str(Path(result["out_dir"]) / stage)})
 
 
 @cli.command()
