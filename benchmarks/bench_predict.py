@@ -2,8 +2,9 @@
 
 Times the forward pass over the same random uint8 cutouts with PyTorch in float32 and (on CPUs
 with native bfloat16) bfloat16, with ONNX Runtime on the exported model (float32), and, when
-the ``bench`` extra is installed, Keras ``model.predict`` with the same weights. Each is run
-``--repeats`` times, interleaved, keeping the best. Prints images per second, the ratio to
+the ``bench`` extra is installed, Keras ``model.predict`` with the same weights. Each backend
+runs at every batch size of ``--batch-sizes``, ``--repeats`` times, interleaved, and keeps its
+best (the batch size is printed). Prints images per second, the ratio to
 Keras and the largest difference of each backend's logits from PyTorch float32. Then times
 ``deepshadows predict`` end to end on a store (read, decode, forward, CSV) with the default
 backend.
@@ -75,7 +76,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=20000)
     parser.add_argument("--images", type=int, default=4096)
-    parser.add_argument("--batch-size", type=int, default=512)
+    parser.add_argument("--batch-size", type=int, default=512, help="batch of the store runs")
+    parser.add_argument("--batch-sizes", default="64,256,512", help="batches of the forward timings")
     parser.add_argument("--threads", type=int, default=torch.get_num_threads())
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--run", type=Path, default=None)
@@ -88,11 +90,11 @@ def main() -> None:
     images = np.random.default_rng(1).integers(0, 256, (args.images, 64, 64, 3), dtype=np.uint8)
     bs = args.batch_size
 
-    backends: dict[str, Callable[[np.ndarray], np.ndarray]] = {
-        "PyTorch fp32": lambda x: predict_logits(model, x, batch_size=bs),
+    backends: dict[str, Callable[[np.ndarray, int], np.ndarray]] = {
+        "PyTorch fp32": lambda x, b: predict_logits(model, x, batch_size=b),
     }
     if cpu_supports_bf16():
-        backends["PyTorch bf16"] = lambda x: predict_logits(model, x, batch_size=bs, precision="bf16")
+        backends["PyTorch bf16"] = lambda x, b: predict_logits(model, x, batch_size=b, precision="bf16")
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
         weights = save_model(model, tmp / "run" / "model.safetensors", metadata={"threshold": 0.5})
@@ -101,7 +103,7 @@ def main() -> None:
             from deepshadows.predict.onnx_backend import OnnxClassifier
 
             onnx_model = OnnxClassifier(export_onnx(weights, tmp / "model.onnx"), threads=args.threads)
-            backends["ONNX Runtime fp32"] = lambda x: onnx_model.logits(x, batch_size=bs)
+            backends["ONNX Runtime fp32"] = lambda x, b: onnx_model.logits(x, batch_size=b)
         except Exception as exc:  # the onnx extra is optional
             print(f"ONNX Runtime backend unavailable ({exc})")
         import keras_table1
@@ -112,8 +114,8 @@ def main() -> None:
             keras_table1.copy_torch_weights(keras_model, model)
             keras_label = f"Keras predict ({keras_table1.describe(keras_model)})"
 
-            def keras_logits(x: np.ndarray) -> np.ndarray:
-                _, prob = keras_table1.predict_throughput(x, batch_size=bs, model=keras_model)
+            def keras_logits(x: np.ndarray, b: int) -> np.ndarray:
+                _, prob = keras_table1.predict_throughput(x, batch_size=b, model=keras_model)
                 p = np.clip(prob.astype(np.float64), 1e-12, 1 - 1e-12)
                 return np.log(p / (1 - p))
 
@@ -121,23 +123,29 @@ def main() -> None:
         else:
             print("Keras/TensorFlow not installed (pip install -e '.[bench]'): no yardstick")
 
+        sizes = [int(b) for b in args.batch_sizes.split(",")]
         for classify in backends.values():
-            classify(images[: 2 * bs])  # warm up
-        rates = {name: 0.0 for name in backends}
+            for b in sizes:
+                classify(images[: 2 * b], b)  # warm up (and trace every batch shape)
+        rates = {name: (0.0, 0) for name in backends}
         logits: dict[str, np.ndarray] = {}
         for _ in range(args.repeats):
-            for name, classify in backends.items():
-                rate, logits[name] = _timed(classify, images)
-                rates[name] = max(rates[name], rate)
-        keras = next((rate for name, rate in rates.items() if name.startswith("Keras")), None)
+            for b in sizes:
+                for name, classify in backends.items():
+                    rate, logits[name] = _timed(lambda x, c=classify, b=b: c(x, b), images)
+                    rates[name] = max(rates[name], (rate, b))
+        keras = next((rate for name, (rate, _) in rates.items() if name.startswith("Keras")), None)
         reference = logits["PyTorch fp32"]
         print(
-            f"inference, {args.images} cutouts, batch {bs}, {args.threads} threads, best of {args.repeats}:"
+            f"inference, {args.images} cutouts, {args.threads} threads, best of {args.repeats} runs "
+            f"at each batch size of {sizes}:"
         )
-        for name, rate in rates.items():
+        for name, (rate, b) in rates.items():
             ratio = f"  {rate / keras:.2f} x Keras" if keras else ""
             diff = float(np.max(np.abs(logits[name] - reference)))
-            print(f"  {name}: {rate:.0f} images/s{ratio}  (max |logit - PyTorch fp32| {diff:.1e})")
+            print(
+                f"  {name}: {rate:.0f} images/s at batch {b}{ratio}  (max |logit - PyTorch fp32| {diff:.1e})"
+            )
 
         store = _store(tmp / "bench.h5", args.n)
         result = predict(tmp / "run", store, tmp / "out.csv", batch_size=bs, progress=False)

@@ -416,6 +416,7 @@ def test_resume_after_interruption(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path, store: Path, model: TinyNet, full_run: bytes
 ) -> None:
     out = tmp_path / "killed.csv"
+    monkeypatch.setattr(run_module, "_READ_ROWS", 1)  # blocks of one batch: rows reach the file per batch
     use_model(monkeypatch, FailingNet(model, fail_on=4))
     with pytest.raises(KeyboardInterrupt):
         predict("model.pt", store, out, batch_size=40, progress=False)
@@ -476,6 +477,7 @@ def test_memory_is_bounded_by_the_batch(monkeypatch: pytest.MonkeyPatch, tmp_pat
     finally:
         tracemalloc.stop()
     assert result["n"] == n
-    assert peak < 30e6 < image_bytes / 8, f"peak {peak / 1e6:.1f} MB for {image_bytes / 1e6:.0f} MB of images"
+    # One block of 2,048 cutouts is 25 MB; the slab being read and the held rows make two.
+    assert peak < 64e6 < image_bytes / 3, f"peak {peak / 1e6:.1f} MB for {image_bytes / 1e6:.0f} MB of images"
     with open(out, encoding="utf-8") as fh:
         assert sum(1 for _ in fh) == n + 1

@@ -271,7 +271,7 @@ def evaluate(
 @click.argument("input_path", metavar="INPUT", type=click.Path(path_type=Path))
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True, help="Output CSV.")
 @click.option("--threshold", type=float, default=None, help="LSBG when the probability exceeds it [model's].")
-@click.option("--batch-size", type=int, default=512, show_default=True, help="Images per forward pass.")
+@click.option("--batch-size", type=int, default=64, show_default=True, help="Images per forward pass.")
 @click.option(
     "--resize",
     type=click.Choice(["nearest", "bicubic"]),

@@ -42,6 +42,11 @@ def find_evaluations(path: str | os.PathLike[str], *, split: str = "test") -> li
     if (root / f"evaluation_{split}" / "metrics.json").is_file():
         return [root / f"evaluation_{split}"]
     found = sorted(p.parent for p in root.glob("*/metrics.json"))
+    try:  # a baselines folder lists its models in the order they were run
+        order = json.loads((root / "config.json").read_text(encoding="utf-8")).get("models") or []
+    except (OSError, ValueError, AttributeError):
+        order = []
+    found.sort(key=lambda p: order.index(p.name) if p.name in order else len(order))
     if not found:
         raise InputError(
             f"{root}: no metrics.json in it, in evaluation_{split}/ or in its subfolders; "

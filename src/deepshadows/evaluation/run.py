@@ -10,6 +10,7 @@ import numpy as np
 
 from deepshadows.data.store import open_store
 from deepshadows.evaluation.report import evaluate_predictions
+from deepshadows.predict.batch import FORWARD_BATCH
 
 __all__ = ["predict_split", "evaluate_run"]
 
@@ -17,7 +18,12 @@ _READ_ROWS = 2048
 
 
 def predict_split(
-    model: Any, store_path: str | os.PathLike[str], *, split: str, device: str = "cpu", batch_size: int = 512
+    model: Any,
+    store_path: str | os.PathLike[str],
+    *,
+    split: str,
+    device: str = "cpu",
+    batch_size: int = FORWARD_BATCH,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Class probabilities of every object of one split, read in blocks.
 
@@ -53,7 +59,7 @@ def evaluate_run(
     n_boot: int = 1000,
     seed: int = 0,
     device: str = "cpu",
-    batch_size: int = 512,
+    batch_size: int = FORWARD_BATCH,
 ) -> dict[str, Any]:
     """Score a trained model on a split: metrics with bootstrap intervals, ROC, confusion matrix.
 

@@ -17,6 +17,7 @@ import numpy as np
 import torch
 
 from deepshadows.errors import InputError
+from deepshadows.predict.batch import FORWARD_BATCH
 
 __all__ = ["METADATA_KEY", "OnnxClassifier", "import_onnx_module"]
 
@@ -122,7 +123,7 @@ class OnnxClassifier:
     def __repr__(self) -> str:
         return f"OnnxClassifier({str(self.path)!r})"
 
-    def logits(self, images_uint8: np.ndarray, *, batch_size: int = 512) -> np.ndarray:
+    def logits(self, images_uint8: np.ndarray, *, batch_size: int = FORWARD_BATCH) -> np.ndarray:
         """Return the logits of cutouts as served by the store.
 
         Parameters

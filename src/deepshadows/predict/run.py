@@ -15,7 +15,7 @@ from tqdm.auto import tqdm
 from deepshadows._device import resolve_device
 from deepshadows._io import check_writable, partial_path
 from deepshadows.errors import InputError
-from deepshadows.predict.batch import logits_to_probabilities, predict_logits
+from deepshadows.predict.batch import FORWARD_BATCH, logits_to_probabilities, predict_logits
 from deepshadows.predict.inputs import _open_input
 
 __all__ = ["load_classifier", "predict"]
@@ -23,6 +23,7 @@ __all__ = ["load_classifier", "predict"]
 #: Side in pixels of the cutouts a model takes when its metadata does not say.
 IMAGE_SIZE = 64
 _BLOCK = 1 << 16
+_READ_ROWS = 2048
 
 
 Classifier = Callable[[np.ndarray, int], np.ndarray]
@@ -88,7 +89,7 @@ def predict(
     out_csv: str | os.PathLike[str],
     *,
     threshold: float | None = None,
-    batch_size: int = 512,
+    batch_size: int = FORWARD_BATCH,
     resize: str | None = None,
     device: str = "cpu",
     precision: str = "fp32",
@@ -98,9 +99,10 @@ def predict(
 ) -> dict[str, Any]:
     """Classify every cutout of an input and write one CSV row per cutout.
 
-    Rows are written batch by batch to ``<out_csv>.partial``, flushed after every batch, and
-    the file is renamed to ``out_csv`` once every row is written, so ``out_csv`` is either
-    complete or absent. Memory holds about one batch whatever the size of the input.
+    Cutouts are read in blocks of 2,048 (or one batch, if larger) and classified
+    ``batch_size`` at a time; each block's rows are written to ``<out_csv>.partial`` and
+    flushed, and the file is renamed to ``out_csv`` once every row is written, so ``out_csv``
+    is either complete or absent. Memory holds about one block whatever the size of the input.
 
     Columns, after a header line:
 
@@ -194,7 +196,9 @@ def predict(
             if fresh:
                 writer.writerow(header)
                 fh.flush()
-            for ids, images in source.batches(max(done - 1, 0), int(batch_size)):
+            # Read and write in blocks of many forward batches: fewer HDF5 reads and flushes.
+            block = max(int(batch_size), _READ_ROWS)
+            for ids, images in source.batches(max(done - 1, 0), block):
                 if last_id is not None:
                     if ids[0] != last_id:
                         raise InputError(
