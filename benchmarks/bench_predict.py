@@ -76,8 +76,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=20000)
     parser.add_argument("--images", type=int, default=4096)
-    parser.add_argument("--batch-size", type=int, default=512, help="batch of the store runs")
-    parser.add_argument("--batch-sizes", default="64,256,512", help="batches of the forward timings")
+    parser.add_argument("--batch-size", type=int, default=64, help="batch of the store runs")
+    parser.add_argument("--batch-sizes", default="32,64,256,512", help="batches of the forward timings")
     parser.add_argument("--threads", type=int, default=torch.get_num_threads())
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--run", type=Path, default=None)
@@ -150,7 +150,8 @@ def main() -> None:
         store = _store(tmp / "bench.h5", args.n)
         result = predict(tmp / "run", store, tmp / "out.csv", batch_size=bs, progress=False)
         print(
-            f"deepshadows predict on a {args.n}-row store (read, decode, forward, CSV), PyTorch fp32: "
+            f"deepshadows predict on a {args.n}-row store (read, decode, forward, CSV), "
+            f"PyTorch, default precision: "
             f"{result['rows_per_second']:.0f} rows/s"
         )
         if "ONNX Runtime fp32" in backends:

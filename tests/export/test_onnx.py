@@ -234,9 +234,8 @@ def test_cli_export_then_predict_with_onnx_runtime(binary, tmp_path):
     assert main(["export", str(weights), "--onnx", str(onnx_file)]) == 0
     assert main(["export", str(weights), "--onnx", str(onnx_file)]) == 1  # exists: refused
     for model_path, csv_name in ((weights, "torch.csv"), (onnx_file, "onnx.csv")):
-        assert (
-            main(["predict", str(model_path), str(store), "--out", str(tmp_path / csv_name), "--quiet"]) == 0
-        )
+        args = ["predict", str(model_path), str(store), "--out", str(tmp_path / csv_name), "--quiet"]
+        assert main([*args, "--precision", "fp32"]) == 0
     rows = {
         name: np.loadtxt(tmp_path / name, delimiter=",", skiprows=1, usecols=(1, 2))
         for name in ("torch.csv", "onnx.csv")

@@ -209,7 +209,7 @@ def test_predict_store(
     threshold = float(np.median(reference))
     use_model(monkeypatch, model, threshold=threshold)
     out = tmp_path / "pred.csv"
-    result = predict("model.pt", store, out, batch_size=64, progress=False)
+    result = predict("model.pt", store, out, batch_size=64, precision="fp32", progress=False)
     assert result["n"] == N and result["out"] == out and result["threshold"] == threshold
     assert result["rows_per_second"] > 0 and result["resumed_from"] == 0
     assert not partial_path(out).exists()
@@ -222,7 +222,7 @@ def test_predict_store(
     np.testing.assert_array_equal(labels, (reference > threshold).astype(int))
     assert 0 < labels.sum() < N
 
-    again = predict("model.pt", store, out, threshold=0.0, overwrite=True, progress=False)
+    again = predict("model.pt", store, out, threshold=0.0, overwrite=True, precision="fp32", progress=False)
     assert again["threshold"] == 0.0
     assert {r[2] for r in read_csv(out)[1]} == {"1"}
 
@@ -234,7 +234,7 @@ def test_batch_sizes_give_identical_csv(
     outputs = []
     for batch_size in (1, 7, 512):
         out = tmp_path / f"b{batch_size}.csv"
-        predict("model.pt", store, out, batch_size=batch_size, progress=False)
+        predict("model.pt", store, out, batch_size=batch_size, precision="fp32", progress=False)
         outputs.append(out.read_bytes())
     assert outputs[0] == outputs[1] == outputs[2]
 
@@ -253,14 +253,14 @@ def test_predict_folder_and_single_image(
     order = sorted(names)
     expected = np.stack([read_image(folder / name) for name in order])
     out = tmp_path / "folder.csv"
-    result = predict("model.pt", folder, out, batch_size=2, progress=False)
+    result = predict("model.pt", folder, out, batch_size=2, precision="fp32", progress=False)
     assert result["n"] == 5
     _, rows = read_csv(out)
     assert [r[0] for r in rows] == [Path(n).stem for n in order]
     np.testing.assert_allclose([float(r[1]) for r in rows], direct(model, expected), rtol=0, atol=1e-6)
 
     one = tmp_path / "one.csv"
-    predict("model.pt", folder / "b.png", one, progress=False)
+    predict("model.pt", folder / "b.png", one, precision="fp32", progress=False)
     _, rows = read_csv(one)
     assert len(rows) == 1 and rows[0][0] == "b"
     assert abs(float(rows[0][1]) - direct(model, images[2:3])[0]) < 1e-6
@@ -272,7 +272,7 @@ def test_three_classes(
     model = TinyNet(3, seed=3).eval()
     use_model(monkeypatch, model, num_classes=3, class_names=["lsbg", "type1", "type2"])
     out = tmp_path / "three.csv"
-    result = predict("model.pt", store, out, batch_size=100, progress=False)
+    result = predict("model.pt", store, out, batch_size=100, precision="fp32", progress=False)
     assert result["threshold"] is None
     header, rows = read_csv(out)
     assert header == ["id", "prob_lsbg", "prob_type1", "prob_type2", "label"]
@@ -283,13 +283,13 @@ def test_three_classes(
     np.testing.assert_array_equal([int(r[4]) for r in rows], expected.argmax(axis=1))
 
     use_model(monkeypatch, model, num_classes=3)
-    predict("model.pt", store, out, overwrite=True, progress=False)
+    predict("model.pt", store, out, overwrite=True, precision="fp32", progress=False)
     assert read_csv(out)[0] == ["id", "prob_0", "prob_1", "prob_2", "label"]
     with pytest.raises(InputError, match="--threshold"):
-        predict("model.pt", store, out, threshold=0.3, overwrite=True, progress=False)
+        predict("model.pt", store, out, threshold=0.3, overwrite=True, precision="fp32", progress=False)
     use_model(monkeypatch, model, num_classes=1)
     with pytest.raises(InputError, match="shape"):
-        predict("model.pt", store, out, overwrite=True, progress=False)
+        predict("model.pt", store, out, overwrite=True, precision="fp32", progress=False)
 
 
 def test_settings_from_model_kwargs(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
@@ -302,7 +302,7 @@ def test_settings_from_model_kwargs(monkeypatch: pytest.MonkeyPatch, tmp_path: P
         lambda path, device: (two, {"model_kwargs": {"num_classes": 2, "image_size": 32}}),
     )
     out = tmp_path / "two.csv"
-    predict("model.pt", store, out, progress=False)
+    predict("model.pt", store, out, precision="fp32", progress=False)
     header, rows = read_csv(out)
     assert header == ["id", "prob_0", "prob_1", "label"]
     expected = direct(two, small)
@@ -321,9 +321,9 @@ def test_wrong_size_image_needs_resize(
     save(folder / "b.png", big)
     out = tmp_path / "big.csv"
     with pytest.raises(InputError, match=r"b\.png: image is 128x128.*--resize"):
-        predict("model.pt", folder, out, progress=False)
+        predict("model.pt", folder, out, precision="fp32", progress=False)
     assert not out.exists()
-    predict("model.pt", folder, out, resize="nearest", overwrite=True, progress=False)
+    predict("model.pt", folder, out, resize="nearest", overwrite=True, precision="fp32", progress=False)
     _, rows = read_csv(out)
     assert [r[0] for r in rows] == ["a", "b"]
     expected = direct(model, images[:2])
@@ -331,8 +331,10 @@ def test_wrong_size_image_needs_resize(
 
     small_store = write_store(tmp_path / "small.h5", make_images(4, side=32), ["w", "x", "y", "z"])
     with pytest.raises(InputError, match=r"small\.h5: store cutouts are 32x32"):
-        predict("model.pt", small_store, tmp_path / "small.csv", progress=False)
-    result = predict("model.pt", small_store, tmp_path / "small.csv", resize="bicubic", progress=False)
+        predict("model.pt", small_store, tmp_path / "small.csv", precision="fp32", progress=False)
+    result = predict(
+        "model.pt", small_store, tmp_path / "small.csv", resize="bicubic", precision="fp32", progress=False
+    )
     assert result["n"] == 4
 
 
@@ -343,7 +345,9 @@ def test_non_image_file_in_folder(
     save(tmp_path / "a.png", images[0])
     (tmp_path / "readme.txt").write_text("notes")
     with pytest.raises(InputError, match=r"readme\.txt: not a JPEG or PNG"):
-        predict("model.pt", tmp_path, tmp_path.parent / f"{tmp_path.name}.csv", progress=False)
+        predict(
+            "model.pt", tmp_path, tmp_path.parent / f"{tmp_path.name}.csv", precision="fp32", progress=False
+        )
 
 
 def test_existing_output(
@@ -353,14 +357,14 @@ def test_existing_output(
     out = tmp_path / "pred.csv"
     out.write_text("old\n")
     with pytest.raises(InputError, match="--overwrite"):
-        predict("model.pt", store, out, progress=False)
+        predict("model.pt", store, out, precision="fp32", progress=False)
     assert out.read_text() == "old\n"
-    predict("model.pt", store, out, overwrite=True, progress=False)
+    predict("model.pt", store, out, overwrite=True, precision="fp32", progress=False)
     assert len(read_csv(out)[1]) == N
     with pytest.raises(InputError, match="--batch-size"):
-        predict("model.pt", store, out, batch_size=0, overwrite=True, progress=False)
+        predict("model.pt", store, out, batch_size=0, overwrite=True, precision="fp32", progress=False)
     with pytest.raises(InputError, match="--threshold"):
-        predict("model.pt", store, out, threshold=1.5, overwrite=True, progress=False)
+        predict("model.pt", store, out, threshold=1.5, overwrite=True, precision="fp32", progress=False)
 
 
 def test_missing_model_file(tmp_path: Path, store: Path) -> None:
@@ -375,7 +379,7 @@ def test_missing_model_file(tmp_path: Path, store: Path) -> None:
 def full_run(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, store: Path, model: TinyNet) -> bytes:
     use_model(monkeypatch, model)
     out = tmp_path / "full.csv"
-    predict("model.pt", store, out, batch_size=50, progress=False)
+    predict("model.pt", store, out, batch_size=50, precision="fp32", progress=False)
     return out.read_bytes()
 
 
@@ -396,7 +400,7 @@ def test_resume_after_cut_line(
         return original(model, images, **kwargs)
 
     monkeypatch.setattr(run_module, "predict_logits", counting)
-    result = predict("model.pt", store, out, batch_size=64, resume=True, progress=False)
+    result = predict("model.pt", store, out, batch_size=64, resume=True, precision="fp32", progress=False)
     assert result["resumed_from"] == k and result["n"] == N
     assert calls["rows"] == N - k
     assert out.read_bytes() == full_run
@@ -407,7 +411,9 @@ def test_resume_header_only_and_torn_header(tmp_path: Path, store: Path, full_ru
     out = tmp_path / "resumed.csv"
     for start in (b"id,probab", b"id,probability,label\n", b"id,probability,label\nobj-0"):
         partial_path(out).write_bytes(start)
-        result = predict("model.pt", store, out, resume=True, overwrite=True, progress=False)
+        result = predict(
+            "model.pt", store, out, resume=True, overwrite=True, precision="fp32", progress=False
+        )
         assert result["resumed_from"] == 0
         assert out.read_bytes() == full_run
 
@@ -419,11 +425,11 @@ def test_resume_after_interruption(
     monkeypatch.setattr(run_module, "_READ_ROWS", 1)  # blocks of one batch: rows reach the file per batch
     use_model(monkeypatch, FailingNet(model, fail_on=4))
     with pytest.raises(KeyboardInterrupt):
-        predict("model.pt", store, out, batch_size=40, progress=False)
+        predict("model.pt", store, out, batch_size=40, precision="fp32", progress=False)
     assert not out.exists()
     assert len(read_csv(partial_path(out))[1]) == 120
     use_model(monkeypatch, model)
-    result = predict("model.pt", store, out, batch_size=40, resume=True, progress=False)
+    result = predict("model.pt", store, out, batch_size=40, resume=True, precision="fp32", progress=False)
     assert result["resumed_from"] == 120
     assert out.read_bytes() == full_run
 
@@ -436,12 +442,12 @@ def test_resume_checks_partial(
     partial = partial_path(out)
     partial.write_bytes(b"\n".join([lines[0], lines[1], b"someone-else,0.5,0", b""]))
     with pytest.raises(InputError, match="another input"):
-        predict("model.pt", store, out, resume=True, progress=False)
+        predict("model.pt", store, out, resume=True, precision="fp32", progress=False)
     partial.write_bytes(b"id,prob_0,prob_1,prob_2,label\n")
     with pytest.raises(InputError, match="columns"):
-        predict("model.pt", store, out, resume=True, progress=False)
+        predict("model.pt", store, out, resume=True, precision="fp32", progress=False)
     # Without --resume the stale partial is replaced.
-    predict("model.pt", store, out, progress=False)
+    predict("model.pt", store, out, precision="fp32", progress=False)
     assert out.read_bytes() == full_run
 
 
@@ -472,7 +478,7 @@ def test_memory_is_bounded_by_the_batch(monkeypatch: pytest.MonkeyPatch, tmp_pat
     out = tmp_path / "large.csv"
     tracemalloc.start()
     try:
-        result = predict("model.pt", path, out, batch_size=256, progress=False)
+        result = predict("model.pt", path, out, batch_size=256, precision="fp32", progress=False)
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
@@ -481,3 +487,13 @@ def test_memory_is_bounded_by_the_batch(monkeypatch: pytest.MonkeyPatch, tmp_pat
     assert peak < 64e6 < image_bytes / 3, f"peak {peak / 1e6:.1f} MB for {image_bytes / 1e6:.0f} MB of images"
     with open(out, encoding="utf-8") as fh:
         assert sum(1 for _ in fh) == n + 1
+
+
+def test_default_precision_is_close_to_float32(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, store: Path, model: TinyNet, reference: np.ndarray
+) -> None:
+    """`auto` may run bfloat16 on this CPU: probabilities stay within a few thousandths."""
+    use_model(monkeypatch, model)
+    predict("model.pt", store, tmp_path / "auto.csv", progress=False)
+    _, rows = read_csv(tmp_path / "auto.csv")
+    np.testing.assert_allclose([float(r[1]) for r in rows], reference, rtol=0, atol=5e-3)

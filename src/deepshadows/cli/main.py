@@ -281,10 +281,10 @@ def evaluate(
 @click.option("--device", default="cpu", show_default=True, help="cpu, cuda, cuda:N or auto.")
 @click.option(
     "--precision",
-    type=click.Choice(["fp32", "bf16", "fp16", "auto"]),
-    default="fp32",
+    type=click.Choice(["auto", "fp32", "bf16", "fp16"]),
+    default="auto",
     show_default=True,
-    help="Arithmetic of a PyTorch model (ONNX models run in fp32).",
+    help="auto: bf16 on CPUs with native bfloat16, fp16 on CUDA, else fp32 (ONNX models: fp32).",
 )
 @click.option("--resume", is_flag=True, help="Continue an interrupted prediction.")
 @click.option("--overwrite", is_flag=True, help="Replace an existing output file.")
