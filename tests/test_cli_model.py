@@ -112,3 +112,26 @@ def test_corrupt_weights_are_reported(trained_run, small_store, tmp_path, capsys
     (broken / "model.safetensors").write_bytes(b"not a tensor file")
     assert main(["evaluate", str(broken), "--data", str(small_store)]) == 1
     assert "model.safetensors" in capsys.readouterr().err
+
+
+def test_three_classes_train_evaluate_and_predict(tmp_path):
+    """`train --classes 3` on a set with type-1 artifacts; evaluate gives the 3x3 and reduced 2x2 views."""
+    store = make_dataset(
+        tmp_path / "des3.h5",
+        SimConfig(n=60, seed=4, max_attempts=3, type1_fraction=0.34),
+        workers=1,
+        progress=False,
+    )
+    run = tmp_path / "run3"
+    args = ["train", str(store), "--out", str(run), "--classes", "3", "--epochs", "2", "--batch-size", "16"]
+    assert main([*args, "--quiet"]) == 0
+    assert json.loads((run / "model.json").read_text())["class_names"] == ["type2", "lsbg", "type1"]
+    assert main(["evaluate", str(run), "--data", str(store), "--n-boot", "100"]) == 0
+    metrics = json.loads((run / "evaluation_test" / "metrics.json").read_text())
+    assert metrics["n_classes"] == 3
+    assert np.asarray(metrics["multiclass"]["confusion"]).shape == (3, 3)
+    assert np.asarray(metrics["confusion"]["counts"]).shape == (2, 2)  # LSBG versus both artifact types
+    assert {"completeness", "purity"} <= set(metrics["metrics"])
+    out = tmp_path / "pred3.csv"
+    assert main(["predict", str(run), str(store), "--out", str(out), "--quiet"]) == 0
+    assert out.read_text().splitlines()[0] == "id,prob_type2,prob_lsbg,prob_type1,label"
