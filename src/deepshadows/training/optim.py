@@ -5,9 +5,9 @@ The paper trains with Keras's ``Adadelta`` and ``kernel_regularizer=l2(λ)``: th
 gradient term inside the update instead of differentiating the penalty, and runs the whole
 update of a tensor (penalty gradient, both running averages, the step) as one loop compiled by
 :func:`torch.compile`. PyTorch's own ``Adadelta`` makes about ten passes over every tensor;
-for the 4.2 million weights of the Table-1 model that is a fifth of a training step on two
-CPU cores, the fused update a fiftieth. Where compilation is unavailable (no C++ compiler,
-an unsupported platform) the same arithmetic runs eagerly, op by op.
+for the 4.2 million weights of the Table-1 model that took 12-20 ms of a 65 ms float32
+training step on two CPU cores; the fused update takes about 2 ms. Where compilation is
+unavailable (no C++ compiler, an unsupported platform) the same arithmetic runs eagerly.
 
 The update of a tensor ``w`` with gradient ``g`` (Zeiler 2012; Keras's and PyTorch's form)::
 
