@@ -9,7 +9,14 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-__all__ = ["atomic_path", "check_writable", "partial_path", "save_png", "write_json_atomic"]
+__all__ = [
+    "atomic_path",
+    "check_writable",
+    "make_output_dir",
+    "partial_path",
+    "save_png",
+    "write_json_atomic",
+]
 
 
 def partial_path(path: str | os.PathLike[str]) -> Path:
@@ -50,6 +57,29 @@ def save_png(fig: Any, path: str | os.PathLike[str], *, dpi: int = 110) -> Path:
     out = Path(path)
     with atomic_path(out) as tmp:
         fig.savefig(tmp, dpi=dpi, format="png", facecolor="white")
+    return out
+
+
+def make_output_dir(path: str | os.PathLike[str], *, parameter: str | None = None) -> Path:
+    """Create an output folder (and its parents) if needed and return it.
+
+    ``parameter``, when given, names the argument in error messages (``"out_dir: ..."``).
+
+    Raises
+    ------
+    deepshadows.errors.InputError
+        If ``path`` exists and is not a folder, or cannot be created.
+    """
+    from deepshadows.errors import InputError
+
+    out = Path(path)
+    name = f"{parameter}: {out}" if parameter else str(out)
+    if out.exists() and not out.is_dir():
+        raise InputError(f"{name}: exists and is not a folder")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InputError(f"{name}: cannot create the output folder ({exc.strerror})") from exc
     return out
 
 

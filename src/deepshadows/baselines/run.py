@@ -12,13 +12,12 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable, Mapping, Sequence
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 from sklearn.model_selection import GridSearchCV, StratifiedKFold
 
-from deepshadows._io import write_json_atomic
+from deepshadows._io import make_output_dir, write_json_atomic
 from deepshadows._provenance import provenance
 from deepshadows.baselines.data import feature_matrix
 from deepshadows.baselines.io import save_baseline
@@ -138,11 +137,7 @@ def run_baselines(
         raise InputError(f"--model: choose from {', '.join(BASELINES)}, got {list(models)}")
     if int(folds) < 2:
         raise InputError(f"--folds: must be at least 2, got {folds}")
-    out = Path(out_dir)
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise InputError(f"{out}: cannot create the output folder ({exc.strerror})") from exc
+    out = make_output_dir(out_dir)
     with open_store(store_path) as store:
         x_train, y_train, _ = feature_matrix(store, "train")
         x_test, y_test, test_rows = feature_matrix(store, split)

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from deepshadows._io import atomic_path
+from deepshadows._io import atomic_path, make_output_dir
 from deepshadows.errors import InputError
 from deepshadows.evaluation.figures import plot_roc
 from deepshadows.evaluation.metrics import BINARY_METRICS
@@ -103,11 +103,7 @@ def compare_models(
             results[name] = metrics
             if (folder / "roc.npz").is_file():
                 curves[name] = load_roc(folder / "roc.npz")
-    out = Path(out_dir)
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise InputError(f"{out}: cannot create the output folder ({exc.strerror})") from exc
+    out = make_output_dir(out_dir)
     table = metrics_table(results)
     sizes = ", ".join(f"{name}: {res.get('n')}" for name, res in results.items())
     level = next(iter(results.values())).get("level", 0.95)

@@ -42,7 +42,7 @@ from typing import Any
 
 import numpy as np
 
-from deepshadows._io import atomic_path, write_json_atomic
+from deepshadows._io import atomic_path, make_output_dir, write_json_atomic
 from deepshadows.errors import InputError
 from deepshadows.evaluation.bootstrap import (
     Interval,
@@ -237,17 +237,6 @@ def _lsbg_index(names: Sequence[str]) -> int | None:
     return hits[0] if len(hits) == 1 else None
 
 
-def _check_out_dir(out_dir: str | os.PathLike[str]) -> Path:
-    out = Path(out_dir)
-    if out.exists() and not out.is_dir():
-        raise InputError(f"out_dir: {out} exists and is not a folder")
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise InputError(f"out_dir: cannot create {out} ({exc.strerror})") from exc
-    return out
-
-
 def evaluate_predictions(
     y_true: Any,
     prob: Any,
@@ -336,7 +325,7 @@ def evaluate_predictions(
     if pos is not None:
         rest = " + ".join(c for j, c in enumerate(names) if j != pos)
         _require_both((y == pos).astype(np.int64), (rest, names[pos]))
-    out = _check_out_dir(out_dir)
+    out = make_output_dir(out_dir, parameter="out_dir")
 
     result: dict[str, Any] = {
         "name": name,

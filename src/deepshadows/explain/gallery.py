@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from deepshadows._io import save_png, write_json_atomic
+from deepshadows._io import make_output_dir, save_png, write_json_atomic
 from deepshadows.data.store import open_store
 from deepshadows.errors import InputError
 from deepshadows.evaluation.run import predict_split
@@ -155,11 +155,7 @@ def explain_run(
         y_true = store_targets(store, num_classes)[rows]
         ids = store.ids[rows]
         groups = confident_groups(y_true, prob, names, high=high, low=low)
-        out = Path(out_dir)
-        try:
-            out.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise InputError(f"{out}: cannot create the output folder ({exc.strerror})") from exc
+        out = make_output_dir(out_dir)
         rng = np.random.default_rng(seed)
         summary: dict[str, Any] = {}
         for name, members in groups.items():

@@ -19,7 +19,7 @@ import numpy as np
 import torch
 
 from deepshadows._device import resolve_device, resolve_precision
-from deepshadows._io import atomic_path, save_png, write_json_atomic
+from deepshadows._io import atomic_path, make_output_dir, save_png, write_json_atomic
 from deepshadows._provenance import provenance
 from deepshadows.data.store import open_store
 from deepshadows.errors import InputError
@@ -155,11 +155,7 @@ def run_transfer(
             raise InputError(f"{name}: must be at least 1, got {value}")
     dev = resolve_device(device)
     mixed = resolve_precision(precision, dev)
-    out = Path(out_dir)
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise InputError(f"{out}: cannot create the output folder ({exc.strerror})") from exc
+    out = make_output_dir(out_dir)
     model, meta = load_model(model_path, device=str(dev))
     with open_store(store_path) as store:
         labels = store.labels.astype(np.int64)
