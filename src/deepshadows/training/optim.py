@@ -64,31 +64,6 @@ def _update(
     return penalty
 
 
-def _eager_update(
-    params: list[torch.Tensor],
-    grads: list[torch.Tensor],
-    square_avgs: list[torch.Tensor],
-    acc_deltas: list[torch.Tensor],
-    l2: list[float],
-    lrs: list[float],
-    rhos: list[float],
-    epss: list[float],
-) -> torch.Tensor:
-    """Do what :func:`_update` does, with in-place operations, for running uncompiled."""
-    penalty = params[0].new_zeros((), dtype=torch.float32)
-    for w, g, s, a, lam, lr, rho, eps in zip(
-        params, grads, square_avgs, acc_deltas, l2, lrs, rhos, epss, strict=True
-    ):
-        if lam:
-            penalty += lam * w.float().square().sum()
-            g = g.add(w, alpha=2.0 * lam)
-        s.mul_(rho).addcmul_(g, g, value=1.0 - rho)
-        d = a.add(eps).sqrt_().div_(s.add(eps).sqrt_()).mul_(g)
-        a.mul_(rho).addcmul_(d, d, value=1.0 - rho)
-        w.add_(d, alpha=-lr)
-    return penalty
-
-
 def _compile_wanted(compiled: bool | None) -> bool:
     if compiled is not None:
         return bool(compiled)
@@ -151,7 +126,7 @@ class KerasAdadelta(torch.optim.Optimizer):
             if not float(group["l2"]) >= 0.0:
                 raise ValueError(f"l2 factors must be non-negative, got {group['l2']}")
         self.last_penalty: torch.Tensor | None = None
-        self._kernel: Callable[..., torch.Tensor] = _eager_update
+        self._kernel: Callable[..., torch.Tensor] = _update
         self._compile = _compile_wanted(compiled)
         self._compiled_kernel: Callable[..., torch.Tensor] | None = None
 
@@ -167,12 +142,12 @@ class KerasAdadelta(torch.optim.Optimizer):
         try:
             return self._kernel(*args)
         except Exception as exc:  # compilation needs a C++ compiler and a supported platform
-            if self._kernel is _eager_update:
+            if self._kernel is _update:
                 raise
             _log.warning("compiling the optimizer update failed (%s); running it eagerly", exc)
             self._compile = False
-            self._kernel = _eager_update
-            return _eager_update(*args)
+            self._kernel = _update
+            return _update(*args)
 
     @torch.no_grad()
     def step(self, closure: Callable[[], float] | None = None) -> float | None:  # type: ignore[override]
