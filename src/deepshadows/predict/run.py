@@ -141,7 +141,7 @@ def predict(
         Torch device to run the model on.
     precision : {"auto", "fp32", "bf16", "fp16"}, optional
         Arithmetic of a PyTorch model. ``"auto"``: bfloat16 mixed precision on CPUs with native
-        bfloat16 (1.6 times the float32 throughput on 2 cores, logits within about 3e-3, the
+        bfloat16 (1.6-1.9 times the float32 throughput on 2 cores, logits within about 3e-3, the
         same test AUC to 1e-4), float16 on CUDA, float32 elsewhere; ``"fp32"`` for logits that
         do not depend on the machine beyond rounding. ONNX models run in float32.
     resume : bool, optional

@@ -133,7 +133,7 @@ class TrainConfig:
         does not depend on it.
     precision : {"auto", "fp32", "bf16", "fp16"}
         Arithmetic of the forward pass. ``"auto"``: bfloat16 mixed precision on CPUs with
-        native bfloat16 arithmetic (about 1.6 times faster than float32 on a 2-core AVX512-BF16
+        native bfloat16 arithmetic (about 1.5 times faster than float32 on a 2-core AVX512-BF16
         CPU, with the same test AUC), float16 mixed precision on CUDA, float32 otherwise.
     """
 
