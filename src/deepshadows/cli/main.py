@@ -148,6 +148,13 @@ def inspect_command(store: Path, out: Path | None, per_group: int, seed: int) ->
 )
 @click.option("--image-size", type=int, default=64, show_default=True, help="Side of the stored cutouts.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the train/val/test split.")
+@click.option(
+    "--survey",
+    type=click.Choice(["des", "hsc"], case_sensitive=False),
+    default=None,
+    help="Survey of FITS cutouts (needed for FITS only): <id>.fits cubes (bands, H, W) or "
+    "<id>_g.fits, <id>_r.fits, <id>_z.fits [, <id>_i.fits], in nanomaggies.",
+)
 @click.option("--overwrite", is_flag=True, help="Replace an existing output file.")
 def import_command(
     folder: Path,
@@ -156,9 +163,13 @@ def import_command(
     resize: str | None,
     image_size: int,
     seed: int,
+    survey: str | None,
     overwrite: bool,
 ) -> None:
-    """Build a store from a folder of JPEG/PNG cutouts and a CSV of ids and labels."""
+    """Build a store from a folder of JPEG/PNG or FITS cutouts and a CSV of ids and labels.
+
+    FITS cutouts go through the viewer's float -> 8-bit pipeline and get the 19 features.
+    """
     from deepshadows.data import import_folder
 
     path = import_folder(
@@ -169,6 +180,7 @@ def import_command(
         resize=resize,
         overwrite=overwrite,
         seed=seed,
+        survey=survey,
     )
     click.echo(f"wrote {path}")
 
@@ -554,6 +566,16 @@ def _echo_summary(summary: dict) -> None:
         )
     for name, path in summary.get("figures", {}).items():
         click.echo(f"  {name}: {path}")
+
+
+def _register_commands() -> None:
+    """Add the commands that live in their own modules."""
+    from deepshadows.cli.study import study
+
+    cli.add_command(study)
+
+
+_register_commands()
 
 
 def main(argv: Sequence[str] | None = None) -> int:

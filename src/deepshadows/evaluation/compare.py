@@ -10,7 +10,7 @@ import csv
 import io
 import json
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +20,7 @@ from deepshadows.evaluation.figures import plot_roc
 from deepshadows.evaluation.metrics import BINARY_METRICS
 from deepshadows.evaluation.report import load_roc, metrics_table
 
-__all__ = ["compare_models", "find_evaluations"]
+__all__ = ["compare_models", "find_evaluations", "write_metrics_tables"]
 
 
 def find_evaluations(path: str | os.PathLike[str], *, split: str = "test") -> list[Path]:
@@ -104,27 +104,63 @@ def compare_models(
             if (folder / "roc.npz").is_file():
                 curves[name] = load_roc(folder / "roc.npz")
     out = make_output_dir(out_dir)
+    files = write_metrics_tables(results, out, stem="comparison", title="Comparison")
     table = metrics_table(results)
+    if curves:
+        files["roc"] = str(plot_roc(curves, out / "roc.png", title="ROC curves, 95 % bootstrap bands"))
+    return {"models": results, "files": files, "table": table}
+
+
+def write_metrics_tables(
+    results: Mapping[str, Mapping[str, Any]],
+    out_dir: str | os.PathLike[str],
+    *,
+    stem: str,
+    title: str,
+    columns: Mapping[str, Mapping[str, Any]] | None = None,
+) -> dict[str, str]:
+    """Write ``<stem>.md`` and ``<stem>.csv``: one row per model, metrics with their intervals.
+
+    Parameters
+    ----------
+    results : mapping of str to mapping
+        Row name -> an evaluation (``metrics.json`` contents, with ``intervals`` and ``n``).
+    out_dir : path-like
+        Existing output folder.
+    stem : str
+        File name without extension.
+    title : str
+        Heading of the Markdown file.
+    columns : mapping of str to mapping, optional
+        Row name -> extra CSV columns (e.g. the seed or noise level of a study run), written
+        after the name.
+
+    Returns
+    -------
+    dict
+        ``table`` and ``csv``: the written paths.
+    """
+    out = Path(out_dir)
+    extra = list(dict.fromkeys(k for row in (columns or {}).values() for k in row))
     sizes = ", ".join(f"{name}: {res.get('n')}" for name, res in results.items())
     level = next(iter(results.values())).get("level", 0.95)
     text = (
-        f"# Comparison\n\n{table}\nCells: value [{100 * level:g} % bootstrap interval]. "
+        f"# {title}\n\n{metrics_table(results)}\nCells: value [{100 * level:g} % bootstrap interval]. "
         f"Test objects: {sizes}.\n"
     )
-    with atomic_path(out / "comparison.md") as tmp:
+    with atomic_path(out / f"{stem}.md") as tmp:
         tmp.write_text(text, encoding="utf-8")
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(["model", "n", *(f"{m}{s}" for m in BINARY_METRICS for s in ("", "_low", "_high"))])
+    writer.writerow(
+        ["model", *extra, "n", *(f"{m}{s}" for m in BINARY_METRICS for s in ("", "_low", "_high"))]
+    )
     for name, res in results.items():
-        row: list[Any] = [name, res.get("n")]
+        row: list[Any] = [name, *((columns or {}).get(name, {}).get(k) for k in extra), res.get("n")]
         for metric in BINARY_METRICS:
             iv = res["intervals"].get(metric) or {}
             row += [iv.get("value"), iv.get("low"), iv.get("high")]
         writer.writerow(row)
-    with atomic_path(out / "comparison.csv") as tmp:
+    with atomic_path(out / f"{stem}.csv") as tmp:
         tmp.write_text(buffer.getvalue(), encoding="utf-8")
-    files = {"table": str(out / "comparison.md"), "csv": str(out / "comparison.csv")}
-    if curves:
-        files["roc"] = str(plot_roc(curves, out / "roc.png", title="ROC curves, 95 % bootstrap bands"))
-    return {"models": results, "files": files, "table": table}
+    return {"table": str(out / f"{stem}.md"), "csv": str(out / f"{stem}.csv")}

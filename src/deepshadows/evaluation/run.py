@@ -12,9 +12,40 @@ from deepshadows.data.store import open_store
 from deepshadows.evaluation.report import evaluate_predictions
 from deepshadows.predict.batch import FORWARD_BATCH
 
-__all__ = ["predict_split", "evaluate_run"]
+__all__ = ["evaluate_run", "predict_rows", "predict_split"]
 
 _READ_ROWS = 2048
+
+
+def predict_rows(
+    model: Any,
+    store_path: str | os.PathLike[str],
+    rows: np.ndarray,
+    *,
+    device: str = "cpu",
+    batch_size: int = FORWARD_BATCH,
+) -> np.ndarray:
+    """Class probabilities of the given rows of a store, read in blocks.
+
+    Returns
+    -------
+    ndarray of shape (n,) or (n, K)
+        Probability of being an LSBG (binary models) or of each class, in the order of ``rows``.
+    """
+    from deepshadows.predict.batch import logits_to_probabilities, predict_logits
+
+    rows = np.asarray(rows, dtype=np.int64)
+    with open_store(store_path) as store:
+        logits = [
+            predict_logits(
+                model,
+                store.read_images(rows[start : start + _READ_ROWS]),
+                device=device,
+                batch_size=batch_size,
+            )
+            for start in range(0, len(rows), _READ_ROWS)
+        ]
+    return logits_to_probabilities(np.concatenate(logits))
 
 
 def predict_split(
@@ -34,20 +65,9 @@ def predict_split(
     prob : ndarray of shape (n,) or (n, K)
         Probability of being an LSBG (binary models) or of each class.
     """
-    from deepshadows.predict.batch import logits_to_probabilities, predict_logits
-
     with open_store(store_path) as store:
         indices = store.indices(split)
-        logits = [
-            predict_logits(
-                model,
-                store.read_images(indices[start : start + _READ_ROWS]),
-                device=device,
-                batch_size=batch_size,
-            )
-            for start in range(0, len(indices), _READ_ROWS)
-        ]
-    return indices, logits_to_probabilities(np.concatenate(logits))
+    return indices, predict_rows(model, store_path, indices, device=device, batch_size=batch_size)
 
 
 def evaluate_run(

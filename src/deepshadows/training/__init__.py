@@ -14,10 +14,12 @@ from deepshadows.training.fit import (
 )
 from deepshadows.training.loop import evaluate_loss, train_one_epoch
 from deepshadows.training.plots import plot_history
+from deepshadows.training.selection import RowSelection
 
 __all__ = [
     "BINARY_CLASS_NAMES",
     "HISTORY_COLUMNS",
+    "RowSelection",
     "THREE_CLASS_NAMES",
     "TrainConfig",
     "class_names",

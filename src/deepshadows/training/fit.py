@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import hashlib
 import math
 import os
 import queue
@@ -49,6 +50,7 @@ from deepshadows.training.checkpoint import get_rng_state, load_checkpoint, save
 from deepshadows.training.loop import evaluate_loss, train_one_epoch
 from deepshadows.training.optim import KerasAdadelta
 from deepshadows.training.plots import plot_history
+from deepshadows.training.selection import RowSelection
 
 __all__ = [
     "BINARY_CLASS_NAMES",
@@ -90,6 +92,8 @@ RUN_FILES: tuple[str, ...] = (
 # of the epochs already trained.
 _RESUMABLE = frozenset({"epochs", "patience", "device", "num_workers"})
 _EVAL_BATCH = 256
+# Rows read at once when a row selection too large for memory streams from the store.
+_SELECTION_BLOCK = 4096
 
 _T = TypeVar("_T")
 
@@ -375,6 +379,7 @@ class _Data:
     fingerprint: str
     shape: tuple[int, int, int]  # (C, H, W) of one cutout
     images: dict[str, np.ndarray] | None  # the train and val cutouts, when they fit in memory
+    selection: RowSelection | None = None
 
 
 def _memory_budget() -> int:
@@ -385,9 +390,21 @@ def _memory_budget() -> int:
         return 1 << 30
 
 
-def _load_data(store: Store, store_path: str | os.PathLike[str], num_classes: int) -> _Data:
-    splits = {split: store.indices(split) for split in ("train", "val")}
-    targets = store_targets(store, num_classes)
+def _load_data(
+    store: Store, store_path: str | os.PathLike[str], num_classes: int, selection: RowSelection | None = None
+) -> _Data:
+    fingerprint = fingerprint_store(store_path)
+    if selection is None:
+        splits = {split: store.indices(split) for split in ("train", "val")}
+        targets = store_targets(store, num_classes)
+    else:
+        try:
+            selection.check(len(store))
+        except ValueError as exc:
+            raise InputError(f"{store.path}: {exc}") from exc
+        splits = {"train": selection.train, "val": selection.val}
+        targets = selection.targets if selection.targets is not None else store_targets(store, num_classes)
+        fingerprint = hashlib.sha256(f"{fingerprint}:{selection.fingerprint()}".encode()).hexdigest()
     for split, rows in splits.items():
         unknown = int(np.count_nonzero(targets[rows] < 0))
         if unknown:
@@ -405,7 +422,7 @@ def _load_data(store: Store, store_path: str | os.PathLike[str], num_classes: in
         # Decompress once: every epoch then draws its batches from memory.
         images = {split: store.read_images(r) for split, r in splits.items()}
     return _Data(
-        store, str(store_path), splits, targets, fingerprint_store(store_path), (chans, height, width), images
+        store, str(store_path), splits, targets, fingerprint, (chans, height, width), images, selection
     )
 
 
@@ -415,15 +432,24 @@ def _batches(
     """Yield (uint8 cutouts (B, H, W, C), targets) of a split; shuffled when ``seed`` is given.
 
     Splits held in memory are shuffled as a whole; larger ones stream from the store, shuffled
-    chunk by chunk within a buffer (:meth:`Store.iter_batches`).
+    chunk by chunk within a buffer (:meth:`Store.iter_batches`); larger row selections are read
+    in shuffled blocks.
     """
     rows = data.splits[split]
+    order = np.arange(rows.size) if seed is None else np.random.default_rng(seed).permutation(rows.size)
     if data.images is not None:
         images = data.images[split]
-        order = np.arange(rows.size) if seed is None else np.random.default_rng(seed).permutation(rows.size)
         for lo in range(0, rows.size, batch_size):
             pick = order[lo : lo + batch_size]
             yield images[pick], data.targets[rows[pick]]
+        return
+    if data.selection is not None:
+        block = batch_size * max(1, _SELECTION_BLOCK // batch_size)
+        for start in range(0, rows.size, block):
+            picked = rows[order[start : start + block]]
+            images = data.store.read_images(picked)
+            for lo in range(0, picked.size, batch_size):
+                yield images[lo : lo + batch_size], data.targets[picked[lo : lo + batch_size]]
         return
     batches = data.store.iter_batches(
         split, batch_size=batch_size, shuffle=seed is not None, seed=seed, raw=True
@@ -529,6 +555,7 @@ def _model_metadata(cfg: TrainConfig, data: _Data, precision: str) -> dict[str, 
         "config": cfg.to_dict(),
         "trained_precision": precision,
         "store": {"path": data.path, "fingerprint": data.fingerprint},
+        "selection": None if data.selection is None else data.selection.description,
         "versions": package_versions(),
         "class_names": list(class_names(cfg.num_classes)),
         "threshold": 0.5 if cfg.num_classes == 1 else None,
@@ -555,6 +582,7 @@ def _write_config(
                 "n_train": int(data.splits["train"].size),
                 "n_val": int(data.splits["val"].size),
             },
+            "selection": None if data.selection is None else data.selection.description,
             "model": {"architecture": model.architecture, "model_kwargs": model.model_kwargs},
             "class_names": list(class_names(cfg.num_classes)),
             "resumed_from_epoch": resumed,
@@ -589,6 +617,7 @@ def fit(
     overwrite: bool = False,
     progress: bool = True,
     log: Callable[[str], object] | None = None,
+    selection: RowSelection | None = None,
 ) -> dict[str, Any]:
     """Train ``cfg.model`` on the train split of a store, validating on its val split.
 
@@ -617,6 +646,9 @@ def fit(
         Show a progress bar per epoch.
     log : callable, optional
         Called with one line of text at the start and after every epoch (e.g. ``print``).
+    selection : RowSelection, optional
+        Train and validate on these rows (and targets) instead of the store's ``train`` and
+        ``val`` splits and labels; a resumed run must be given the same selection.
 
     Returns
     -------
@@ -640,7 +672,7 @@ def fit(
     paths = _run_paths(Path(out_dir))
     emit = log if log is not None else (lambda _line: None)
     with open_store(store_path) as store:
-        data = _load_data(store, store_path, cfg.num_classes)
+        data = _load_data(store, store_path, cfg.num_classes, selection)
         state = _prepare_run(paths["run"], cfg, data.fingerprint, resume=resume, overwrite=overwrite)
         _seed_everything(cfg.seed)
         chans, size, _ = data.shape
