@@ -14,7 +14,22 @@ from deepshadows.data import open_store
 
 
 @pytest.mark.parametrize(
-    "command", [[], ["simulate"], ["inspect"], ["import"], ["train"], ["evaluate"], ["predict"], ["demo"]]
+    "command",
+    [
+        [],
+        ["simulate"],
+        ["inspect"],
+        ["import"],
+        ["train"],
+        ["evaluate"],
+        ["predict"],
+        ["demo"],
+        ["report"],
+        ["study"],
+        ["study", "splits"],
+        ["study", "label-noise"],
+        ["study", "bootstrap-train"],
+    ],
 )
 def test_help_for_every_command(command, capsys):
     assert main([*command, "--help"]) == 0
@@ -206,3 +221,14 @@ def test_killed_simulate_resumes_to_the_uninterrupted_result(tmp_path):
         for key in ("images", "label", "kind", "subclass", "split", "features", "truth"):
             assert ref[key][()].tobytes() == new[key][()].tobytes(), key
         assert list(ref["id"][()]) == list(new["id"][()])
+
+
+def test_demo_runs_end_to_end_and_writes_the_report(tmp_path, capsys):
+    out = tmp_path / "demo"
+    assert main(["demo", "--out", str(out), "--n", "96", "--epochs", "1", "--workers", "1"]) == 0
+    text = capsys.readouterr().out
+    assert "deepshadows-table1" in text and "SVM" in text
+    report = (out / "report.html").read_text(encoding="utf-8")
+    assert report.count("<img") >= 8
+    for folder in ("run/evaluation_test", "baselines/svm", "comparison", "run/explain"):
+        assert (out / folder).is_dir(), folder

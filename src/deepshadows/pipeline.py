@@ -25,13 +25,18 @@ def run_demo(
     workers: int | None = None,
     log: Callable[[str], object] | None = None,
 ) -> dict[str, Any]:
-    """Simulate a small DES set (or reuse it), train the CNN briefly, evaluate it and predict.
+    """Run the whole chain on a small simulated DES set and gather it in an HTML report.
+
+    Simulates the set (or reuses it), trains the CNN briefly, evaluates it, predicts, fits the
+    SVM and random-forest baselines, compares them with the CNN, draws Grad-CAM galleries and
+    writes ``report.html``.
 
     Parameters
     ----------
     out : path-like
-        Folder for the data set (``des_demo.h5`` and its summary), the run (``run/``) and the
-        predictions (``predictions.csv``).
+        Folder for the data set (``des_demo.h5`` and its summary), the run (``run/`` with its
+        evaluation and ``explain/``), ``baselines/``, ``comparison/``, ``predictions.csv`` and
+        ``report.html``.
     n : int, optional
         Number of simulated objects.
     epochs : int, optional
@@ -47,12 +52,19 @@ def run_demo(
     -------
     dict
         ``data`` (store summary), ``training`` (result of :func:`deepshadows.training.fit`),
-        ``evaluation`` (test metrics) and ``predictions`` (CSV path).
+        ``evaluation`` (test metrics), ``predictions`` (CSV path), ``comparison`` (the
+        Markdown table of the CNN and the baselines) and ``report`` (HTML path).
     """
+    from deepshadows.baselines import run_baselines
+    from deepshadows.evaluation.compare import compare_models
     from deepshadows.evaluation.run import evaluate_run
+    from deepshadows.explain import explain_run
+    from deepshadows.inspection import default_summary_dir
     from deepshadows.predict import predict
+    from deepshadows.report import write_report
     from deepshadows.training import TrainConfig, fit
 
+    emit = log if log is not None else (lambda _line: None)
     folder = Path(out)
     folder.mkdir(parents=True, exist_ok=True)
     store_path = folder / "des_demo.h5"
@@ -70,7 +82,30 @@ def run_demo(
     evaluation = evaluate_run(folder / "run", store_path, split="test", seed=seed)
     predictions = folder / "predictions.csv"
     predict(folder / "run", store_path, predictions, overwrite=True, progress=False)
-    return {"data": summary, "training": training, "evaluation": evaluation, "predictions": str(predictions)}
+    emit("fitting the SVM and random-forest baselines")
+    run_baselines(store_path, folder / "baselines", seed=seed)
+    comparison = compare_models([folder / "run", folder / "baselines"], folder / "comparison")
+    emit("drawing Grad-CAM galleries")
+    explain_run(folder / "run", store_path, folder / "run" / "explain", seed=seed)
+    report = write_report(
+        [
+            default_summary_dir(store_path),
+            folder / "run",
+            folder / "baselines",
+            folder / "comparison",
+            predictions,
+        ],
+        folder / "report.html",
+        title="DeepShadows demo",
+    )
+    return {
+        "data": summary,
+        "training": training,
+        "evaluation": evaluation,
+        "predictions": str(predictions),
+        "comparison": comparison["table"],
+        "report": str(report),
+    }
 
 
 def _matches(path: Path, cfg: SimConfig) -> bool:

@@ -497,3 +497,40 @@ def test_default_precision_is_close_to_float32(
     predict("model.pt", store, tmp_path / "auto.csv", progress=False)
     _, rows = read_csv(tmp_path / "auto.csv")
     np.testing.assert_allclose([float(r[1]) for r in rows], reference, rtol=0, atol=5e-3)
+
+
+# -- on a Dask cluster ---------------------------------------------------------------------------
+
+
+def test_dask_cluster_gives_the_same_csv_and_resumes(tmp_path: Path, store: Path) -> None:
+    pytest.importorskip("distributed")
+    from deepshadows.models import create_model, save_model
+
+    torch.manual_seed(0)
+    weights = save_model(
+        create_model("deepshadows-table1", image_size=64).eval(), tmp_path / "model.safetensors", metadata={}
+    )
+    local = tmp_path / "local.csv"
+    predict(weights, store, local, precision="fp32", progress=False)
+    spread = tmp_path / "dask.csv"
+    result = predict(
+        weights, store, spread, precision="fp32", progress=False, scheduler="local:2", partition_size=70
+    )
+    assert result["n"] == N
+    assert spread.read_bytes() == local.read_bytes()
+    # a run cut after 100 rows resumes on the cluster from row 100
+    lines = local.read_bytes().split(b"\n")
+    resumed = tmp_path / "resumed.csv"
+    partial_path(resumed).write_bytes(b"\n".join(lines[:101]) + b"\n")
+    again = predict(
+        weights,
+        store,
+        resumed,
+        precision="fp32",
+        progress=False,
+        scheduler="local:2",
+        partition_size=70,
+        resume=True,
+    )
+    assert again["resumed_from"] == 100
+    assert resumed.read_bytes() == local.read_bytes()

@@ -58,6 +58,14 @@ def test_dataset_is_identical_whatever_the_worker_count(tmp_path):
     _assert_same(_read_all(one), _read_all(two))
 
 
+def test_dataset_on_a_dask_cluster_is_identical(tmp_path):
+    pytest.importorskip("distributed")
+    cfg = SimConfig(n=20, seed=5, max_attempts=4)
+    local = make_dataset(tmp_path / "local.h5", cfg, workers=1, progress=False)
+    dask = make_dataset(tmp_path / "dask.h5", cfg, progress=False, scheduler="local:2")
+    _assert_same(_read_all(local), _read_all(dask))
+
+
 def test_interrupted_run_resumes_to_the_same_store(tmp_path, monkeypatch):
     cfg = SimConfig(n=10, seed=2, max_attempts=4)
     reference = make_dataset(tmp_path / "ref.h5", cfg, workers=1, progress=False)

@@ -70,6 +70,11 @@ def cli() -> None:
 @click.option("--overwrite", is_flag=True, help="Replace an existing output file.")
 @click.option("--resume", is_flag=True, help="Continue an interrupted run with the same options.")
 @click.option("--no-summary", is_flag=True, help="Skip the summary folder (figures, calibration).")
+@click.option(
+    "--scheduler",
+    default=None,
+    help="Simulate on Dask: local:N (a local cluster of N workers) or a scheduler address.",
+)
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def simulate(
     survey: str,
@@ -84,6 +89,7 @@ def simulate(
     overwrite: bool,
     resume: bool,
     no_summary: bool,
+    scheduler: str | None,
     quiet: bool,
 ) -> None:
     """Simulate a survey of LSBGs and artifacts with GalSim into an HDF5 store."""
@@ -99,7 +105,9 @@ def simulate(
         max_attempts=max_attempts,
         preselect=not no_preselect,
     )
-    path = make_dataset(out, cfg, workers=workers, overwrite=overwrite, resume=resume, progress=not quiet)
+    path = make_dataset(
+        out, cfg, workers=workers, overwrite=overwrite, resume=resume, progress=not quiet, scheduler=scheduler
+    )
     click.echo(f"wrote {path}")
     if not no_summary:
         _echo_summary(inspect_store(path))
@@ -300,6 +308,14 @@ def evaluate(
 )
 @click.option("--resume", is_flag=True, help="Continue an interrupted prediction.")
 @click.option("--overwrite", is_flag=True, help="Replace an existing output file.")
+@click.option(
+    "--scheduler",
+    default=None,
+    help="Classify on Dask: local:N (a local cluster of N workers) or a scheduler address.",
+)
+@click.option(
+    "--partition-size", type=int, default=8192, show_default=True, help="Rows per task with --scheduler."
+)
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def predict(
     model: Path,
@@ -312,6 +328,8 @@ def predict(
     precision: str,
     resume: bool,
     overwrite: bool,
+    scheduler: str | None,
+    partition_size: int,
     quiet: bool,
 ) -> None:
     """Classify a store, a folder of JPEG/PNG cutouts or one image; write id, probability, label.
@@ -333,6 +351,8 @@ def predict(
         resume=resume,
         overwrite=overwrite,
         progress=not quiet,
+        scheduler=scheduler,
+        partition_size=partition_size,
     )
     click.echo(f"wrote {result['n']} rows to {out} ({result['rows_per_second']:.0f} rows/s)")
 
@@ -536,6 +556,9 @@ def demo(out: Path, n: int, epochs: int, seed: int, workers: int | None) -> None
     _echo_summary(result["data"])
     _echo_evaluation(result["evaluation"])
     click.echo(f"predictions: {result['predictions']}")
+    click.echo("")
+    click.echo(result["comparison"].rstrip())
+    click.echo(f"\nreport: {result['report']}")
 
 
 def _echo_evaluation(result: dict) -> None:
@@ -570,8 +593,10 @@ def _echo_summary(summary: dict) -> None:
 
 def _register_commands() -> None:
     """Add the commands that live in their own modules."""
+    from deepshadows.cli.report import report_command
     from deepshadows.cli.study import study
 
+    cli.add_command(report_command)
     cli.add_command(study)
 
 

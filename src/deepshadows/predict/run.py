@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import os
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -15,8 +16,10 @@ from tqdm.auto import tqdm
 from deepshadows._device import resolve_device
 from deepshadows._io import check_writable, partial_path
 from deepshadows.errors import InputError
+from deepshadows.parallel import open_executor
 from deepshadows.predict.batch import FORWARD_BATCH, logits_to_probabilities, predict_logits
 from deepshadows.predict.inputs import _open_input
+from deepshadows.predict.partitions import Partition, classify_partitions
 
 __all__ = ["load_classifier", "predict"]
 
@@ -96,6 +99,8 @@ def predict(
     resume: bool = False,
     overwrite: bool = False,
     progress: bool = True,
+    scheduler: str | None = None,
+    partition_size: int = 8192,
 ) -> dict[str, Any]:
     """Classify every cutout of an input and write one CSV row per cutout.
 
@@ -153,6 +158,13 @@ def predict(
         Whether an existing ``out_csv`` may be replaced.
     progress : bool, optional
         Whether to show a progress bar.
+    scheduler : str, optional
+        Classify on a Dask cluster: ``"local:N"`` or the address of a scheduler (see
+        :mod:`deepshadows.parallel`). Partitions of ``partition_size`` rows go to the workers,
+        which read the input and the model by path (shared file system); this process writes
+        their results in order, so the output, and ``resume``, are as without it.
+    partition_size : int, optional
+        Rows per task on a cluster.
 
     Returns
     -------
@@ -174,6 +186,8 @@ def predict(
         raise InputError(f"--batch-size must be at least 1, got {batch_size}")
     if threshold is not None and not 0.0 <= float(threshold) <= 1.0:
         raise InputError(f"--threshold must lie in [0, 1], got {threshold}")
+    if int(partition_size) < 1:
+        raise InputError(f"--partition-size must be at least 1, got {partition_size}")
     out = check_writable(out_csv, overwrite=overwrite)
     partial = partial_path(out)
     classify, metadata = load_classifier(model_path, device=device, precision=precision)
@@ -194,25 +208,37 @@ def predict(
     computed = 0
     bar = tqdm(total=source.total, initial=done, desc="predict", unit="cutout", disable=not progress)
     try:
-        with open(partial, "w" if fresh else "a", newline="", encoding="utf-8") as fh:
+        with (
+            contextlib.ExitStack() as stack,
+            open(partial, "w" if fresh else "a", newline="", encoding="utf-8") as fh,
+        ):
             writer = csv.writer(fh, lineterminator="\n")
             if fresh:
                 writer.writerow(header)
                 fh.flush()
             # Read and write in blocks of many forward batches: fewer HDF5 reads and flushes.
-            block = max(int(batch_size), _READ_ROWS)
-            for ids, images in source.batches(max(done - 1, 0), block):
-                if last_id is not None:
-                    if ids[0] != last_id:
-                        raise InputError(
-                            f"{partial}: row {done} has id {last_id!r} but row {done} of {input_path} "
-                            f"is {ids[0]!r}; the partial output was made from another input, "
-                            "rerun without --resume"
-                        )
-                    ids, images, last_id = ids[1:], images[1:], None
-                    if not ids:
-                        continue
-                logits = classify(images, int(batch_size))
+            # A resumed run starts one row early, to check that row's id against the output's.
+            first = max(done - 1, 0)
+            if scheduler is None:
+                block = max(int(batch_size), _READ_ROWS)
+                batches = _after_overlap(source.batches(first, block), last_id, done, partial, input_path)
+                blocks = ((ids, classify(images, int(batch_size))) for ids, images in batches)
+            else:
+                template = Partition(
+                    model=str(Path(model_path).resolve()),
+                    input=str(Path(input_path).resolve()),
+                    image_size=_image_size(metadata),
+                    resize=resize,
+                    device=device,
+                    precision=precision,
+                    batch_size=int(batch_size),
+                )
+                executor = stack.enter_context(open_executor(scheduler))
+                parts = classify_partitions(
+                    executor, template, start=first, total=source.total, size=partition_size, max_in_flight=8
+                )
+                blocks = _after_overlap(parts, last_id, done, partial, input_path)
+            for ids, logits in blocks:
                 probabilities = _check_probabilities(logits, len(ids), n_classes, model_path)
                 writer.writerows(_rows(ids, probabilities, thr))
                 fh.flush()
@@ -230,6 +256,28 @@ def predict(
         "threshold": thr,
         "resumed_from": done,
     }
+
+
+def _after_overlap(
+    blocks: Iterable[tuple[list[str], Any]],
+    last_id: str | None,
+    done: int,
+    partial: Path,
+    input_path: str | os.PathLike[str],
+) -> Iterator[tuple[list[str], Any]]:
+    """Drop the row a resumed run re-reads, after checking its id against the last one written."""
+    for ids, values in blocks:
+        if last_id is not None:
+            if ids[0] != last_id:
+                raise InputError(
+                    f"{partial}: row {done} has id {last_id!r} but row {done} of {input_path} "
+                    f"is {ids[0]!r}; the partial output was made from another input, "
+                    "rerun without --resume"
+                )
+            ids, values, last_id = ids[1:], values[1:], None
+            if not ids:
+                continue
+        yield ids, values
 
 
 def _model_setting(metadata: Mapping[str, Any], key: str) -> Any:

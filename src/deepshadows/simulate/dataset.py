@@ -7,13 +7,14 @@ number of worker processes, and a resumed run equals an uninterrupted one.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import multiprocessing
 import os
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 from tqdm.auto import tqdm
@@ -24,6 +25,7 @@ from deepshadows.data.splits import check_split_fractions, make_splits
 from deepshadows.data.store import StoreWriter
 from deepshadows.errors import InputError
 from deepshadows.features import FEATURE_NAMES
+from deepshadows.parallel import map_ordered, open_executor
 from deepshadows.simulate.artifacts import TYPE2_MIX
 from deepshadows.simulate.cutout import CutoutSpec, SimulatedCutout, simulate_cutout, truth_columns
 from deepshadows.surveys import get_survey
@@ -33,6 +35,8 @@ __all__ = ["SimConfig", "assign_classes", "make_dataset", "object_seed"]
 
 _MAX_OBJECTS = 10_000_000
 _CHUNK = 64  # rows per append: the most an interrupted run loses
+_TASK_OBJECTS = 16  # objects per Dask task
+_T = TypeVar("_T")
 
 
 @dataclass(frozen=True)
@@ -192,6 +196,7 @@ def make_dataset(
     overwrite: bool = False,
     resume: bool = False,
     progress: bool = True,
+    scheduler: str | None = None,
 ) -> Path:
     """Simulate ``cfg.n`` cutouts into the HDF5 store ``out``.
 
@@ -209,6 +214,10 @@ def make_dataset(
         Continue an interrupted run from its ``.partial`` file (same configuration required).
     progress : bool, optional
         Show a progress bar.
+    scheduler : str, optional
+        Simulate on a Dask cluster instead of local processes: ``"local:N"`` or the address of
+        a scheduler (see :mod:`deepshadows.parallel`); tasks of 16 objects each. The result is
+        byte for byte the same as with local processes.
 
     Returns
     -------
@@ -264,8 +273,7 @@ def make_dataset(
             disable=not progress,
             smoothing=0.05,
         )
-        with _pool(workers) as pool:
-            results = pool.imap(_simulate_one, jobs, chunksize=4) if pool else map(_simulate_one, jobs)
+        with _results(jobs, workers, scheduler) as results:
             if indices:
                 chunk = int(np.clip(cfg.n // 20, 4, _CHUNK))
                 for batch in _batches(iter(results), indices, kinds, subclasses, cfg, chunk):
@@ -274,6 +282,39 @@ def make_dataset(
         bar.close()
         split = make_splits(kinds, fractions=cfg.split_fractions, seed=cfg.seed)
         return writer.finalize(split, split_fractions=cfg.split_fractions, split_seed=cfg.seed)
+
+
+def _simulate_many(jobs: list[tuple[int, int, str, str, CutoutSpec]]) -> list[SimulatedCutout]:
+    """Simulate several objects in one task (a Dask task costs more than one object)."""
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(1):
+        return [_simulate_one(job) for job in jobs]
+
+
+def _chunked(items: Iterator[_T], size: int) -> Iterator[list[_T]]:
+    chunk: list[_T] = []
+    for item in items:
+        chunk.append(item)
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+@contextlib.contextmanager
+def _results(
+    jobs: Iterator[tuple[int, int, str, str, CutoutSpec]], workers: int, scheduler: str | None
+) -> Iterator[Iterator[SimulatedCutout]]:
+    """Yield the simulated objects of ``jobs`` in order, from local processes or a Dask cluster."""
+    if scheduler is None:
+        with _pool(workers) as pool:
+            yield pool.imap(_simulate_one, jobs, chunksize=4) if pool else map(_simulate_one, jobs)
+        return
+    with open_executor(scheduler) as executor:
+        tasks = map_ordered(executor, _simulate_many, _chunked(jobs, _TASK_OBJECTS), max_in_flight=64)
+        yield (result for task in tasks for result in task)
 
 
 class _pool:

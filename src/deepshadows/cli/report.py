@@ -1,0 +1,30 @@
+"""``deepshadows report``: one self-contained HTML page of runs, evaluations and data sets."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+__all__ = ["report_command"]
+
+
+@click.command("report")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    required=True,
+    help="HTML file to write, e.g. report.html (replaced if it exists).",
+)
+@click.option("--title", default=None, help="Page title [default: DeepShadows report].")
+def report_command(paths: tuple[Path, ...], out: Path, title: str | None) -> None:
+    """Gather run folders, evaluations, data-set summaries, studies and predictions into one page.
+
+    Each PATH may be an output folder or a folder holding several; they are walked recursively
+    and recognised by the files inside.
+    """
+    from deepshadows.report import write_report
+
+    path = write_report(paths, out, title=title)
+    click.echo(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB)")

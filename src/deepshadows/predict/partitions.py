@@ -1,0 +1,83 @@
+"""Prediction spread over workers: each task classifies one contiguous range of input rows.
+
+A :class:`Partition` names the model and the input by path and a range of rows, so it pickles to
+a local process or to a Dask worker on another machine that sees the same files. Each worker
+loads the model once and keeps it for its later partitions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from concurrent.futures import Executor
+from dataclasses import dataclass, replace
+from typing import Any
+
+import numpy as np
+
+__all__ = ["Partition", "classify_partition", "classify_partitions"]
+
+# Classifiers loaded by this process, by (model, device, precision): a worker keeps its model.
+_LOADED: dict[tuple[str, str, str], Any] = {}
+
+
+@dataclass(frozen=True)
+class Partition:
+    """Rows ``start`` to ``start + size`` of an input, to classify with a model.
+
+    Attributes
+    ----------
+    model : str
+        Model path (weights, run folder or ONNX file), absolute for remote workers.
+    input : str
+        Input path (store, folder of images or image).
+    image_size : int
+        Side of the model's input cutouts.
+    resize : str or None
+        Resampling of cutouts of another size.
+    device, precision : str
+        Where and in which arithmetic the model runs.
+    batch_size : int
+        Cutouts per forward pass.
+    start, size : int
+        The rows.
+    """
+
+    model: str
+    input: str
+    image_size: int
+    resize: str | None
+    device: str
+    precision: str
+    batch_size: int
+    start: int = 0
+    size: int = 0
+
+
+def classify_partition(part: Partition) -> tuple[list[str], np.ndarray]:
+    """Return the ids and logits of a partition's rows (loading the model on first use)."""
+    from deepshadows.predict.inputs import _open_input
+    from deepshadows.predict.run import load_classifier
+
+    key = (part.model, part.device, part.precision)
+    if key not in _LOADED:
+        _LOADED[key] = load_classifier(part.model, device=part.device, precision=part.precision)[0]
+    classify = _LOADED[key]
+    source = _open_input(part.input, image_size=part.image_size, resize=part.resize)
+    ids: list[str] = []
+    images = []
+    for batch_ids, batch_images in source.batches(part.start, part.size):
+        ids, images = batch_ids[: part.size], [batch_images[: part.size]]
+        break
+    if not ids:
+        return [], np.empty((0,), dtype=np.float32)
+    return ids, classify(np.concatenate(images), part.batch_size)
+
+
+def classify_partitions(
+    executor: Executor, template: Partition, *, start: int, total: int, size: int, max_in_flight: int
+) -> Iterator[tuple[list[str], np.ndarray]]:
+    """Yield (ids, logits) of rows ``start`` to ``total`` in order, ``size`` rows per task."""
+    from deepshadows.parallel import map_ordered
+
+    parts = (replace(template, start=lo, size=min(size, total - lo)) for lo in range(start, total, size))
+    yield from map_ordered(executor, classify_partition, parts, max_in_flight=max_in_flight)

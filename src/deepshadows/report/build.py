@@ -1,0 +1,87 @@
+"""Assemble the report from paths and write it atomically."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from pathlib import Path
+
+from deepshadows._io import atomic_path
+from deepshadows._provenance import provenance
+from deepshadows.errors import InputError
+from deepshadows.report.discover import collect_sections
+from deepshadows.report.render import render_report
+
+__all__ = ["DEFAULT_TITLE", "build_report", "write_report"]
+
+#: Page title used when none is given.
+DEFAULT_TITLE = "DeepShadows report"
+
+
+def build_report(paths: Iterable[str | os.PathLike[str]], *, title: str | None = None) -> str:
+    """Return one self-contained HTML page describing every output found under ``paths``.
+
+    Parameters
+    ----------
+    paths : iterable of path-like
+        Run folders, evaluation folders, data-set summaries, studies, prediction CSVs, images,
+        or folders holding any of them (walked recursively).
+    title : str, optional
+        Page title (default :data:`DEFAULT_TITLE`).
+
+    Returns
+    -------
+    str
+        The HTML page, with figures embedded as ``data:`` URIs and the style sheet inline.
+
+    Raises
+    ------
+    deepshadows.errors.InputError
+        If no path is given or a path does not exist. Unreadable or corrupt files inside a
+        recognised folder do not raise; they appear as warnings of their section.
+    """
+    paths = [Path(p) for p in paths]
+    sections = collect_sections(paths)
+    return render_report(
+        sections,
+        title=title or DEFAULT_TITLE,
+        inputs=[str(p) for p in paths],
+        provenance=provenance(),
+    )
+
+
+def write_report(
+    paths: Iterable[str | os.PathLike[str]], out: str | os.PathLike[str], *, title: str | None = None
+) -> Path:
+    """Write the page of :func:`build_report` to ``out`` atomically (replacing an older report).
+
+    Parameters
+    ----------
+    paths : iterable of path-like
+        What to report on (see :func:`build_report`).
+    out : path-like
+        The HTML file to write; its folder is created if needed.
+    title : str, optional
+        Page title.
+
+    Returns
+    -------
+    pathlib.Path
+        ``out``.
+
+    Raises
+    ------
+    deepshadows.errors.InputError
+        If a path does not exist, or ``out`` is a folder or cannot be written.
+    """
+    out = Path(out)
+    if out.is_dir():
+        raise InputError(f"{out}: is a folder, expected the name of the HTML file to write")
+    page = build_report(paths, title=title)
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        with atomic_path(out) as tmp:
+            tmp.write_text(page, encoding="utf-8")
+    except OSError as exc:
+        raise InputError(f"{out}: cannot write the report ({exc.strerror or exc})") from exc
+    return out

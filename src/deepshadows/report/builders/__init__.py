@@ -1,0 +1,1 @@
+"""Section builders, one module per family of outputs; registered in :mod:`deepshadows.report.sections`."""
