@@ -287,9 +287,20 @@ def evaluate(
 
 
 @cli.command()
-@click.argument("model", type=click.Path(path_type=Path))
-@click.argument("input_path", metavar="INPUT", type=click.Path(path_type=Path))
-@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True, help="Output CSV.")
+@click.argument("paths", metavar="[MODEL] INPUT", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option(
+    "--model",
+    "model_option",
+    default=None,
+    help="Released model (des, hsc) or a model path, instead of the MODEL argument [des].",
+)
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=Path("predictions.csv"),
+    show_default=True,
+    help="Output CSV.",
+)
 @click.option("--threshold", type=float, default=None, help="LSBG when the probability exceeds it [model's].")
 @click.option("--batch-size", type=int, default=64, show_default=True, help="Images per forward pass.")
 @click.option(
@@ -318,8 +329,8 @@ def evaluate(
 )
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def predict(
-    model: Path,
-    input_path: Path,
+    paths: tuple[Path, ...],
+    model_option: str | None,
     out: Path,
     threshold: float | None,
     batch_size: int,
@@ -334,9 +345,15 @@ def predict(
 ) -> None:
     """Classify a store, a folder of JPEG/PNG cutouts or one image; write id, probability, label.
 
-    MODEL is a run folder or weight file from `train`, or an ONNX file from `export --onnx`
-    (run by ONNX Runtime).
+    MODEL is a run folder or weight file from `train`, an ONNX file from `export --onnx` (run by
+    ONNX Runtime), or the name of a model released with the package: des (default) or hsc.
     """
+    if len(paths) > 2:
+        raise click.UsageError("give at most two arguments: [MODEL] INPUT")
+    if len(paths) == 2 and model_option is not None:
+        raise click.UsageError("give the model either as the MODEL argument or as --model, not both")
+    model: str | Path = paths[0] if len(paths) == 2 else (model_option or "des")
+    input_path = paths[-1]
     from deepshadows.predict import predict as run_predict
 
     result = run_predict(
@@ -523,15 +540,39 @@ def explain(
     "--onnx",
     "onnx_out",
     type=click.Path(dir_okay=False, path_type=Path),
-    required=True,
+    default=None,
     help="ONNX file to write (takes uint8 cutouts, returns logits).",
+)
+@click.option(
+    "--half",
+    "half_out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Weight file (.safetensors) to write with float16 weights: half the size.",
+)
+@click.option(
+    "--portable", is_flag=True, help="--half: record file names instead of this machine's absolute paths."
 )
 @click.option("--opset", type=int, default=None, help="ONNX opset [exporter's default].")
 @click.option("--overwrite", is_flag=True, help="Replace an existing output file.")
-def export(model: Path, onnx_out: Path, opset: int | None, overwrite: bool) -> None:
-    """Export a trained model (run folder or weight file) to ONNX, checked against PyTorch."""
-    from deepshadows.export import export_onnx
+def export(
+    model: Path,
+    onnx_out: Path | None,
+    half_out: Path | None,
+    portable: bool,
+    opset: int | None,
+    overwrite: bool,
+) -> None:
+    """Export a trained model (run folder or weight file) to ONNX and/or a float16 copy."""
+    from deepshadows.export import export_half, export_onnx
 
+    if onnx_out is None and half_out is None:
+        raise click.UsageError("give --onnx FILE, --half FILE or both")
+    if half_out is not None:
+        written = export_half(model, half_out, portable=portable, overwrite=overwrite)
+        click.echo(f"wrote {written} ({written.stat().st_size / 1e6:.1f} MB, float16 weights)")
+    if onnx_out is None:
+        return
     path = export_onnx(model, onnx_out, opset=opset, overwrite=overwrite)
     click.echo(f"wrote {path} (logits within 1e-4 of PyTorch on a check batch)")
 

@@ -52,7 +52,13 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def save_model(model: nn.Module, path: str | os.PathLike[str], *, metadata: Mapping[str, Any]) -> Path:
+def save_model(
+    model: nn.Module,
+    path: str | os.PathLike[str],
+    *,
+    metadata: Mapping[str, Any],
+    dtype: torch.dtype | None = None,
+) -> Path:
     """Write a model's weights and its sidecar, each atomically.
 
     Parameters
@@ -67,6 +73,10 @@ def save_model(model: nn.Module, path: str | os.PathLike[str], *, metadata: Mapp
         JSON-serialisable values stored in the sidecar beside the reserved keys
         ``format_version``, ``architecture``, ``model_kwargs``, ``weights_file`` and
         ``weights_sha256``.
+    dtype : torch.dtype, optional
+        Store the floating-point tensors in this type, e.g. ``torch.float16`` for a file half
+        the size; :func:`load_model` converts them back to the model's float32. The sidecar
+        records it as ``stored_dtype``. Default: as they are.
 
     Returns
     -------
@@ -97,6 +107,8 @@ def save_model(model: nn.Module, path: str | os.PathLike[str], *, metadata: Mapp
     tensors = {
         key: value.detach().to("cpu").contiguous().clone() for key, value in model.state_dict().items()
     }
+    if dtype is not None:
+        tensors = {key: t.to(dtype) if t.is_floating_point() else t for key, t in tensors.items()}
     with atomic_path(path) as tmp:
         save_file(tensors, tmp, metadata={"architecture": architecture, "format": "deepshadows-model"})
     sidecar = {
@@ -107,6 +119,8 @@ def save_model(model: nn.Module, path: str | os.PathLike[str], *, metadata: Mapp
         "weights_file": path.name,
         "weights_sha256": _sha256(path),
     }
+    if dtype is not None:
+        sidecar["stored_dtype"] = str(dtype).removeprefix("torch.")
     write_json_atomic(sidecar_path(path), sidecar)
     return path
 
@@ -156,7 +170,9 @@ def load_model(path: str | os.PathLike[str], *, device: str | torch.device = "cp
     Parameters
     ----------
     path : path-like
-        The ``.safetensors`` weight file, or a run folder holding ``model.safetensors``.
+        The ``.safetensors`` weight file, a run folder holding ``model.safetensors``, or the
+        name of a model released with the package (``"des"``, ``"hsc"``; see
+        :mod:`deepshadows.released`).
     device : str or torch.device, optional
         Where to put the model.
 
@@ -174,7 +190,9 @@ def load_model(path: str | os.PathLike[str], *, device: str | torch.device = "cp
         unknown architecture, or the weights do not fit the architecture; the message names the
         file.
     """
-    weights = _weights_file(Path(path))
+    from deepshadows.released import resolve_model_path
+
+    weights = _weights_file(resolve_model_path(path))
     meta = _read_sidecar(weights)
     expected = meta.get("weights_sha256")
     if expected is not None and _sha256(weights) != expected:

@@ -20,6 +20,7 @@ from deepshadows.parallel import open_executor
 from deepshadows.predict.batch import FORWARD_BATCH, logits_to_probabilities, predict_logits
 from deepshadows.predict.inputs import _open_input
 from deepshadows.predict.partitions import Partition, classify_partitions
+from deepshadows.released import resolve_model_path
 
 __all__ = ["load_classifier", "predict"]
 
@@ -49,8 +50,9 @@ def load_classifier(
     Parameters
     ----------
     model_path : path-like
-        Weights written by training (``.safetensors`` or a run folder), run by PyTorch; or an
-        ONNX file written by ``deepshadows export --onnx``, run by ONNX Runtime on the CPU.
+        Weights written by training (``.safetensors`` or a run folder) or the name of a released
+        model (``"des"``, ``"hsc"``), run by PyTorch; or an ONNX file written by
+        ``deepshadows export --onnx``, run by ONNX Runtime on the CPU.
     device : str, optional
         Torch device of a PyTorch model.
     precision : {"fp32", "bf16", "fp16", "auto"}, optional
@@ -68,7 +70,7 @@ def load_classifier(
     deepshadows.errors.InputError
         If the file is missing or unreadable, or an ONNX model is asked to run off the CPU.
     """
-    path = Path(model_path)
+    path = resolve_model_path(model_path)
     if path.suffix == ".onnx":
         from deepshadows.predict.onnx_backend import OnnxClassifier
 
@@ -127,8 +129,8 @@ def predict(
     Parameters
     ----------
     model_path : path-like
-        Trained model: weights written by training, or an ONNX export (see
-        :func:`load_classifier`).
+        Trained model: weights written by training, an ONNX export (see
+        :func:`load_classifier`), or the name of a released model (``"des"``, ``"hsc"``).
     input_path : path-like
         A store, a folder of JPEG or PNG cutouts or one image (see
         :func:`deepshadows.predict.iter_input`).
@@ -189,6 +191,7 @@ def predict(
     if int(partition_size) < 1:
         raise InputError(f"--partition-size must be at least 1, got {partition_size}")
     out = check_writable(out_csv, overwrite=overwrite)
+    model_path = resolve_model_path(model_path)
     partial = partial_path(out)
     classify, metadata = load_classifier(model_path, device=device, precision=precision)
     source = _open_input(input_path, image_size=_image_size(metadata), resize=resize)

@@ -1,0 +1,83 @@
+"""Half-precision copies of trained models: half the size, the same predictions to ~1e-3."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from deepshadows._io import check_writable
+from deepshadows.errors import InputError
+
+__all__ = ["export_half"]
+
+_RESERVED = (
+    "format_version",
+    "architecture",
+    "model_kwargs",
+    "weights_file",
+    "weights_sha256",
+    "stored_dtype",
+)
+
+
+def export_half(
+    model_path: str | os.PathLike[str],
+    out: str | os.PathLike[str],
+    *,
+    extra: dict[str, Any] | None = None,
+    portable: bool = False,
+    overwrite: bool = False,
+) -> Path:
+    """Write a copy of a trained model with its weights stored in float16.
+
+    The copy keeps the description of the original (configuration, data fingerprint, metrics,
+    threshold, class names) and loads like any model: :func:`deepshadows.models.load_model`
+    turns the weights back into float32. On the released DES model the test accuracy is
+    unchanged and the largest probability change is 1.4e-3.
+
+    Parameters
+    ----------
+    model_path : path-like
+        Run folder or weight file.
+    out : path-like
+        Weight file to write (``.safetensors``; its ``.json`` sidecar goes beside it).
+    extra : dict, optional
+        Entries added to the copy's sidecar.
+    portable : bool, optional
+        Replace the absolute paths recorded in the description (training store, source model
+        of a fine-tuning) by their last component, for a model shared with others.
+    overwrite : bool, optional
+        Replace an existing file.
+
+    Returns
+    -------
+    pathlib.Path
+        The written weight file.
+    """
+    from deepshadows.models import load_model, save_model
+
+    out = Path(out)
+    if out.suffix != ".safetensors":
+        raise InputError(f"{out}: a weight file name must end in .safetensors")
+    check_writable(out, overwrite=overwrite)
+    model, meta = load_model(model_path)
+    metadata = {k: v for k, v in meta.items() if k not in _RESERVED}
+    metadata["exported_from"] = {"weights_sha256": meta.get("weights_sha256"), "stored_dtype": "float32"}
+    metadata.update(extra or {})
+    if portable:
+        metadata = _without_local_paths(metadata)
+    return save_model(model, out, metadata=metadata, dtype=torch.float16)
+
+
+def _without_local_paths(value: Any) -> Any:
+    """Return ``value`` with every absolute path string replaced by its last component."""
+    if isinstance(value, dict):
+        return {k: _without_local_paths(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_without_local_paths(v) for v in value]
+    if isinstance(value, str) and os.path.isabs(value) and "\n" not in value:
+        return Path(value).name
+    return value

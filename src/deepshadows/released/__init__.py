@@ -1,0 +1,74 @@
+"""Models released with the package, ready to classify without training.
+
+``des``
+    The Table-1 CNN trained with the paper's protocol (100 epochs, Adadelta, batches of 64) on
+    40,000 simulated DES cutouts; the weights of its epoch of lowest validation loss.
+``hsc``
+    ``des`` fine-tuned (whole network) on 320 simulated HSC cutouts.
+
+Both are stored in float16 (half the size; the test metrics are unchanged) and load as
+float32. Their model card, ``MODEL_CARD.md`` in this folder, gives the data, the protocol, the
+measured metrics with their intervals and the known limits: they were trained on simulations.
+
+Any command that takes a model accepts these names in place of a path, e.g.
+``deepshadows predict cutouts/ --model hsc`` or ``load_model("des")``.
+"""
+
+from __future__ import annotations
+
+import os
+from importlib import resources
+from pathlib import Path
+
+__all__ = ["DEFAULT_MODEL", "RELEASED_MODELS", "model_card", "released_model_path", "resolve_model_path"]
+
+#: Names of the released models.
+RELEASED_MODELS: tuple[str, ...] = ("des", "hsc")
+#: The model used when none is given.
+DEFAULT_MODEL = "des"
+
+
+def _folder() -> Path:
+    return Path(str(resources.files(__name__)))
+
+
+def released_model_path(name: str) -> Path:
+    """Return the weight file of a released model.
+
+    Parameters
+    ----------
+    name : {"des", "hsc"}
+        The model.
+
+    Raises
+    ------
+    deepshadows.errors.InputError
+        If the name is unknown or the installation lacks the file.
+    """
+    from deepshadows.errors import InputError
+
+    key = str(name).lower()
+    if key not in RELEASED_MODELS:
+        raise InputError(f"--model: unknown released model {name!r}; released: {', '.join(RELEASED_MODELS)}")
+    path = _folder() / f"{key}.safetensors"
+    if not path.is_file():
+        raise InputError(
+            f"{path}: released model {key!r} is missing from this installation; reinstall deepshadows"
+        )
+    return path
+
+
+def resolve_model_path(model: str | os.PathLike[str]) -> Path:
+    """Return ``model`` as a path: an existing path as it is, a released model's name as its file.
+
+    A path that exists wins over a released name, so a local folder called ``des`` is used.
+    """
+    path = Path(model)
+    if path.exists() or str(model).lower() not in RELEASED_MODELS:
+        return path
+    return released_model_path(str(model))
+
+
+def model_card() -> str:
+    """Return the text of the released models' card (Markdown)."""
+    return (_folder() / "MODEL_CARD.md").read_text(encoding="utf-8")
