@@ -462,7 +462,8 @@ def run_study(
     skipped = sorted(results)
     if skipped:
         emit(f"{len(skipped)} of {len(plan)} runs already finished; {len(pending)} to run")
-    emit(f"{kind} study: {len(pending)} runs on {describe_scheduler(scheduler, jobs)}")
+    runs = "run" if len(pending) == 1 else "runs"
+    emit(f"{kind} study: {len(pending)} {runs} on {describe_scheduler(scheduler, jobs)}")
     with (
         open_executor(scheduler, workers=jobs) as executor,
         tqdm(
