@@ -25,6 +25,7 @@ from deepshadows.data import open_store
         ["predict"],
         ["demo"],
         ["report"],
+        ["fetch"],
         ["study"],
         ["study", "splits"],
         ["study", "label-noise"],

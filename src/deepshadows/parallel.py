@@ -111,7 +111,8 @@ def _dask_client(kind: str, value: int | str | None, timeout: float) -> Any:
             n_workers=int(value),  # type: ignore[arg-type]
             threads_per_worker=1,
             processes=True,
-            dashboard_address=None,
+            # Any free port: a fixed one (8787) collides with other clusters on the machine.
+            dashboard_address="127.0.0.1:0",
         )
         return Client(cluster), cluster
     try:

@@ -634,9 +634,11 @@ def _echo_summary(summary: dict) -> None:
 
 def _register_commands() -> None:
     """Add the commands that live in their own modules."""
+    from deepshadows.cli.fetch import fetch_command
     from deepshadows.cli.report import report_command
     from deepshadows.cli.study import study
 
+    cli.add_command(fetch_command)
     cli.add_command(report_command)
     cli.add_command(study)
 

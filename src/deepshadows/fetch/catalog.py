@@ -1,0 +1,273 @@
+"""Catalogues of candidates to fetch: read a CSV or FITS table and check every row.
+
+Rows are numbered from 1 in the order of the table's data rows (the header line of a CSV file is
+not counted). A bad row (a coordinate that is missing, not a number or out of range, an empty
+or repeated id, an unknown label) is kept aside with its reason; the others are fetched.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import os
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from astropy.table import Table
+from astropy.utils.exceptions import AstropyWarning
+
+from deepshadows.errors import InputError
+
+__all__ = ["BadRow", "Catalog", "CatalogRow", "read_catalog"]
+
+#: Column names tried (case-insensitively, in this order) when none is given.
+DEFAULT_COLUMNS: dict[str, tuple[str, ...]] = {
+    "ra": ("ra", "ra_deg", "raj2000"),
+    "dec": ("dec", "dec_deg", "dej2000", "decj2000"),
+    "id": ("id", "objid", "object_id", "coadd_object_id", "name"),
+}
+_OPTIONS = {"ra": "--ra-column", "dec": "--dec-column", "id": "--id-column", "label": "--label-column"}
+_FORMATS = {".csv": "ascii.csv", ".ecsv": "ascii.ecsv", ".fits": "fits", ".fit": "fits", ".fits.gz": "fits"}
+_LABELS = {"1": 1, "lsbg": 1, "0": 0, "artifact": 0, "-1": -1, "": -1, "unknown": -1}
+
+
+@dataclass(frozen=True)
+class CatalogRow:
+    """One valid row of a catalogue.
+
+    Attributes
+    ----------
+    row : int
+        Data row number, from 1.
+    ident : str
+        Identifier (the id column, or the row number without one).
+    ra, dec : float
+        Coordinates in degrees.
+    label : int
+        1 = LSBG, 0 = artifact, -1 = unknown.
+    """
+
+    row: int
+    ident: str
+    ra: float
+    dec: float
+    label: int = -1
+
+
+@dataclass(frozen=True)
+class BadRow:
+    """A row that is not fetched, with the reason; also used for rows whose download failed.
+
+    Attributes
+    ----------
+    row : int
+        Data row number, from 1.
+    ident : str
+        Identifier as read (may be empty).
+    ra, dec : str
+        Coordinates as read.
+    reason : str
+        Why the row is not in the store.
+    """
+
+    row: int
+    ident: str
+    ra: str
+    dec: str
+    reason: str
+
+
+@dataclass
+class Catalog:
+    """A checked catalogue.
+
+    Attributes
+    ----------
+    path : pathlib.Path
+        The file read.
+    rows : list of CatalogRow
+        Valid rows, in table order.
+    bad : list of BadRow
+        Invalid rows, in table order.
+    columns : dict
+        Column used for ``ra``, ``dec``, ``id`` and ``label`` (None when absent).
+    n_rows : int
+        Number of data rows in the table.
+    sha256 : str
+        Hash of the file's bytes.
+    """
+
+    path: Path
+    rows: list[CatalogRow] = field(default_factory=list)
+    bad: list[BadRow] = field(default_factory=list)
+    columns: dict[str, str | None] = field(default_factory=dict)
+    n_rows: int = 0
+    sha256: str = ""
+
+    def describe(self, bad: BadRow) -> str:
+        """Return the one-line message of a bad row, naming the file and the data row."""
+        ident = f" (id {bad.ident!r})" if bad.ident else ""
+        return f"{self.path}, data row {bad.row}{ident}: {bad.reason}"
+
+
+def _file_hash(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _read_table(path: Path) -> Table:
+    name = path.name.lower()
+    fmt = next((f for suffix, f in _FORMATS.items() if name.endswith(suffix)), None)
+    kind = "FITS" if fmt == "fits" else "CSV" if fmt == "ascii.csv" else "table"
+    try:
+        with warnings.catch_warnings():
+            # Unit strings and similar metadata problems do not matter for coordinates.
+            warnings.simplefilter("ignore", AstropyWarning)
+            table = Table.read(path, format=fmt) if fmt else Table.read(path)
+    except Exception as exc:  # astropy raises many kinds for unreadable input
+        hint = "" if fmt else f" (use a file ending in {', '.join(_FORMATS)})"
+        detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise InputError(f"{path}: cannot read the catalogue as {kind}{hint} ({detail})") from exc
+    return table
+
+
+def _find_column(table: Table, path: Path, what: str, given: str | None) -> str | None:
+    names = list(table.colnames)
+    lower = {n.lower(): n for n in names}
+    if given is not None:
+        if given in names:
+            return given
+        if given.lower() in lower:
+            return lower[given.lower()]
+        raise InputError(
+            f"{path}: no column {given!r} ({_OPTIONS[what]}); the columns are {', '.join(names) or 'none'}"
+        )
+    for candidate in DEFAULT_COLUMNS.get(what, ()):
+        if candidate in lower:
+            return lower[candidate]
+    if what in ("ra", "dec"):
+        raise InputError(
+            f"{path}: no {what} column (looked for {', '.join(DEFAULT_COLUMNS[what])}, any case); "
+            f"name it with {_OPTIONS[what]}; the columns are {', '.join(names) or 'none'}"
+        )
+    return None
+
+
+def _text(value: Any) -> str:
+    if np.ma.is_masked(value):
+        return ""
+    if isinstance(value, bytes | np.bytes_):
+        return value.decode("utf-8", errors="replace").strip()
+    return str(value).strip()
+
+
+def _coordinate(value: Any, what: str, low: float, high: float, high_open: bool) -> tuple[float | None, str]:
+    """Return (degrees, "") or (None, reason)."""
+    if np.ma.is_masked(value):
+        return None, f"{what} is empty"
+    text = _text(value)
+    if text == "":
+        return None, f"{what} is empty"
+    try:
+        number = float(value) if isinstance(value, int | float | np.number) else float(text)
+    except (TypeError, ValueError):
+        return None, f"{what} {text!r} is not a number"
+    if not math.isfinite(number):
+        return None, f"{what} {text} is not a finite number"
+    inside = low <= number < high if high_open else low <= number <= high
+    if not inside:
+        interval = f"[{low:g}, {high:g}{')' if high_open else ']'}"
+        return None, f"{what} {text} is outside {interval} degrees"
+    return number, ""
+
+
+def read_catalog(
+    path: str | os.PathLike[str],
+    *,
+    ra_column: str | None = None,
+    dec_column: str | None = None,
+    id_column: str | None = None,
+    label_column: str | None = None,
+) -> Catalog:
+    """Read a catalogue of candidates and check every row.
+
+    Parameters
+    ----------
+    path : path-like
+        CSV (``.csv``), ECSV or FITS table (``.fits``, ``.fit``, ``.fits.gz``), read with
+        :meth:`astropy.table.Table.read`.
+    ra_column, dec_column : str, optional
+        Coordinate columns in degrees (matched case-insensitively); by default the first of
+        ``ra``, ``ra_deg``, ``raj2000`` and ``dec``, ``dec_deg``, ``dej2000``, ``decj2000``.
+    id_column : str, optional
+        Identifier column; by default the first of ``id``, ``objid``, ``object_id``,
+        ``coadd_object_id``, ``name``, and without any the data row number.
+    label_column : str, optional
+        Labels: ``1``/``lsbg``, ``0``/``artifact``, or ``-1``/``unknown``/empty. Without it every
+        row is unlabelled (-1).
+
+    Returns
+    -------
+    Catalog
+        Valid rows and bad rows (ra not a finite number in [0, 360), dec not in [-90, 90],
+        empty or repeated id, unknown label), each bad row with its reason.
+
+    Raises
+    ------
+    deepshadows.errors.InputError
+        If the file is missing or unreadable, a named column is absent, there is no ra or dec
+        column, or the table has no data rows. The message names the file and the column.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise InputError(f"{path}: catalogue not found")
+    if path.is_dir():
+        raise InputError(f"{path}: is a folder, expected a CSV or FITS catalogue")
+    if path.stat().st_size == 0:
+        raise InputError(f"{path}: the catalogue file is empty")
+    table = _read_table(path)
+    columns = {
+        "ra": _find_column(table, path, "ra", ra_column),
+        "dec": _find_column(table, path, "dec", dec_column),
+        "id": _find_column(table, path, "id", id_column),
+        "label": None if label_column is None else _find_column(table, path, "label", label_column),
+    }
+    if len(table) == 0:
+        raise InputError(f"{path}: the catalogue has no data rows")
+    catalog = Catalog(path=path, columns=columns, n_rows=len(table), sha256=_file_hash(path))
+    first: dict[str, int] = {}
+    ra_col, dec_col = table[columns["ra"]], table[columns["dec"]]
+    id_col = table[columns["id"]] if columns["id"] else None
+    label_col = table[columns["label"]] if columns["label"] else None
+    for index in range(len(table)):
+        number = index + 1
+        ident = _text(id_col[index]) if id_col is not None else str(number)
+        ra, ra_problem = _coordinate(ra_col[index], "ra", 0.0, 360.0, True)
+        dec, dec_problem = _coordinate(dec_col[index], "dec", -90.0, 90.0, False)
+        problems = [p for p in (ra_problem, dec_problem) if p]
+        if not ident:
+            problems.append("the id is empty")
+        elif ident in first:
+            problems.append(f"id {ident!r} repeats data row {first[ident]}")
+        label = -1
+        if label_col is not None:
+            raw = _text(label_col[index])
+            value = _LABELS.get(raw.lower().removesuffix(".0") if raw else "")
+            if value is None:
+                problems.append(f"label {raw!r} is not one of 1, lsbg, 0, artifact, -1, unknown or empty")
+            else:
+                label = value
+        if problems:
+            catalog.bad.append(
+                BadRow(number, ident, _text(ra_col[index]), _text(dec_col[index]), "; ".join(problems))
+            )
+            continue
+        first[ident] = number
+        catalog.rows.append(CatalogRow(number, ident, float(ra), float(dec), label))  # type: ignore[arg-type]
+    return catalog
