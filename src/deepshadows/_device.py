@@ -56,7 +56,14 @@ def resolve_device(name: str | torch.device = "auto") -> torch.device:
 
 
 def cpu_supports_bf16() -> bool:
-    """Return whether this CPU has native bfloat16 arithmetic (AVX512-BF16 or AMX) for oneDNN."""
+    """Return whether this CPU has native bfloat16 arithmetic (AVX512-BF16 or AMX) for oneDNN.
+
+    Returns
+    -------
+    bool
+        True when oneDNN reports native bfloat16 support; false when it does not, when the
+        check is missing from this PyTorch build or when it fails.
+    """
     check = getattr(torch.ops.mkldnn, "_is_mkldnn_bf16_supported", None)
     try:
         return bool(check()) if check is not None else False
@@ -102,6 +109,18 @@ def autocast(device: torch.device, precision: str) -> contextlib.AbstractContext
     Under ``"bf16"`` and ``"fp16"`` convolutions and matrix products run in the lower precision
     while weights, their updates and reductions such as batch statistics stay float32
     (PyTorch's autocast policy); ``"fp32"`` changes nothing.
+
+    Parameters
+    ----------
+    device : torch.device
+        Device the model runs on; its type (``"cpu"`` or ``"cuda"``) selects the autocast backend.
+    precision : {"fp32", "bf16", "fp16"}
+        Precision as returned by :func:`resolve_precision` (not ``"auto"``).
+
+    Returns
+    -------
+    contextlib.AbstractContextManager
+        A :func:`torch.autocast` context, or a :func:`contextlib.nullcontext` for ``"fp32"``.
     """
     if precision == "fp32":
         return contextlib.nullcontext()

@@ -20,7 +20,18 @@ __all__ = [
 
 
 def partial_path(path: str | os.PathLike[str]) -> Path:
-    """Return the temporary name under which ``path`` is written before it is complete."""
+    """Return the temporary name under which ``path`` is written before it is complete.
+
+    Parameters
+    ----------
+    path : path-like
+        Final destination.
+
+    Returns
+    -------
+    pathlib.Path
+        ``path`` with ``.partial`` appended to its file name, in the same folder.
+    """
     path = Path(path)
     return path.with_name(path.name + ".partial")
 
@@ -53,7 +64,22 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
 
 
 def save_png(fig: Any, path: str | os.PathLike[str], *, dpi: int = 110) -> Path:
-    """Write a matplotlib figure as a PNG with a white background, atomically; return the path."""
+    """Write a matplotlib figure as a PNG with a white background, atomically; return the path.
+
+    Parameters
+    ----------
+    fig : matplotlib.figure.Figure
+        Figure to save; it is not closed.
+    path : path-like
+        Output PNG file; its folder must exist.
+    dpi : int, optional
+        Resolution in dots per inch.
+
+    Returns
+    -------
+    pathlib.Path
+        The written file.
+    """
     out = Path(path)
     with atomic_path(out) as tmp:
         fig.savefig(tmp, dpi=dpi, format="png", facecolor="white")
@@ -64,6 +90,18 @@ def make_output_dir(path: str | os.PathLike[str], *, parameter: str | None = Non
     """Create an output folder (and its parents) if needed and return it.
 
     ``parameter``, when given, names the argument in error messages (``"out_dir: ..."``).
+
+    Parameters
+    ----------
+    path : path-like
+        Output folder.
+    parameter : str, optional
+        Name of the argument or option that gave ``path``, for error messages.
+
+    Returns
+    -------
+    pathlib.Path
+        The folder, which now exists.
 
     Raises
     ------
@@ -84,7 +122,17 @@ def make_output_dir(path: str | os.PathLike[str], *, parameter: str | None = Non
 
 
 def write_json_atomic(path: str | os.PathLike[str], obj: Any) -> None:
-    """Write ``obj`` as indented JSON to ``path`` atomically."""
+    """Write ``obj`` as indented JSON to ``path`` atomically.
+
+    Keys are sorted and values that JSON cannot represent are written as their ``str``.
+
+    Parameters
+    ----------
+    path : path-like
+        Output file; its folder must exist.
+    obj : object
+        JSON-serialisable value (typically a dict).
+    """
     with atomic_path(path) as tmp:
         tmp.write_text(json.dumps(obj, indent=2, sort_keys=True, default=str) + "\n")
 

@@ -41,7 +41,14 @@ def package_versions() -> dict[str, str]:
 
 
 def provenance() -> dict[str, object]:
-    """Return versions, platform and a UTC timestamp as one JSON-serialisable mapping."""
+    """Return versions, platform and a UTC timestamp as one JSON-serialisable mapping.
+
+    Returns
+    -------
+    dict
+        ``created_utc`` (ISO 8601 timestamp to the second), ``platform`` (the
+        :func:`platform.platform` string) and ``versions`` (from :func:`package_versions`).
+    """
     return {
         "created_utc": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
         "platform": platform.platform(),

@@ -25,7 +25,18 @@ CALIBRATION_SAMPLE = 2000
 
 
 def default_summary_dir(store_path: str | os.PathLike[str]) -> Path:
-    """Return the folder beside a store for its summary: ``data/des.h5`` -> ``data/des_summary``."""
+    """Return the folder beside a store for its summary: ``data/des.h5`` -> ``data/des_summary``.
+
+    Parameters
+    ----------
+    store_path : path-like
+        The store file; it need not exist.
+
+    Returns
+    -------
+    pathlib.Path
+        ``<stem>_summary`` in the store's folder (not created).
+    """
     path = Path(store_path)
     return path.with_name(path.stem + "_summary")
 

@@ -53,6 +53,12 @@ class InlineExecutor(Executor):
 def parse_scheduler(scheduler: str | None) -> tuple[str, int | str | None]:
     """Interpret a ``--scheduler`` value.
 
+    Parameters
+    ----------
+    scheduler : str or None
+        None (local processes), ``"local:N"`` or the address of a Dask scheduler
+        (``"tcp://host:8786"`` or ``"host:8786"``).
+
     Returns
     -------
     kind : {"processes", "local", "address"}
@@ -83,7 +89,26 @@ def parse_scheduler(scheduler: str | None) -> tuple[str, int | str | None]:
 
 
 def describe_scheduler(scheduler: str | None, workers: int | None = None) -> str:
-    """Return a short description of where jobs run, for logs and recorded configurations."""
+    """Return a short description of where jobs run, for logs and recorded configurations.
+
+    Parameters
+    ----------
+    scheduler : str or None
+        A ``--scheduler`` value, as for :func:`open_executor`.
+    workers : int, optional
+        Local processes when ``scheduler`` is None (default: all cores).
+
+    Returns
+    -------
+    str
+        E.g. ``"this process"``, ``"4 local processes"``, ``"Dask LocalCluster with 8 workers"``
+        or ``"Dask scheduler at tcp://host:8786"``.
+
+    Raises
+    ------
+    deepshadows.errors.InputError
+        For an invalid ``scheduler`` or ``workers``.
+    """
     kind, value = parse_scheduler(scheduler)
     if kind == "processes":
         n = _local_workers(workers)
@@ -189,6 +214,16 @@ def map_ordered(
         Arguments, consumed lazily.
     max_in_flight : int, optional
         Jobs submitted at once (default: 2 per CPU core of this machine).
+
+    Yields
+    ------
+    object
+        ``fn(item)`` for each item, in the order of ``items``.
+
+    Raises
+    ------
+    deepshadows.errors.InputError
+        If ``max_in_flight`` is less than 1.
     """
     limit = max_in_flight if max_in_flight is not None else 2 * (os.cpu_count() or 1)
     if limit < 1:

@@ -24,7 +24,7 @@ RGB_BANDS: tuple[str, ...] = ("z", "r", "g")
 class Survey:
     """Imaging properties of one survey layer.
 
-    Attributes
+    Parameters
     ----------
     name : str
         Short name (``"des"``, ``"hsc"``).
@@ -53,7 +53,13 @@ class Survey:
         sources just outside still add light).
     noise_correlation : float
         Width in native pixels of the Gaussian that correlates the coadd noise of neighbouring
-        pixels (the aperture depth is kept; the per-pixel scatter drops).
+        pixels (the aperture depth is kept; the per-pixel scatter drops). Default 0: white noise.
+    rgb_offset : float, optional
+        The additive offset ``m`` of the viewer's asinh stretch (default 0.03).
+    rgb_q : float, optional
+        Stretch parameter ``Q`` of the asinh stretch (default 20, as the viewer fixes it).
+    notes : dict of str to str, optional
+        Free-text remarks on where the numbers come from (e.g. ``"depth"``); informational only.
     """
 
     name: str
@@ -135,6 +141,16 @@ SURVEYS: dict[str, Survey] = {"des": DES, "hsc": HSC}
 
 def get_survey(name: str | Survey) -> Survey:
     """Return the survey called ``name`` (``"des"`` or ``"hsc"``), or ``name`` if it is one.
+
+    Parameters
+    ----------
+    name : str or Survey
+        Survey name (case-insensitive), or a :class:`Survey`, returned as it is.
+
+    Returns
+    -------
+    Survey
+        The survey's definition (:data:`DES` or :data:`HSC` for a name).
 
     Raises
     ------

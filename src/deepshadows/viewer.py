@@ -145,7 +145,22 @@ def asinh_rgb(
 
 
 def jpeg_roundtrip(rgb8: np.ndarray, *, quality: int = 90) -> np.ndarray:
-    """Encode an 8-bit RGB image as JPEG (Pillow, 4:2:0 chroma subsampling) and decode it again."""
+    """Encode an 8-bit RGB image as JPEG (Pillow, 4:2:0 chroma subsampling) and decode it again.
+
+    This reproduces the compression of the cutouts the viewer serves.
+
+    Parameters
+    ----------
+    rgb8 : ndarray of shape (H, W, 3), uint8
+        The image.
+    quality : int, optional
+        JPEG quality, 1 to 95 (the viewer uses 90).
+
+    Returns
+    -------
+    ndarray of shape (H, W, 3), uint8
+        The decoded image, with the JPEG artifacts.
+    """
     buffer = io.BytesIO()
     Image.fromarray(rgb8, mode="RGB").save(buffer, format="JPEG", quality=quality)
     buffer.seek(0)

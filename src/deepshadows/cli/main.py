@@ -424,7 +424,10 @@ def baselines(
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True, help="Output folder.")
 @click.option("--split", default="test", show_default=True, help="Split whose evaluation is read from runs.")
 def compare(runs: tuple[Path, ...], out: Path, split: str) -> None:
-    """Table 2 and Fig. 4a: the metrics and ROC curves of several evaluated models side by side.
+    """Compare evaluated models: metrics and ROC curves side by side.
+
+    Writes the paper's Table 2 (metrics with their intervals) and Fig. 4a (ROC curves with their
+    bands) for several evaluated models.
 
     RUNS are training runs (evaluated with `evaluate`), baseline folders or evaluation folders.
     """
@@ -647,7 +650,22 @@ _register_commands()
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line with ``argv`` (default: ``sys.argv[1:]``) and return the exit status."""
+    """Run the command line with ``argv`` (default: ``sys.argv[1:]``) and return the exit status.
+
+    Errors of the package (:class:`deepshadows.errors.DeepShadowsError`) are printed as one
+    ``error: ...`` line instead of a traceback.
+
+    Parameters
+    ----------
+    argv : sequence of str, optional
+        Arguments after the program name; ``None`` reads ``sys.argv[1:]``.
+
+    Returns
+    -------
+    int
+        Exit status: 0 on success, 1 for an error of the package, click's status for a usage
+        error (2) and 130 when aborted or interrupted.
+    """
     try:
         cli.main(
             args=list(argv) if argv is not None else None, prog_name="deepshadows", standalone_mode=False

@@ -65,12 +65,35 @@ _ABSENT_BAND_NOISE_FACTOR = 1e4
 
 
 def is_fits_file(path: str | os.PathLike[str]) -> bool:
-    """Whether a file name ends in one of :data:`FITS_SUFFIXES` (case-insensitive)."""
+    """Whether a file name ends in one of :data:`FITS_SUFFIXES` (case-insensitive).
+
+    Parameters
+    ----------
+    path : path-like
+        File name or path; only its text is looked at, the file need not exist.
+
+    Returns
+    -------
+    bool
+        True for a name ending in ``.fits``, ``.fit``, ``.fits.gz`` or ``.fit.gz``.
+    """
     return str(path).lower().endswith(FITS_SUFFIXES)
 
 
 def fits_stem(path: str | os.PathLike[str]) -> str:
-    """Return a FITS file name without its suffix: ``a1.fits.gz`` -> ``a1``."""
+    """Return a FITS file name without its suffix: ``a1.fits.gz`` -> ``a1``.
+
+    Parameters
+    ----------
+    path : path-like
+        FITS file; the folder part is dropped.
+
+    Returns
+    -------
+    str
+        The file name without the longest matching suffix of :data:`FITS_SUFFIXES`, or without
+        its last suffix when none matches.
+    """
     name = Path(path).name
     for suffix in sorted(FITS_SUFFIXES, key=len, reverse=True):
         if name.lower().endswith(suffix):
@@ -79,7 +102,13 @@ def fits_stem(path: str | os.PathLike[str]) -> str:
 
 
 def feature_dtype() -> np.dtype:
-    """Return the structured dtype of the store's ``features`` table (float32 per feature)."""
+    """Return the structured dtype of the store's ``features`` table (float32 per feature).
+
+    Returns
+    -------
+    numpy.dtype
+        One float32 field per name of :data:`deepshadows.features.FEATURE_NAMES`, in that order.
+    """
     return np.dtype([(name, np.float32) for name in FEATURE_NAMES])
 
 
@@ -367,7 +396,27 @@ def find_fits_objects(paths: Sequence[str | os.PathLike[str]]) -> dict[str, Fits
 
 
 def read_fits_object(obj: FitsObject, *, required: Sequence[str] = RGB_BANDS) -> dict[str, np.ndarray]:
-    """Read the bands of one object found by :func:`find_fits_objects`."""
+    """Read the bands of one object found by :func:`find_fits_objects`.
+
+    Parameters
+    ----------
+    obj : FitsObject
+        The object: its cube is read by :func:`read_fits_cube`, otherwise its band files by
+        :func:`read_fits_bands`.
+    required : sequence of str, optional
+        Bands that must be present (default g, r, z).
+
+    Returns
+    -------
+    dict of str to ndarray of shape (H, W), float32
+        Band name to image, in nanomaggies per native pixel.
+
+    Raises
+    ------
+    deepshadows.errors.InputError
+        As for :func:`read_fits_cube` or :func:`read_fits_bands`; for band files the message
+        names the object's id.
+    """
     if obj.cube is not None:
         return read_fits_cube(obj.cube, required=required)
     return read_fits_bands(obj.band_files, required=required, name=f"id {obj.ident!r}")
@@ -378,6 +427,18 @@ def min_cutout_pixels(survey: Survey | str, pixel_scale: float | None = None) ->
 
     The viewer cutout spans ``survey.field_of_view`` arcsec; band images must span at least as
     much for :func:`deepshadows.viewer.bands_to_cutout` to fill it.
+
+    Parameters
+    ----------
+    survey : Survey or str
+        Gives the field of view and, by default, the pixel scale.
+    pixel_scale : float, optional
+        Pixel scale of the band images in arcsec (default: the survey's native scale).
+
+    Returns
+    -------
+    int
+        ``field_of_view / pixel_scale`` rounded up.
     """
     survey = get_survey(survey)
     scale = survey.native_scale if pixel_scale is None else float(pixel_scale)

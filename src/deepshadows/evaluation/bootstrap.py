@@ -37,7 +37,7 @@ _GRID_POINTS = 201
 class Interval:
     """A point estimate with a confidence interval.
 
-    Attributes
+    Parameters
     ----------
     value : float
         Estimate on the full data set.

@@ -29,6 +29,19 @@ def find_evaluations(path: str | os.PathLike[str], *, split: str = "test") -> li
     ``path`` may be an evaluation folder itself, a training run (its ``evaluation_<split>``),
     or a folder of several (such as the output of ``deepshadows baselines``: one per model).
 
+    Parameters
+    ----------
+    path : path-like
+        Evaluation folder, training run or folder of evaluation folders.
+    split : str, optional
+        Split whose ``evaluation_<split>`` folder is looked for in a training run.
+
+    Returns
+    -------
+    list of pathlib.Path
+        The evaluation folders; those of a baselines folder come in the order its
+        ``config.json`` lists the models, the others sorted by name.
+
     Raises
     ------
     deepshadows.errors.InputError

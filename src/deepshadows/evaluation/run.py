@@ -27,6 +27,22 @@ def predict_rows(
 ) -> np.ndarray:
     """Class probabilities of the given rows of a store, read in blocks.
 
+    The cutouts are read 2048 rows at a time and classified with
+    :func:`deepshadows.predict.batch.predict_logits`, so memory does not grow with ``rows``.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        Classifier already on ``device`` (as returned by :func:`deepshadows.models.load_model`).
+    store_path : path-like
+        Store (HDF5) holding the cutouts.
+    rows : array-like of int
+        Store rows to classify, in any order.
+    device : str, optional
+        Device the cutouts are moved to (``"cpu"``, ``"cuda"``, ``"cuda:N"``).
+    batch_size : int, optional
+        Images per forward pass.
+
     Returns
     -------
     ndarray of shape (n,) or (n, K)
@@ -57,6 +73,19 @@ def predict_split(
     batch_size: int = FORWARD_BATCH,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Class probabilities of every object of one split, read in blocks.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        Classifier already on ``device`` (as returned by :func:`deepshadows.models.load_model`).
+    store_path : path-like
+        Store (HDF5) holding the split.
+    split : str
+        ``"train"``, ``"val"`` or ``"test"``.
+    device : str, optional
+        Device the cutouts are moved to (``"cpu"``, ``"cuda"``, ``"cuda:N"``).
+    batch_size : int, optional
+        Images per forward pass.
 
     Returns
     -------

@@ -28,6 +28,19 @@ def confident_groups(
     paper. K classes: for every (true, predicted) pair, the objects whose predicted class has a
     probability above ``high``.
 
+    Parameters
+    ----------
+    y_true : array-like of int, shape (N,)
+        True labels (1 for LSBGs in the binary case, class indices ``0 .. K-1`` otherwise).
+    prob : ndarray of shape (N,) or (N, K)
+        Predicted LSBG probability (binary) or class probabilities.
+    class_names : sequence of str
+        Name of each class, used in the group names of K-class problems; unused for binary ones.
+    high : float, optional
+        Probability above which a prediction counts as confident.
+    low : float, optional
+        LSBG probability below which a binary prediction counts as a confident artifact.
+
     Returns
     -------
     dict of str to ndarray of int
@@ -66,6 +79,27 @@ def plot_gallery(
 
     Each map is scaled to its own maximum and drawn with the ``jet`` colour map at 45 % opacity
     over the cutout, as Fig. 6 of the paper.
+
+    Parameters
+    ----------
+    images : ndarray of shape (N, H, W, 3), uint8
+        Cutouts as served by the store.
+    maps : ndarray of shape (N, h, w)
+        Non-negative Grad-CAM maps, one per cutout (as returned by
+        :func:`deepshadows.explain.gradcam`).
+    titles : sequence of str
+        Title of each cutout, drawn above it.
+    out_png : path-like
+        Output PNG file.
+    title : str
+        Title of the whole figure.
+    columns : int, optional
+        Cutouts per row (fewer when there are fewer cutouts).
+
+    Returns
+    -------
+    pathlib.Path
+        The written PNG.
     """
     import matplotlib
 

@@ -224,7 +224,7 @@ def _flux_radius(
 class Measurement:
     """Features of the candidate detection and where it was found.
 
-    Attributes
+    Parameters
     ----------
     features : numpy.ndarray
         Float64 array of shape ``(19,)`` in the order of :data:`FEATURE_NAMES`.
@@ -305,10 +305,31 @@ def measure_candidate(
     within ``max_offset_arcsec``; otherwise the detection nearest to the centre within that
     distance.
 
+    Parameters
+    ----------
+    bands : numpy.ndarray
+        Float array of shape ``(4, H, W)``: the g, r, i, z images in nanomaggies per native
+        pixel, with the candidate at the image centre. Non-finite pixels are treated as masked.
+    pixel_scale : float
+        Native pixel scale, arcsec per pixel.
+    noise_sigma : sequence of float
+        White-noise standard deviation of each band (g, r, i, z), nanomaggies per pixel.
+    max_offset_arcsec : float, optional
+        Largest distance from the image centre at which a detection is accepted as the
+        candidate, arcsec.
+    subtract_background : bool, optional
+        Subtract a ``sep.Background`` (64 px mesh) from every band first; off by default, for
+        simulated skies, which are exactly zero.
+
     Returns
     -------
     Measurement
         Features, flag and the detection's centroid.
+
+    Raises
+    ------
+    InputError
+        If the array shape, pixel scale or noise levels are invalid.
     """
     bands = np.asarray(bands)
     sigma = _check_inputs(bands, pixel_scale, noise_sigma)

@@ -38,7 +38,7 @@ _LABELS = {"1": 1, "lsbg": 1, "0": 0, "artifact": 0, "-1": -1, "": -1, "unknown"
 class CatalogRow:
     """One valid row of a catalogue.
 
-    Attributes
+    Parameters
     ----------
     row : int
         Data row number, from 1.
@@ -61,7 +61,7 @@ class CatalogRow:
 class BadRow:
     """A row that is not fetched, with the reason; also used for rows whose download failed.
 
-    Attributes
+    Parameters
     ----------
     row : int
         Data row number, from 1.
@@ -84,7 +84,7 @@ class BadRow:
 class Catalog:
     """A checked catalogue.
 
-    Attributes
+    Parameters
     ----------
     path : pathlib.Path
         The file read.

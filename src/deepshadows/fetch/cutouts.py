@@ -53,7 +53,7 @@ _JPEG_END = b"\xff\xd9"
 class CutoutConfig:
     """What is downloaded and how it becomes a store row (recorded in the store's ``config``).
 
-    Attributes
+    Parameters
     ----------
     layer : {"des-dr1", "hsc2"}
         Viewer layer.
@@ -135,13 +135,40 @@ def _coordinates(ra: float, dec: float) -> list[tuple[str, str]]:
 
 
 def jpeg_url(config: CutoutConfig, ra: float, dec: float) -> str:
-    """Return the viewer URL of the JPEG cutout at (ra, dec) in degrees."""
+    """Return the viewer URL of the JPEG cutout at (ra, dec) in degrees.
+
+    Parameters
+    ----------
+    config : CutoutConfig
+        Gives the site, the layer and the zoom.
+    ra, dec : float
+        Centre of the cutout, degrees (written with 6 decimals).
+
+    Returns
+    -------
+    str
+        ``{base_url}/viewer/jpeg-cutout?ra=..&dec=..&zoom=..&layer=..``.
+    """
     query = [*_coordinates(ra, dec), ("zoom", str(config.zoom)), ("layer", config.layer)]
     return f"{config.base_url}/viewer/jpeg-cutout?{urlencode(query)}"
 
 
 def fits_url(config: CutoutConfig, ra: float, dec: float) -> str:
-    """Return the viewer URL of the FITS cutout at (ra, dec) at the survey's native pixel scale."""
+    """Return the viewer URL of the FITS cutout at (ra, dec) at the survey's native pixel scale.
+
+    Parameters
+    ----------
+    config : CutoutConfig
+        Gives the site, the layer (hence the pixel scale and the side,
+        :attr:`CutoutConfig.fits_size`) and the bands.
+    ra, dec : float
+        Centre of the cutout, degrees (written with 6 decimals).
+
+    Returns
+    -------
+    str
+        ``{base_url}/viewer/fits-cutout?ra=..&dec=..&layer=..&pixscale=..&size=..&bands=..``.
+    """
     query = [
         *_coordinates(ra, dec),
         ("layer", config.layer),

@@ -60,7 +60,7 @@ _T = TypeVar("_T")
 class ClientSettings:
     """How requests are made; none of it changes what is stored.
 
-    Attributes
+    Parameters
     ----------
     concurrency : int
         Requests (and connections) in flight at once.
@@ -130,7 +130,14 @@ def _finite(value: Any) -> bool:
 
 
 class FetchFailed(Exception):
-    """A request failed for good: a 4xx status, or still failing after every retry."""
+    """A request failed for good: a 4xx status, or still failing after every retry.
+
+    Parameters
+    ----------
+    reason : str
+        What went wrong: the status of a request that is not retried, or the last cause and
+        the number of attempts.
+    """
 
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
@@ -166,7 +173,7 @@ class _Retryable(Exception):
 class FetchStats:
     """Counters of one run (or one partition of it).
 
-    Attributes
+    Parameters
     ----------
     requests : int
         HTTP requests sent, retries included.
@@ -251,7 +258,25 @@ def parse_retry_after(value: str | None, *, now: _dt.datetime | None = None) -> 
 def backoff_delay(
     attempt: int, settings: ClientSettings, retry_after: float | None, rng: random.Random
 ) -> float:
-    """Delay before retry number ``attempt + 1``: full jitter, at least a capped ``Retry-After``."""
+    """Delay before retry number ``attempt + 1``: full jitter, at least a capped ``Retry-After``.
+
+    Parameters
+    ----------
+    attempt : int
+        Number of the attempt that failed, from 0 for the first.
+    settings : ClientSettings
+        Gives the base and cap of the backoff and the cap of a ``Retry-After`` delay.
+    retry_after : float or None
+        Delay asked for by the server's ``Retry-After`` header, seconds; None without one.
+    rng : random.Random
+        Source of the jitter.
+
+    Returns
+    -------
+    float
+        Seconds to wait: drawn uniformly from ``[0, min(backoff_max, backoff * 2**attempt)]``,
+        and at least ``min(retry_after, retry_after_max)``.
+    """
     delay = rng.uniform(0.0, min(settings.backoff_max, settings.backoff * 2.0**attempt))
     if retry_after is not None:
         delay = max(delay, min(retry_after, settings.retry_after_max))

@@ -48,25 +48,65 @@ POSITION_DTYPE = np.dtype([("row", np.int64), ("ra", np.float64), ("dec", np.flo
 
 
 def staging_path(out: str | os.PathLike[str]) -> Path:
-    """Return the folder of the staged partitions of a fetch into ``out``: ``<out>.parts``."""
+    """Return the folder of the staged partitions of a fetch into ``out``: ``<out>.parts``.
+
+    Parameters
+    ----------
+    out : path-like
+        The store.
+
+    Returns
+    -------
+    pathlib.Path
+        ``<out>.parts`` beside the store.
+    """
     out = Path(out)
     return out.with_name(out.name + ".parts")
 
 
 def failures_path(out: str | os.PathLike[str]) -> Path:
-    """Return the file listing the rows that were not stored: ``<out>.failures.csv``."""
+    """Return the file listing the rows that were not stored: ``<out>.failures.csv``.
+
+    Parameters
+    ----------
+    out : path-like
+        The store.
+
+    Returns
+    -------
+    pathlib.Path
+        ``<out>.failures.csv`` beside the store.
+    """
     out = Path(out)
     return out.with_name(out.name + ".failures.csv")
 
 
 def report_path(out: str | os.PathLike[str]) -> Path:
-    """Return the file of the configuration, provenance and statistics: ``<out>.fetch.json``."""
+    """Return the file of the configuration, provenance and statistics: ``<out>.fetch.json``.
+
+    Parameters
+    ----------
+    out : path-like
+        The store.
+
+    Returns
+    -------
+    pathlib.Path
+        ``<out>.fetch.json`` beside the store.
+    """
     out = Path(out)
     return out.with_name(out.name + ".fetch.json")
 
 
 def write_failures(path: Path, failures: Sequence[BadRow]) -> Path | None:
     """Write the failures CSV atomically, or remove a stale one when there are none.
+
+    Parameters
+    ----------
+    path : pathlib.Path
+        The CSV file (see :func:`failures_path`).
+    failures : sequence of BadRow
+        Rows not in the store, written in this order as ``row, id, ra, dec, reason``.
 
     Returns
     -------
@@ -88,7 +128,7 @@ def write_failures(path: Path, failures: Sequence[BadRow]) -> Path | None:
 class StoredRows:
     """What :func:`write_store` wrote.
 
-    Attributes
+    Parameters
     ----------
     path : pathlib.Path or None
         The store; None when no row was fetched (and nothing was written).

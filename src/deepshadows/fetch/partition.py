@@ -31,7 +31,7 @@ _Row = tuple[np.ndarray, np.ndarray | None, int]
 class PartitionTask:
     """Rows of the catalogue fetched as one unit (picklable, for executors).
 
-    Attributes
+    Parameters
     ----------
     index : int
         Partition number.
@@ -60,7 +60,7 @@ class PartitionTask:
 class PartitionResult:
     """What one partition produced.
 
-    Attributes
+    Parameters
     ----------
     index : int
         Partition number.
@@ -169,7 +169,21 @@ def fetch_partition(task: PartitionTask) -> PartitionResult:
 
 
 def run_coroutine(coroutine: Coroutine[Any, Any, _T]) -> _T:
-    """Run a coroutine to completion, also from a thread that already runs an event loop (a notebook)."""
+    """Run a coroutine to completion, also from a thread that already runs an event loop (a notebook).
+
+    Without a running loop the coroutine runs in a new one here; otherwise in a new loop on a
+    worker thread, which this call waits for.
+
+    Parameters
+    ----------
+    coroutine : coroutine
+        The coroutine to run; it must not be awaited elsewhere.
+
+    Returns
+    -------
+    object
+        What the coroutine returned.
+    """
     try:
         asyncio.get_running_loop()
     except RuntimeError:

@@ -54,7 +54,7 @@ __all__ = ["FetchResult", "fetch_catalog"]
 class FetchResult:
     """Outcome of :func:`fetch_catalog`.
 
-    Attributes
+    Parameters
     ----------
     path : pathlib.Path or None
         The store (None when no row could be fetched).

@@ -23,7 +23,25 @@ __all__ = ["PartitionStaging"]
 
 
 class PartitionStaging:
-    """The staged partitions of one fetch: ``part-NNNNNN.npz`` files and a manifest."""
+    """The staged partitions of one fetch: ``part-NNNNNN.npz`` files and a manifest.
+
+    Parameters
+    ----------
+    folder : pathlib.Path
+        The staging folder (``<out>.parts``, see :func:`deepshadows.fetch.output.staging_path`).
+    manifest : dict
+        Settings that determine the staged rows (``config``, ``partition_size``, ``n_valid``),
+        written to ``manifest.json``.
+    resume : bool
+        Keep the partitions already staged when ``manifest.json`` matches ``manifest``;
+        otherwise the folder is emptied and the manifest written anew.
+
+    Raises
+    ------
+    deepshadows.errors.InputError
+        With ``resume``, if the manifest is unreadable or records other settings; the message
+        names the differing keys.
+    """
 
     def __init__(self, folder: Path, manifest: dict[str, Any], *, resume: bool) -> None:
         self.folder = folder

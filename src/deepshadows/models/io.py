@@ -40,7 +40,18 @@ _RESERVED = frozenset({"format_version", "architecture", "model_kwargs", "weight
 
 
 def sidecar_path(weights: str | os.PathLike[str]) -> Path:
-    """Return the JSON sidecar that belongs to a weight file (same stem, ``.json``)."""
+    """Return the JSON sidecar that belongs to a weight file (same stem, ``.json``).
+
+    Parameters
+    ----------
+    weights : path-like
+        Weight file, e.g. ``run/model.safetensors``.
+
+    Returns
+    -------
+    pathlib.Path
+        The sidecar path, e.g. ``run/model.json``; it may not exist.
+    """
     return Path(weights).with_suffix(".json")
 
 

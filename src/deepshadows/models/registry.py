@@ -44,7 +44,13 @@ def register_model(name: str) -> Callable[[_Builder], _Builder]:
 
 
 def list_models() -> list[str]:
-    """Return the registered model names, sorted."""
+    """Return the registered model names, sorted.
+
+    Returns
+    -------
+    list of str
+        Names accepted by :func:`create_model` (and ``deepshadows train --model``).
+    """
     return sorted(_REGISTRY)
 
 

@@ -24,7 +24,7 @@ _LOADED: dict[tuple[str, str, str], Any] = {}
 class Partition:
     """Rows ``start`` to ``start + size`` of an input, to classify with a model.
 
-    Attributes
+    Parameters
     ----------
     model : str
         Model path (weights, run folder or ONNX file), absolute for remote workers.
@@ -54,7 +54,24 @@ class Partition:
 
 
 def classify_partition(part: Partition) -> tuple[list[str], np.ndarray]:
-    """Return the ids and logits of a partition's rows (loading the model on first use)."""
+    """Return the ids and logits of a partition's rows (loading the model on first use).
+
+    The model is kept in this process for the later partitions with the same model, device and
+    precision.
+
+    Parameters
+    ----------
+    part : Partition
+        The model, the input and the rows to classify.
+
+    Returns
+    -------
+    ids : list of str
+        Identifiers of the rows, in input order (fewer than ``part.size`` at the end of the
+        input; empty past it).
+    logits : ndarray of shape (n,) or (n, K), float32
+        Logits of those rows.
+    """
     from deepshadows.predict.inputs import _open_input
     from deepshadows.predict.run import load_classifier
 
@@ -76,7 +93,30 @@ def classify_partition(part: Partition) -> tuple[list[str], np.ndarray]:
 def classify_partitions(
     executor: Executor, template: Partition, *, start: int, total: int, size: int, max_in_flight: int
 ) -> Iterator[tuple[list[str], np.ndarray]]:
-    """Yield (ids, logits) of rows ``start`` to ``total`` in order, ``size`` rows per task."""
+    """Yield (ids, logits) of rows ``start`` to ``total`` in order, ``size`` rows per task.
+
+    Parameters
+    ----------
+    executor : concurrent.futures.Executor
+        Runs the tasks (from :func:`deepshadows.parallel.open_executor`).
+    template : Partition
+        Model, input and options shared by every task; its ``start`` and ``size`` are replaced.
+    start : int
+        First row to classify (0-based; later than 0 when resuming).
+    total : int
+        Number of rows of the input; rows up to ``total - 1`` are classified.
+    size : int
+        Rows per task (the last task may have fewer).
+    max_in_flight : int
+        Tasks submitted ahead of the one being yielded.
+
+    Yields
+    ------
+    ids : list of str
+        Identifiers of one task's rows.
+    logits : ndarray of shape (n,) or (n, K), float32
+        Their logits.
+    """
     from deepshadows.parallel import map_ordered
 
     parts = (replace(template, start=lo, size=min(size, total - lo)) for lo in range(start, total, size))

@@ -38,7 +38,12 @@ def released_model_path(name: str) -> Path:
     Parameters
     ----------
     name : {"des", "hsc"}
-        The model.
+        The model (case-insensitive).
+
+    Returns
+    -------
+    pathlib.Path
+        Its ``<name>.safetensors`` in the installed package; the JSON sidecar lies beside it.
 
     Raises
     ------
@@ -62,6 +67,21 @@ def resolve_model_path(model: str | os.PathLike[str]) -> Path:
     """Return ``model`` as a path: an existing path as it is, a released model's name as its file.
 
     A path that exists wins over a released name, so a local folder called ``des`` is used.
+
+    Parameters
+    ----------
+    model : path-like
+        Weight file, run folder, ONNX file, or the name of a released model (``"des"``, ``"hsc"``).
+
+    Returns
+    -------
+    pathlib.Path
+        The path as given (it need not exist), or the released model's weight file.
+
+    Raises
+    ------
+    deepshadows.errors.InputError
+        If a released model's file is missing from the installation.
     """
     path = Path(model)
     if path.exists() or str(model).lower() not in RELEASED_MODELS:
@@ -70,5 +90,11 @@ def resolve_model_path(model: str | os.PathLike[str]) -> Path:
 
 
 def model_card() -> str:
-    """Return the text of the released models' card (Markdown)."""
+    """Return the text of the released models' card (Markdown).
+
+    Returns
+    -------
+    str
+        Contents of ``MODEL_CARD.md``: data, protocol, measured metrics and known limits.
+    """
     return (_folder() / "MODEL_CARD.md").read_text(encoding="utf-8")

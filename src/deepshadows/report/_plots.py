@@ -24,14 +24,41 @@ def _png(fig: MplFigure) -> bytes:
 
 
 def history_png(rows: Sequence[Mapping[str, Any]], *, best_epoch: int | None, title: str | None) -> bytes:
-    """Draw the training history (Fig. 3) from the rows of ``history.csv``; return PNG bytes."""
+    """Draw the training history (Fig. 3) from the rows of ``history.csv``; return PNG bytes.
+
+    Parameters
+    ----------
+    rows : sequence of mapping
+        One mapping per epoch with ``epoch``, ``train_loss``, ``train_accuracy``, ``val_loss``
+        and ``val_accuracy``.
+    best_epoch : int or None
+        Epoch to mark with a dotted line (the one whose weights were kept); None marks none.
+    title : str or None
+        Figure title; None draws none.
+
+    Returns
+    -------
+    bytes
+        The PNG image, drawn at 110 dpi.
+    """
     from deepshadows.training.plots import plot_history
 
     return _png(plot_history(rows, best_epoch=best_epoch, title=title))
 
 
 def finetune_history_png(rows: Sequence[Mapping[str, Any]]) -> bytes:
-    """Draw loss and accuracy per fine-tuning epoch from ``finetune_history.csv``; return PNG bytes."""
+    """Draw loss and accuracy per fine-tuning epoch from ``finetune_history.csv``; return PNG bytes.
+
+    Parameters
+    ----------
+    rows : sequence of mapping
+        One mapping per epoch with ``epoch``, ``accuracy`` and ``loss`` (training values).
+
+    Returns
+    -------
+    bytes
+        The PNG image (accuracy on the left, loss on the right), drawn at 110 dpi.
+    """
     from matplotlib.figure import Figure
 
     epochs = [int(row["epoch"]) for row in rows]
@@ -45,7 +72,22 @@ def finetune_history_png(rows: Sequence[Mapping[str, Any]]) -> bytes:
 
 
 def probability_histogram_png(prob: np.ndarray, *, xlabel: str, threshold: float | None) -> bytes:
-    """Histogram predicted probabilities over [0, 1] (25 bins); return PNG bytes."""
+    """Histogram predicted probabilities over [0, 1] (25 bins); return PNG bytes.
+
+    Parameters
+    ----------
+    prob : ndarray of shape (N,)
+        Probabilities in [0, 1].
+    xlabel : str
+        Label of the horizontal axis (what the probability is of).
+    threshold : float or None
+        Classification threshold to mark with a dashed line; None marks none.
+
+    Returns
+    -------
+    bytes
+        The PNG image, drawn at 110 dpi.
+    """
     from matplotlib.figure import Figure
 
     fig = Figure(figsize=(5.0, 3.2), layout="constrained")

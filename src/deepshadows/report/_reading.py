@@ -43,6 +43,20 @@ _MIME = {"PNG": "image/png", "JPEG": "image/jpeg"}
 def embed_image(title: str, data: bytes, caption: str = "") -> Figure:
     """Return PNG or JPEG bytes as a :class:`Figure` holding a ``data:`` URI, once they decode.
 
+    Parameters
+    ----------
+    title : str
+        Short name shown under the image (usually the file name).
+    data : bytes
+        Contents of a PNG or JPEG file.
+    caption : str, optional
+        One line of explanation.
+
+    Returns
+    -------
+    Figure
+        The image as a base64 ``data:`` URI, with its width in pixels.
+
     Raises
     ------
     ValueError
@@ -62,6 +76,18 @@ def embed_image(title: str, data: bytes, caption: str = "") -> Figure:
 
 def image_file_figure(path: Path, caption: str = "") -> Figure:
     """Return an image file as a :class:`Figure` titled by its name.
+
+    Parameters
+    ----------
+    path : pathlib.Path
+        PNG or JPEG file.
+    caption : str, optional
+        One line of explanation.
+
+    Returns
+    -------
+    Figure
+        The image embedded as a ``data:`` URI (see :func:`embed_image`).
 
     Raises
     ------
@@ -180,7 +206,18 @@ class FolderReader:
 
 
 def to_float(value: Any) -> float | None:
-    """Return ``value`` as a finite float, or None for empty, invalid or non-finite values."""
+    """Return ``value`` as a finite float, or None for empty, invalid or non-finite values.
+
+    Parameters
+    ----------
+    value : object
+        A number, or text as read from a CSV or JSON file; booleans count as invalid.
+
+    Returns
+    -------
+    float or None
+        The finite value, or None.
+    """
     if value is None or isinstance(value, bool):
         return None
     try:
@@ -191,7 +228,20 @@ def to_float(value: Any) -> float | None:
 
 
 def fmt(value: Any) -> str:
-    """Format one value for the page: numbers compactly, containers as compact JSON."""
+    """Format one value for the page: numbers compactly, containers as compact JSON.
+
+    Parameters
+    ----------
+    value : object
+        Any value read from a JSON or CSV file.
+
+    Returns
+    -------
+    str
+        ``–`` for None, ``yes``/``no`` for booleans, integers as they are, floats with six
+        significant digits, text as it is, a sequence of scalars comma-separated and anything
+        else as JSON with sorted keys.
+    """
     if value is None:
         return "–"
     if isinstance(value, bool):
@@ -208,7 +258,22 @@ def fmt(value: Any) -> str:
 
 
 def interval_cell(value: Any, low: Any = None, high: Any = None, digits: int = 3) -> str:
-    """Format ``value [low, high]`` (or just the value without bounds; ``–`` when missing)."""
+    """Format ``value [low, high]`` (or just the value without bounds; ``–`` when missing).
+
+    Parameters
+    ----------
+    value : object
+        The estimate: a number or numeric text. Text that is not a number is shown as it is.
+    low, high : object, optional
+        Bounds of the interval; the bounds are left out unless both are finite numbers.
+    digits : int, optional
+        Decimals of every number.
+
+    Returns
+    -------
+    str
+        E.g. ``"0.920 [0.912, 0.927]"``.
+    """
     v, lo, hi = to_float(value), to_float(low), to_float(high)
     if v is None:
         return "–" if value in (None, "") else str(value)
@@ -218,7 +283,21 @@ def interval_cell(value: Any, low: Any = None, high: Any = None, digits: int = 3
 
 
 def flatten(mapping: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
-    """Return nested mappings as one level with dotted keys: ``{"a": {"b": 1}}`` -> ``{"a.b": 1}``."""
+    """Return nested mappings as one level with dotted keys: ``{"a": {"b": 1}}`` -> ``{"a.b": 1}``.
+
+    Parameters
+    ----------
+    mapping : mapping of str to object
+        Possibly nested mapping (e.g. a recorded configuration); empty nested mappings are kept
+        as values.
+    prefix : str, optional
+        Text put before every key (used by the recursion, e.g. ``"a."``).
+
+    Returns
+    -------
+    dict of str to object
+        One entry per leaf value, keyed by its dotted path.
+    """
     out: dict[str, Any] = {}
     for key, value in mapping.items():
         name = f"{prefix}{key}"
@@ -230,13 +309,41 @@ def flatten(mapping: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
 
 
 def bounds_cell(low: Any, high: Any, digits: int = 3) -> str:
-    """Format an interval ``[low, high]``; ``–`` when a bound is missing."""
+    """Format an interval ``[low, high]``; ``–`` when a bound is missing.
+
+    Parameters
+    ----------
+    low, high : object
+        Bounds: numbers or numeric text; a missing, invalid or non-finite bound counts as missing.
+    digits : int, optional
+        Decimals of each bound.
+
+    Returns
+    -------
+    str
+        E.g. ``"[0.912, 0.927]"``, or ``–``.
+    """
     lo, hi = to_float(low), to_float(high)
     return "–" if lo is None or hi is None else f"[{lo:.{digits}f}, {hi:.{digits}f}]"
 
 
 def mapping_table(mapping: Mapping[str, Any], caption: str = "", *, key: str = "setting") -> Table:
-    """Return a two-column table of a mapping's items, in key order."""
+    """Return a two-column table of a mapping's items, in key order.
+
+    Parameters
+    ----------
+    mapping : mapping of str to object
+        Items to list; values are formatted with :func:`fmt`.
+    caption : str, optional
+        Text shown above the table.
+    key : str, optional
+        Title of the first column (the second is ``value``).
+
+    Returns
+    -------
+    Table
+        One row per item, sorted by key.
+    """
     rows = [[str(k), fmt(v)] for k, v in sorted(mapping.items(), key=lambda kv: str(kv[0]))]
     return Table(columns=[key, "value"], rows=rows, caption=caption)
 
@@ -254,6 +361,20 @@ def records_table(rows: Sequence[Mapping[str, str]], caption: str = "") -> Table
     """Return a table of CSV records; ``m``, ``m_low`` and ``m_high`` columns make one cell.
 
     The merged cells read ``value [low, high]`` with three decimals, as the paper's tables.
+
+    Parameters
+    ----------
+    rows : sequence of mapping of str to str
+        Rows of a CSV file (as read by :meth:`FolderReader.csv`); the first row's keys give the
+        columns.
+    caption : str, optional
+        Text shown above the table.
+
+    Returns
+    -------
+    Table
+        The table; merged columns are titled ``<m> [interval]``, other numbers are shown as
+        integers or with four significant digits. No columns when ``rows`` is empty.
     """
     columns = list(rows[0]) if rows else []
     bounded = [c for c in columns if f"{c}_low" in columns and f"{c}_high" in columns]

@@ -28,7 +28,18 @@ __all__ = ["BUILDERS", "SectionBuilder", "find_builder", "has_files"]
 
 
 def has_files(*names: str) -> Callable[[Path], bool]:
-    """Return a test that a folder holds every one of ``names``."""
+    """Return a test that a folder holds every one of ``names``.
+
+    Parameters
+    ----------
+    *names : str
+        File names, relative to the folder tested.
+
+    Returns
+    -------
+    callable
+        ``test(folder) -> bool``: whether every name is a file in ``folder``.
+    """
 
     def test(folder: Path) -> bool:
         return all((folder / name).is_file() for name in names)
@@ -105,5 +116,18 @@ BUILDERS: tuple[SectionBuilder, ...] = (
 
 
 def find_builder(folder: Path, builders: tuple[SectionBuilder, ...] = BUILDERS) -> SectionBuilder | None:
-    """Return the first builder that recognises ``folder``, or None."""
+    """Return the first builder that recognises ``folder``, or None.
+
+    Parameters
+    ----------
+    folder : pathlib.Path
+        The folder to recognise.
+    builders : tuple of SectionBuilder, optional
+        Builders to try, in order (default: :data:`BUILDERS`).
+
+    Returns
+    -------
+    SectionBuilder or None
+        The first builder whose ``matches(folder)`` is true; None when no kind is recognised.
+    """
     return next((b for b in builders if b.matches(folder)), None)

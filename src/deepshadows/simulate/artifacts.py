@@ -215,7 +215,24 @@ _SAMPLERS: dict[str, Callable[[np.random.Generator, Survey], dict[str, float]]] 
 
 
 def sample_artifact(rng: np.random.Generator, subclass: str, survey: Survey) -> dict[str, float]:
-    """Draw the truth parameters of one artifact of the given subclass (``"A"`` to ``"F"``)."""
+    """Draw the truth parameters of one artifact of the given subclass (``"A"`` to ``"F"``).
+
+    Parameters
+    ----------
+    rng : numpy.random.Generator
+        Source of randomness.
+    subclass : {"A", "B", "C", "D", "E", "F"}
+        Artifact subclass (see the module description).
+    survey : Survey
+        Survey whose optics shape the artifact; only bright stars (``"E"``) depend on it:
+        diffraction spikes and bleed trails in DES, ghost halos in HSC.
+
+    Returns
+    -------
+    dict of str to float
+        Flat truth parameters (positions and sizes in arcsec, magnitudes in AB mag, angles in
+        degrees), as :func:`draw_artifact` takes them.
+    """
     return {key: float(value) for key, value in _SAMPLERS[subclass](rng, survey).items()}
 
 
@@ -449,5 +466,20 @@ _DRAWERS = {"A": _draw_a, "B": _draw_b, "C": _draw_c, "D": _draw_d, "E": _draw_e
 def draw_artifact(
     scene: Scene, subclass: str, params: dict[str, float], rng: np.random.Generator, survey: Survey
 ) -> None:
-    """Render an artifact of ``subclass`` with truth ``params`` into ``scene``."""
+    """Render an artifact of ``subclass`` with truth ``params`` into ``scene``.
+
+    Parameters
+    ----------
+    scene : Scene
+        Scene the light is added to, in place.
+    subclass : {"A", "B", "C", "D", "E", "F"}
+        Artifact subclass.
+    params : dict of str to float
+        Truth parameters from :func:`sample_artifact` for the same subclass.
+    rng : numpy.random.Generator
+        Source of randomness for the details not fixed by ``params``: weights, positions and
+        shapes of compact objects, group members and star-forming knots.
+    survey : Survey
+        Survey of the scene (sets the level of saturated bleed trails).
+    """
     _DRAWERS[subclass](scene, params, rng, survey)

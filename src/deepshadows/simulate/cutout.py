@@ -30,7 +30,7 @@ _MAX_RENDER_ERRORS = 10
 class CutoutSpec:
     """What to simulate for one object and with which options.
 
-    Attributes
+    Parameters
     ----------
     survey : str
         Survey name.
@@ -68,7 +68,24 @@ class CutoutSpec:
 
 @dataclass
 class SimulatedCutout:
-    """The products of one simulated object."""
+    """The products of one simulated object.
+
+    Parameters
+    ----------
+    image : ndarray of shape (image_size, image_size, 3), uint8
+        The cutout as the viewer shows it and the store keeps it (RGB, north up).
+    bands : ndarray of shape (4, n, n), float32
+        The g, r, i, z images at the native pixel scale, in nanomaggies per pixel, recentred on
+        the candidate detection.
+    features : ndarray of shape (19,), float64
+        Catalogue features measured on the candidate (see :data:`deepshadows.features.FEATURE_NAMES`);
+        NaN when the measurement failed.
+    feature_flag : int
+        Bitmask of the measurement's ``FLAG_*`` values; zero for a clean measurement.
+    truth : dict of str to float
+        Every drawn parameter, plus ``attempts``, ``preselected``, ``render_errors`` and the
+        recentring shift ``recentre_dx``, ``recentre_dy`` (arcsec).
+    """
 
     image: np.ndarray
     bands: np.ndarray

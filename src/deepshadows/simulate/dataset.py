@@ -43,7 +43,7 @@ _T = TypeVar("_T")
 class SimConfig:
     """Configuration of a simulated data set (stored in the file's ``config`` attribute).
 
-    Attributes
+    Parameters
     ----------
     survey : str
         ``"des"`` or ``"hsc"``.
@@ -112,12 +112,31 @@ class SimConfig:
 
 
 def object_seed(seed: int, index: int) -> np.random.SeedSequence:
-    """Return the seed of object ``index`` in a data set with seed ``seed``."""
+    """Return the seed of object ``index`` in a data set with seed ``seed``.
+
+    Parameters
+    ----------
+    seed : int
+        Seed of the data set (:attr:`SimConfig.seed`).
+    index : int
+        Row of the object in the store, from 0.
+
+    Returns
+    -------
+    numpy.random.SeedSequence
+        ``SeedSequence(seed, spawn_key=(index,))``: independent of every other object's seed and
+        of how the work is split.
+    """
     return np.random.SeedSequence(seed, spawn_key=(index,))
 
 
 def assign_classes(cfg: SimConfig) -> tuple[np.ndarray, np.ndarray]:
     """Fix the kind and subclass of every object from the data-set seed.
+
+    Parameters
+    ----------
+    cfg : SimConfig
+        The data set: its ``n``, ``seed``, ``type1_fraction`` and ``type2_mix`` are used.
 
     Returns
     -------

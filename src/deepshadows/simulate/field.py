@@ -33,7 +33,7 @@ _SKY_PIXELS = 2048
 class FieldConfig:
     """Parameters of the field population (defaults from the science specification).
 
-    Attributes
+    Parameters
     ----------
     counts_at_24 : float
         Differential galaxy counts at r = 24 per square degree per magnitude (twice the
@@ -64,7 +64,7 @@ class FieldConfig:
 class FieldSky:
     """A large patch of field population, before the PSF.
 
-    Attributes
+    Parameters
     ----------
     extended : ndarray of shape (4, n, n), float32
         Galaxies and faint stars per band, nanomaggies per native pixel, FITS orientation.

@@ -42,6 +42,45 @@ class LSBGPriors:
     The ellipticity and mean-surface-brightness shapes are the quantiles measured on the HSC
     (Greco et al. 2018) catalogue; sizes, the red fraction and the cuts follow the DES sample of
     Tanoglidis et al. (2021). All values are assumptions that can be replaced.
+
+    Parameters
+    ----------
+    red_fraction : float, optional
+        Fraction of red LSBGs (g - i >= 0.60); the others are blue.
+    r_eff_median : float, optional
+        Median of the log-normal prior on the semi-major half-light radius, arcsec.
+    r_eff_sigma : float, optional
+        Width of that log-normal (standard deviation of the natural logarithm).
+    r_eff_range : tuple of float, optional
+        Range (arcsec) the radius is truncated to; draws outside it are repeated.
+    sersic_median, sersic_sigma : float, optional
+        Median and natural-log width of the log-normal prior on the Sersic index.
+    sersic_range : tuple of float, optional
+        Range the Sersic index is truncated to.
+    ellipticity_levels, ellipticity_values : tuple of float, optional
+        Piecewise-linear quantile function of the ellipticity ``1 - q``: cumulative
+        probabilities (from 0 to 1) and the ellipticities at them.
+    sb_levels, sb_values : tuple of float, optional
+        Piecewise-linear quantile function of the mean g-band surface brightness within the
+        effective radius, mag/arcsec^2: cumulative probabilities and the values at them.
+    sb_shift_blue, sb_shift_red : float, optional
+        Shift added to the drawn surface brightness of blue and red LSBGs, mag/arcsec^2
+        (red LSBGs are fainter).
+    sb_range : tuple of float, optional
+        Accepted range of the shifted mean surface brightness, mag/arcsec^2; draws outside
+        it are repeated.
+    sb_taper_start : float, optional
+        Mean surface brightness (mag/arcsec^2) beyond which draws are accepted with probability
+        ``exp(-((mu - sb_taper_start) / sb_taper_width)^2)``.
+    sb_taper_width : float, optional
+        Width of that taper, mag/arcsec^2.
+    knots_fraction_blue : float, optional
+        Fraction of blue LSBGs with star-forming knots.
+    nucleus_fraction_red : float, optional
+        Fraction of red LSBGs with a nucleus.
+    max_centre_offset : float, optional
+        Largest offset of the galaxy from the cutout centre, arcsec (drawn uniformly over the
+        disc of that radius).
     """
 
     red_fraction: float = 0.33
@@ -134,6 +173,18 @@ def draw_lsbg(scene: Scene, params: dict[str, float], rng: np.random.Generator, 
     The Sersic profile has the semi-major half-light radius ``r_eff``: GalSim shears preserve area,
     so it is built with ``R_eff sqrt(q)``. Star-forming knots (blue LSBGs) are point-like clumps
     scattered like the light; a nucleus (red LSBGs) is a point source at the centre.
+
+    Parameters
+    ----------
+    scene : Scene
+        Scene the light is added to, in place.
+    params : dict of str to float
+        Truth parameters from :func:`sample_lsbg`.
+    rng : numpy.random.Generator
+        Source of randomness for the positions and relative fluxes of the knots.
+    survey : Survey
+        Survey of the scene; unused (the recipe is the same for every survey, and the PSF lives
+        in the scene).
     """
     del survey  # the recipe is the same for every survey; the PSF lives in the scene
     fluxes = band_fluxes(params["mag_g"], params["g_r"], params["r_i"], params["i_z"])

@@ -26,7 +26,19 @@ def correlation_kernel(sigma_px: float) -> np.ndarray:
 
 
 def pixel_sigma_factor(sigma_px: float) -> float:
-    """Per-pixel noise of correlated noise in units of the white-noise-equivalent sigma."""
+    """Per-pixel noise of correlated noise in units of the white-noise-equivalent sigma.
+
+    Parameters
+    ----------
+    sigma_px : float
+        Width in pixels of the correlating Gaussian, as in :func:`add_noise` (0: white noise).
+
+    Returns
+    -------
+    float
+        ``sum(kernel**2)`` of the separable 3 x 3 kernel: 1 for white noise, below 1 otherwise.
+        Multiply a survey's ``noise_sigma`` by it to get the per-pixel standard deviation.
+    """
     kernel = correlation_kernel(sigma_px)
     return float((kernel**2).sum())  # 2-D separable: sqrt((sum k^2)^2)
 

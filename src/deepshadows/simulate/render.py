@@ -39,7 +39,7 @@ _GSPARAMS = galsim.GSParams(maximum_fft_size=4096)
 class PSFModel:
     """The PSF of one band in one cutout: a Moffat core plus a faint, broad Moffat wing.
 
-    Attributes
+    Parameters
     ----------
     fwhm : float
         FWHM of the core in arcsec.

@@ -46,6 +46,11 @@ def plot_study_roc(
     graded : bool, optional
         Colour the other runs along a sequential colour map in their order (noise levels);
         otherwise all blue (split seeds, bootstrap resamples), as in the paper's Fig. 8.
+
+    Returns
+    -------
+    pathlib.Path
+        The written PNG.
     """
     fig = _figure()
     ax = fig.add_subplot()
@@ -85,6 +90,25 @@ def plot_tpr_ratio(
 
     The paper's Fig. 9: curves are compared on the baseline's false-positive-rate grid up to
     ``fpr_max`` (beyond it every ratio tends to one); a dashed line marks a ratio of one.
+
+    Parameters
+    ----------
+    curves : mapping of str to mapping
+        Run label -> ``fpr``, ``tpr`` (as :func:`deepshadows.evaluation.load_roc` returns),
+        the baseline's included.
+    baseline : str
+        Label of the baseline run among ``curves``; its false-positive rates form the grid.
+    out_png : path-like
+        Output PNG.
+    title : str
+        Figure title.
+    fpr_max : float, optional
+        Largest false-positive rate shown.
+
+    Returns
+    -------
+    pathlib.Path
+        The written PNG.
     """
     base = curves[baseline]
     grid = np.asarray(base["fpr"], dtype=np.float64)
@@ -122,6 +146,11 @@ def plot_interval_comparison(
         Output PNG.
     title : str
         Figure title.
+
+    Returns
+    -------
+    pathlib.Path
+        The written PNG.
     """
     fig = _figure(6.5, 4.0)
     ax = fig.add_subplot()

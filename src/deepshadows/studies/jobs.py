@@ -33,7 +33,7 @@ _EVALUATION = "evaluation_test"
 class StudyJob:
     """Everything a worker needs to carry out one run of a study.
 
-    Attributes
+    Parameters
     ----------
     name : str
         Folder name of the run inside the study's ``runs/``.
@@ -74,7 +74,33 @@ class StudyJob:
 
 
 def build_selection(store_path: str, kind: str, params: dict[str, Any]) -> tuple[RowSelection, np.ndarray]:
-    """Rebuild a run's training selection and test rows from its kind and parameters."""
+    """Rebuild a run's training selection and test rows from its kind and parameters.
+
+    Parameters
+    ----------
+    store_path : str
+        Path of the store.
+    kind : {"store", "resplit", "noise", "bootstrap"}
+        How the training set is made: the store's own split, a new split
+        (:func:`~deepshadows.studies.selections.resplit_selection`), flipped training labels
+        (:func:`~deepshadows.studies.selections.noise_selection`) or a bootstrap resample of the
+        training set (:func:`~deepshadows.studies.selections.bootstrap_selection`).
+    params : dict
+        Parameters of that construction: ``seed`` (resplit), ``level``, ``mode`` and ``seed``
+        (noise), ``index`` and ``seed`` (bootstrap); unused for ``"store"``.
+
+    Returns
+    -------
+    selection : RowSelection
+        The training and validation rows (and the training targets, for ``"noise"``).
+    test_rows : ndarray of int
+        Store rows of the test set.
+
+    Raises
+    ------
+    ValueError
+        If ``kind`` is unknown.
+    """
     from deepshadows.studies import selections
 
     with open_store(store_path) as store:
@@ -92,7 +118,18 @@ def build_selection(store_path: str, kind: str, params: dict[str, Any]) -> tuple
 
 
 def read_result(run_dir: str | Path) -> dict[str, Any] | None:
-    """Return a run's ``result.json``, or None when the run is not finished (or it is unreadable)."""
+    """Return a run's ``result.json``, or None when the run is not finished (or it is unreadable).
+
+    Parameters
+    ----------
+    run_dir : str or pathlib.Path
+        The run folder.
+
+    Returns
+    -------
+    dict or None
+        The parsed result (see :func:`run_job`), or None.
+    """
     path = Path(run_dir) / RESULT_FILE
     try:
         return json.loads(path.read_text(encoding="utf-8"))
@@ -102,6 +139,13 @@ def read_result(run_dir: str | Path) -> dict[str, Any] | None:
 
 def run_job(job: StudyJob) -> dict[str, Any]:
     """Train and evaluate one run of a study, or return its recorded result if already done.
+
+    A run killed before it finished resumes from the ``last.pt`` checkpoint in its folder.
+
+    Parameters
+    ----------
+    job : StudyJob
+        The run: its training set, training configuration and folder.
 
     Returns
     -------

@@ -45,12 +45,22 @@ def _seed_rng(*parts: int) -> np.random.Generator:
 def store_selection(store: Store) -> tuple[RowSelection, np.ndarray]:
     """Return the store's own split and labels (the baseline of every study).
 
+    Parameters
+    ----------
+    store : Store
+        Open store, labelled on every row.
+
     Returns
     -------
     selection : RowSelection
         The ``train`` and ``val`` rows.
     test_rows : ndarray of int
         The ``test`` rows.
+
+    Raises
+    ------
+    deepshadows.errors.InputError
+        If a row has no 0/1 label.
     """
     _labels(store)
     selection = RowSelection(store.indices("train"), store.indices("val"), description={"split": "store"})
@@ -156,11 +166,23 @@ def noise_selection(store: Store, level: float, mode: str, seed: int) -> tuple[R
     Validation and test labels stay as they are: the model is selected and scored on clean
     labels, as in the paper, which flips labels of the training set only.
 
+    Parameters
+    ----------
+    store : Store
+        Open store, labelled on every row.
+    level : float
+        Fraction of the training rows whose label is flipped, in [0, 1].
+    mode : {"random", "artifacts-to-lsbg", "lsbg-to-artifacts"}
+        Which labels are flipped (see :func:`flip_labels`).
+    seed : int
+        Seed of the choice of rows (combined with ``level`` and ``mode``).
+
     Returns
     -------
     selection : RowSelection
         Its ``description`` holds the number of flips per direction.
     test_rows : ndarray of int
+        The ``test`` rows (labels unchanged).
     """
     labels = _labels(store)
     train = store.indices("train")

@@ -113,7 +113,7 @@ class TrainConfig:
     The defaults are the paper's (section 4.2): Adadelta with learning rate 0.1, Keras's
     ``rho`` and ``epsilon``, batches of 64, 100 epochs.
 
-    Attributes
+    Parameters
     ----------
     epochs : int
         Number of epochs to train (a resumed run continues up to this number).
@@ -208,7 +208,19 @@ class TrainConfig:
 
 
 def class_names(num_classes: int) -> tuple[str, ...]:
-    """Return the class names by target index for a model with ``num_classes`` outputs."""
+    """Return the class names by target index for a model with ``num_classes`` outputs.
+
+    Parameters
+    ----------
+    num_classes : {1, 2, 3}
+        Outputs of the model, as :attr:`TrainConfig.num_classes`.
+
+    Returns
+    -------
+    tuple of str
+        :data:`THREE_CLASS_NAMES` (``("type2", "lsbg", "type1")``) for 3, else
+        :data:`BINARY_CLASS_NAMES` (``("artifact", "lsbg")``).
+    """
     return THREE_CLASS_NAMES if num_classes == 3 else BINARY_CLASS_NAMES
 
 
@@ -241,6 +253,19 @@ def make_optimizer(model: torch.nn.Module, cfg: TrainConfig) -> torch.optim.Opti
     :class:`deepshadows.training.optim.KerasAdadelta`. A model that defines only
     ``l2_penalty()`` gets :class:`torch.optim.Adadelta`, and the training loop adds the
     penalty to the loss.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        The model to train.
+    cfg : TrainConfig
+        Gives the learning rate ``lr``, ``rho`` and ``eps`` of Adadelta.
+
+    Returns
+    -------
+    torch.optim.Optimizer
+        A :class:`~deepshadows.training.optim.KerasAdadelta` (with the L2 groups when the model
+        has them), or :class:`torch.optim.Adadelta` for a model with ``l2_penalty()`` only.
     """
     groups = getattr(model, "l2_param_groups", None)
     if callable(groups):

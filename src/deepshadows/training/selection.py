@@ -29,7 +29,7 @@ def _as_rows(rows: Any, name: str) -> np.ndarray:
 class RowSelection:
     """The training and validation rows of a run, and optionally every row's target.
 
-    Attributes
+    Parameters
     ----------
     train : ndarray of int
         Store rows of the training set, in any order, repeats allowed (bootstrap resamples).

@@ -47,7 +47,20 @@ def group_key(kind: str, subclass: str | None) -> str:
 
 
 def group_label(key: str) -> str:
-    """Return the row label of a group, e.g. ``"type 2 · B: Galactic cirrus"``."""
+    """Return the row label of a group, e.g. ``"type 2 · B: Galactic cirrus"``.
+
+    Parameters
+    ----------
+    key : str
+        A group as returned by :func:`group_key`.
+
+    Returns
+    -------
+    str
+        ``"LSBG"``; ``"type 1 · <letter>: <description>"`` or ``"type 2 · ..."`` for a known
+        subclass; ``"artifact"`` for an artifact without subclass; ``"artifact · <key>"`` for
+        an unknown subclass.
+    """
     if key == "lsbg":
         return "LSBG"
     if key in SUBCLASS_NAMES:

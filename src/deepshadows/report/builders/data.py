@@ -94,7 +94,16 @@ def _calibration_table(rows: Sequence[Mapping[str, Any]], reference: str) -> Tab
 
 
 def build_data_summary(reader: FolderReader, section: Section) -> None:
-    """Fill a data-set section: counts, subclasses, calibration against real cutouts, figures."""
+    """Fill a data-set section: counts, subclasses, calibration against real cutouts, figures.
+
+    Parameters
+    ----------
+    reader : FolderReader
+        Reads the summary folder (``summary.json`` and the figures of
+        :func:`deepshadows.inspection.inspect_store`); problems become warnings of the section.
+    section : Section
+        The section to fill, in place.
+    """
     summary = reader.json("summary.json")
     if summary is not None:
         shape = summary.get("image_shape")
@@ -121,7 +130,19 @@ def build_data_summary(reader: FolderReader, section: Section) -> None:
 
 
 def is_predictions_csv(path: Path) -> bool:
-    """Whether ``path`` is a CSV written by ``deepshadows predict`` (judged by its header line)."""
+    """Whether ``path`` is a CSV written by ``deepshadows predict`` (judged by its header line).
+
+    Parameters
+    ----------
+    path : pathlib.Path
+        Any file.
+
+    Returns
+    -------
+    bool
+        True for a readable ``.csv`` file whose header is ``id``, then ``probability`` or one
+        ``prob_<class>`` column per class, then ``label``.
+    """
     if path.suffix.lower() != ".csv" or not path.is_file():
         return False
     try:
@@ -154,7 +175,17 @@ def _read_predictions(path: Path) -> tuple[list[str], np.ndarray, np.ndarray]:
 
 
 def build_predictions(path: Path, section: Section) -> None:
-    """Fill a predictions section: rows, fraction classified as LSBG and a probability histogram."""
+    """Fill a predictions section: rows, fraction classified as LSBG and a probability histogram.
+
+    A file that cannot be read adds a warning to the section instead of raising.
+
+    Parameters
+    ----------
+    path : pathlib.Path
+        A CSV file for which :func:`is_predictions_csv` is true.
+    section : Section
+        The section to fill, in place.
+    """
     try:
         header, prob, labels = _read_predictions(path)
     except (OSError, UnicodeDecodeError, csv.Error, ValueError, StopIteration) as exc:

@@ -49,7 +49,20 @@ def _pct(level: Any) -> str:
 
 
 def metrics_rows(metrics: Mapping[str, Any]) -> dict[str, str]:
-    """Return ``metric -> "value [low, high]"`` from a ``metrics.json`` mapping (intervals first)."""
+    """Return ``metric -> "value [low, high]"`` from a ``metrics.json`` mapping (intervals first).
+
+    Parameters
+    ----------
+    metrics : mapping
+        Contents of ``metrics.json``: its ``intervals`` (metric -> ``value``, ``low``, ``high``)
+        are used where present, else the point values of ``metrics``.
+
+    Returns
+    -------
+    dict of str to str
+        One formatted cell per metric of :data:`METRIC_TITLES`, in that order; ``–`` for a
+        missing metric.
+    """
     intervals = metrics.get("intervals") or {}
     points = metrics.get("metrics") or {}
     out = {}
@@ -68,7 +81,25 @@ def confusion_table(
     names: Sequence[str],
     caption: str,
 ) -> Table:
-    """Return a confusion matrix (rows: true, columns: predicted) with row fractions in parentheses."""
+    """Return a confusion matrix (rows: true, columns: predicted) with row fractions in parentheses.
+
+    Parameters
+    ----------
+    counts : sequence of sequence
+        Matrix of counts, ``counts[i][j]`` objects of true class ``i`` predicted as ``j``.
+    normalized : sequence of sequence or None
+        The same matrix as fractions of each true class, shown in parentheses; None shows
+        counts only.
+    names : sequence of str
+        Class names, in index order.
+    caption : str
+        Text shown above the table.
+
+    Returns
+    -------
+    Table
+        One row per true class, one column per predicted class.
+    """
     rows = []
     for i, name in enumerate(names):
         cells = []
@@ -150,6 +181,14 @@ def build_evaluation(reader: FolderReader, section: Section) -> None:
 
     Three-class evaluations add the per-class table, the 3 x 3 confusion matrix and how the
     LSBG-versus-rest view was formed. A baseline's ``model.json`` adds its hyperparameters.
+
+    Parameters
+    ----------
+    reader : FolderReader
+        Reads the evaluation folder (``metrics.json``, else ``metrics.csv``, and the figures);
+        problems become warnings of the section.
+    section : Section
+        The section to fill, in place.
     """
     result = reader.json("metrics.json")
     if result is None:
@@ -187,7 +226,16 @@ def build_evaluation(reader: FolderReader, section: Section) -> None:
 
 
 def build_comparison(reader: FolderReader, section: Section) -> None:
-    """Fill a model-comparison section: one row per model (Table 2) and the joint ROC figure."""
+    """Fill a model-comparison section: one row per model (Table 2) and the joint ROC figure.
+
+    Parameters
+    ----------
+    reader : FolderReader
+        Reads the output folder of ``deepshadows compare`` (``comparison.csv``, ``roc.png``);
+        problems become warnings of the section.
+    section : Section
+        The section to fill, in place.
+    """
     rows = reader.csv("comparison.csv")
     if rows:
         section.tables.append(records_table(rows, "Models compared on the same test objects"))
@@ -195,7 +243,20 @@ def build_comparison(reader: FolderReader, section: Section) -> None:
 
 
 def is_baselines(folder: Path) -> bool:
-    """Whether ``folder`` holds the output of ``deepshadows baselines`` (``config.json`` + models)."""
+    """Whether ``folder`` holds the output of ``deepshadows baselines`` (``config.json`` + models).
+
+    Parameters
+    ----------
+    folder : pathlib.Path
+        Any folder.
+
+    Returns
+    -------
+    bool
+        True when it has a ``config.json`` but no ``history.csv`` (which would make it a training
+        run) and a sub-folder with a ``model.skops``, or ``svm/`` or ``rf/`` with a
+        ``metrics.json``.
+    """
     if not (folder / "config.json").is_file() or (folder / "history.csv").is_file():
         return False
     return any(folder.glob("*/model.skops")) or any(
@@ -204,7 +265,16 @@ def is_baselines(folder: Path) -> bool:
 
 
 def build_baselines(reader: FolderReader, section: Section) -> None:
-    """Fill a baselines section: options, chosen hyperparameters and one metrics row per model."""
+    """Fill a baselines section: options, chosen hyperparameters and one metrics row per model.
+
+    Parameters
+    ----------
+    reader : FolderReader
+        Reads the output folder of ``deepshadows baselines`` (``config.json`` and each model's
+        ``metrics.json``); problems become warnings of the section.
+    section : Section
+        The section to fill, in place.
+    """
     config = reader.json("config.json")
     models: list[str] = []
     if config is not None:

@@ -74,7 +74,18 @@ def _history_facts(
 
 
 def build_training_run(reader: FolderReader, section: Section) -> None:
-    """Fill a training-run section: model, data, configuration, epochs, best epoch and Fig. 3."""
+    """Fill a training-run section: model, data, configuration, epochs, best epoch and Fig. 3.
+
+    Fig. 3 is ``training_history.png`` when the run wrote it, else drawn from ``history.csv``.
+
+    Parameters
+    ----------
+    reader : FolderReader
+        Reads the run folder (``config.json``, ``model.json``, ``history.csv`` and the figure);
+        problems become warnings of the section.
+    section : Section
+        The section to fill, in place.
+    """
     config = reader.json("config.json") or {}
     model = reader.json("model.json", required=False) or {}
     history = reader.csv("history.csv") or []
@@ -116,7 +127,17 @@ def build_training_run(reader: FolderReader, section: Section) -> None:
 
 
 def build_transfer(reader: FolderReader, section: Section) -> None:
-    """Fill a transfer section: settings, metrics before and after fine-tuning, learning curve."""
+    """Fill a transfer section: settings, metrics before and after fine-tuning, learning curve.
+
+    Parameters
+    ----------
+    reader : FolderReader
+        Reads the output folder of ``deepshadows transfer`` (``transfer.json``, the optional
+        ``learning_curve.csv`` and ``finetune_history.csv``, and the figures); problems become
+        warnings of the section.
+    section : Section
+        The section to fill, in place.
+    """
     result = reader.json("transfer.json")
     if result is not None:
         settings = result.get("settings") or {}
@@ -155,7 +176,16 @@ def build_transfer(reader: FolderReader, section: Section) -> None:
 
 
 def build_explain(reader: FolderReader, section: Section) -> None:
-    """Fill a Grad-CAM section: group sizes and one gallery per group (Fig. 6)."""
+    """Fill a Grad-CAM section: group sizes and one gallery per group (Fig. 6).
+
+    Parameters
+    ----------
+    reader : FolderReader
+        Reads the output folder of ``deepshadows explain`` (``explain.json`` and the galleries
+        beside it); problems become warnings of the section.
+    section : Section
+        The section to fill, in place.
+    """
     result = reader.json("explain.json")
     if result is None:
         return

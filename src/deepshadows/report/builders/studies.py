@@ -71,7 +71,18 @@ def _run_counts(folder: Path, planned: Any) -> tuple[int, int]:
 
 
 def build_study(reader: FolderReader, section: Section) -> None:
-    """Fill a study section: what varies, its configuration, the results table and the figures."""
+    """Fill a study section: what varies, its configuration, the results table and the figures.
+
+    A study whose runs are not all finished gets a note instead of a missing-file warning.
+
+    Parameters
+    ----------
+    reader : FolderReader
+        Reads the study folder (``study.json``, ``results.csv``, ``intervals.csv`` and the
+        figures); problems become warnings of the section.
+    section : Section
+        The section to fill, in place.
+    """
     study = reader.json("study.json") or {}
     kind = study.get("kind")
     if kind is not None:
