@@ -211,9 +211,15 @@ def test_resumed_study_skips_finished_runs(
     assert trained == ["split_seed_2"]
     assert result["skipped"] == ["baseline", "split_seed_1"]
     assert lines[0] == "2 of 3 runs already finished; 1 to run"
-    # another configuration cannot resume the study
+    # a study grows: one more split trains one more run
+    trained.clear()
+    grown = run_study("splits", store, out, TINY, params={"seeds": 3}, n_boot=20, progress=False, resume=True)
+    assert trained == ["split_seed_3"] and len(grown["results"]) == 4
+    assert len((out / "results.csv").read_text().splitlines()) == 5
+    # other training settings cannot resume the study
+    longer = TrainConfig(**{**TINY.to_dict(), "epochs": 2})
     with pytest.raises(InputError, match="other settings"):
-        run_study("splits", store, out, TINY, params={"seeds": 3}, n_boot=20, progress=False, resume=True)
+        run_study("splits", store, out, longer, params=params, n_boot=20, progress=False, resume=True)
 
 
 def test_bootstrap_train_study_reports_both_intervals(tmp_path: Path, store: Path) -> None:

@@ -44,6 +44,8 @@ STUDY_FILE = "study.json"
 BASELINE = "baseline"
 # Settings that may change when a study is resumed: they do not change any run's result.
 _RESUMABLE = frozenset({"jobs", "scheduler", "threads"})
+# Parameters that only list runs: a study resumed with other values runs more (or fewer) of them.
+_GROWABLE = frozenset({"seeds", "levels", "n"})
 
 
 def _percent(level: float) -> str:
@@ -391,7 +393,8 @@ def run_study(
         PyTorch threads per run (default: the cores shared evenly among local runs).
     resume : bool, optional
         Continue the study in ``out_dir``: finished runs are kept, interrupted ones resume from
-        their last epoch.
+        their last epoch. The number of splits, the noise levels and the number of resamples
+        may change (to add runs to a study); the training settings may not.
     overwrite : bool, optional
         Replace a study already in ``out_dir``.
     progress : bool, optional
@@ -430,9 +433,12 @@ def run_study(
         threads=per_run_threads,
         progress=inline and progress,
     )
+    # How many splits, levels or resamples is not part of the identity: a resumed study may
+    # grow (or shrink) its list of runs; each run checks its own settings in run_job.
+    checked = _check_params(kind, dict(params))
     identity = {
         "kind": kind,
-        "params": _check_params(kind, dict(params)),
+        "params": {k: v for k, v in checked.items() if k not in _GROWABLE},
         "train": train.to_dict(),
         "n_boot": n_boot,
         "store_fingerprint": fingerprint,
@@ -444,7 +450,8 @@ def run_study(
             "kind": kind,
             "identity": identity,
             "store": str(store_path),
-            "config": identity | {"jobs": jobs, "scheduler": scheduler, "threads": per_run_threads},
+            "config": identity
+            | {"params": checked, "jobs": jobs, "scheduler": scheduler, "threads": per_run_threads},
             "runs": [{"name": j.name, "label": j.label, "kind": j.kind, "params": j.params} for j in plan],
             "executor": describe_scheduler(scheduler, jobs),
             "provenance": provenance(),
