@@ -152,8 +152,9 @@ def run_job(job: StudyJob) -> dict[str, Any]:
     dict
         The contents of the run's ``result.json``: ``name``, ``label``, ``identity``,
         ``selection`` (description of the training set), ``metrics`` and ``intervals`` on the
-        test set, ``epochs_completed``, ``best_epoch``, ``seconds`` and ``evaluation`` (the
-        folder with ``metrics.json`` and ``roc.npz``).
+        test set, ``epochs_completed``, ``best_epoch``, ``seconds`` (this call),
+        ``training_seconds`` (all epochs, also those of an interrupted earlier call) and
+        ``evaluation`` (the folder with ``metrics.json`` and ``roc.npz``).
 
     Raises
     ------
@@ -229,6 +230,7 @@ def run_job(job: StudyJob) -> dict[str, Any]:
         "epochs_completed": trained["epochs_completed"],
         "best_epoch": trained["best_epoch"],
         "seconds": round(time.perf_counter() - start, 1),
+        "training_seconds": round(sum(float(row["seconds"]) for row in trained["history"]), 1),
         "evaluation": str(run_dir / _EVALUATION),
         "job": asdict(job),
     }
