@@ -159,14 +159,23 @@ def _check_inputs(bands: np.ndarray, pixel_scale: float, noise_sigma: Sequence[f
 
 
 def _prepare_bands(bands: np.ndarray, subtract_background: bool) -> tuple[np.ndarray, np.ndarray]:
-    """Return C-contiguous native float64 band images and the mask of non-finite pixels.
+    """Return C-contiguous native band images and the mask of non-finite pixels.
 
-    Non-finite pixels are set to zero and flagged in the returned mask (any band).
+    Non-finite pixels are set to zero and flagged in the returned mask (any band). Float32 bands
+    without background subtraction are used as they are (copied only if pixels must be zeroed):
+    ``sep`` reads every image as float32, so a float64 copy would give the same measurements.
+    Other input is copied to float64. The input is never modified.
     """
-    data = np.array(bands, dtype=np.float64, order="C", copy=True)
+    in_place = bands.dtype == np.float32 and not subtract_background
+    if in_place:
+        data = np.ascontiguousarray(bands)
+    else:
+        data = np.array(bands, dtype=np.float64, order="C", copy=True)
     finite = np.isfinite(data)
     bad = ~finite.all(axis=0)
     if bad.any():
+        if in_place:
+            data = data.copy()
         data[~finite] = 0.0
     if subtract_background:
         mask = bad if bad.any() else None
@@ -184,7 +193,7 @@ def _detection_image(data: np.ndarray, sigma: np.ndarray) -> tuple[np.ndarray, f
     total = weights.sum()
     image = np.zeros(data.shape[1:], dtype=np.float64)
     for w, k in zip(weights, _DETECTION_BANDS, strict=True):
-        image += (w / total) * data[k]
+        image += np.multiply(w / total, data[k], dtype=np.float64)
     return image, float(1.0 / np.sqrt(total))
 
 
@@ -336,6 +345,8 @@ def measure_candidate(
     try:
         data, bad = _prepare_bands(bands, subtract_background)
         detection, det_sigma = _detection_image(data, sigma)
+        # sep reads images as float32; converting once here spares a conversion in every call.
+        detection = detection.astype(np.float32)
         objects, segmap = sep.extract(
             detection,
             _DETECT_THRESH,

@@ -249,7 +249,10 @@ def add_field(
         if not keep_centre_clear or not (np.hypot(*(sky.source_xy - centre).T) < clear).any():
             break
     k, flip = int(rng.integers(4)), bool(rng.integers(2))
-    scene.extended += _orient(sky.extended[:, r0 : r0 + n, c0 : c0 + n], k, flip)
+    # Copy the window first: rotating a view of the large sky reads it with a stride of a whole
+    # sky row, which is several times slower than rotating the small contiguous copy.
+    window = np.ascontiguousarray(sky.extended[:, r0 : r0 + n, c0 : c0 + n])
+    scene.extended += _orient(window, k, flip)
     margin = n // 4  # wings of stars just outside the stamp still reach it
     inside = np.all(
         (sky.star_xy >= [c0 - margin, r0 - margin]) & (sky.star_xy < [c0 + n + margin, r0 + n + margin]),

@@ -96,7 +96,9 @@ class Scene:
         self.psfs = tuple(psfs)
         n_bands = len(self.psfs)
         self.extended = np.zeros((n_bands, self.n_pixels, self.n_pixels), dtype=np.float32)
-        self.direct = np.zeros_like(self.extended)
+        # np.zeros, unlike np.zeros_like, leaves untouched pages unallocated (the field sky
+        # never uses its direct layer).
+        self.direct = np.zeros(self.extended.shape, dtype=self.extended.dtype)
 
     @property
     def n_bands(self) -> int:
@@ -280,4 +282,4 @@ class Scene:
         full = scipy.fft.irfft2(spectrum, s=(shape, shape))
         half = k // 2
         convolved = full[:, half : half + n, half : half + n]
-        return (convolved + self.direct).astype(np.float32)
+        return np.add(convolved, self.direct, dtype=np.float32)
