@@ -1,0 +1,87 @@
+"""How the calibration statistics of simulated DES cutouts change with depth.
+
+The real statistics that ``deepshadows inspect`` compares against (science specification,
+section 7b) come from two sets of cutouts recovered from published figures: 36 from the
+DeepShadows paper (des-dr1 layer) and 150 from a public re-implementation (ls-dr9 layer, the
+same sky imaged about twice as deep). This script simulates the same objects at the DES DR1
+noise level and with the noise scaled down to the ls-dr9 level, and prints the medians of the
+four statistics next to the real ones, plus those of noise-only cutouts (the Gaussian floor).
+
+Usage: python scripts/calibration_depth.py [--n 220] [--deep-factor 0.35] [--seed 1000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+
+import numpy as np
+from threadpoolctl import threadpool_limits
+
+from deepshadows.data.calibration import REAL_TARGETS, cutout_statistics
+from deepshadows.simulate import CutoutSpec, simulate_cutout
+from deepshadows.simulate.noise import add_noise
+from deepshadows.surveys import BANDS, DES, Survey
+from deepshadows.viewer import bands_to_cutout
+
+_TYPE2_MIX = "AAAABCCDFFF"  # close to the default type-2 mix (A 35 %, B 10 %, C 15 %, D 10 %, F 30 %)
+
+
+def scaled_survey(factor: float) -> Survey:
+    """DES with every band's pixel noise multiplied by ``factor``."""
+    return dataclasses.replace(DES, noise_sigma={band: s * factor for band, s in DES.noise_sigma.items()})
+
+
+def noise_only(survey: Survey, n: int, seed: int) -> dict[str, np.ndarray]:
+    """Statistics of cutouts that hold nothing but the survey's noise."""
+    rng = np.random.default_rng(seed)
+    sigma = np.array([survey.noise_sigma[band] for band in BANDS])
+    images = []
+    for _ in range(n):
+        bands = np.zeros((len(BANDS), survey.stamp_pixels, survey.stamp_pixels), dtype=np.float32)
+        add_noise(bands, sigma, rng, correlation_px=survey.noise_correlation)
+        images.append(bands_to_cutout(bands, survey=survey))
+    return cutout_statistics(np.stack(images))
+
+
+def simulated(survey: Survey, n: int, seed: int) -> dict[str, dict[str, np.ndarray]]:
+    """Statistics of ``n`` LSBG and about ``n`` type-2 cutouts simulated at ``survey``'s depth."""
+    jobs = [("lsbg", "")] * n + [("type2", sub) for sub in _TYPE2_MIX] * (n // len(_TYPE2_MIX))
+    images: dict[str, list[np.ndarray]] = {"lsbg": [], "artifact": []}
+    for i, (kind, subclass) in enumerate(jobs):
+        spec = CutoutSpec(survey=survey, kind=kind, subclass=subclass)  # type: ignore[arg-type]
+        images["lsbg" if kind == "lsbg" else "artifact"].append(simulate_cutout(spec, seed + i).image)
+    return {cls: cutout_statistics(np.stack(stack)) for cls, stack in images.items()}
+
+
+def _fmt(statistic: str, values: np.ndarray | tuple[float, ...]) -> str:
+    digits = 3 if statistic == "clip_frac" else 1
+    return ", ".join(f"{v:.{digits}f}" for v in values)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--n", type=int, default=220, help="LSBGs per depth (and about as many artifacts)")
+    parser.add_argument("--deep-factor", type=float, default=0.35, help="noise factor of the deep set")
+    parser.add_argument("--seed", type=int, default=1000)
+    args = parser.parse_args()
+    threadpool_limits(1)
+    statistics = ("bg_std", "clip_frac", "center_excess")
+    print("| set | class | " + " | ".join(f"{s} (R, G, B)" for s in statistics) + " |")
+    print("|---|---|" + "---|" * len(statistics))
+    for factor, layer in [(1.0, "des-dr1"), (args.deep_factor, "ls-dr9")]:
+        survey = scaled_survey(factor)
+        floor = noise_only(survey, 100, args.seed)
+        cells = [_fmt(s, np.median(floor[s], axis=0)) for s in statistics]
+        print(f"| simulated, noise x {factor:g}, noise only | - | " + " | ".join(cells) + " |")
+        for cls, values in simulated(survey, args.n, args.seed).items():
+            cells = [_fmt(s, np.median(values[s], axis=0)) for s in statistics]
+            print(f"| simulated, noise x {factor:g} | {cls} | " + " | ".join(cells) + " |")
+        for cls in ("lsbg", "artifact"):
+            real = REAL_TARGETS[layer][cls]
+            cells = [_fmt(s, real[s]["median"]) for s in statistics]
+            print(f"| real {layer} | {cls} | " + " | ".join(cells) + " |")
+
+
+if __name__ == "__main__":
+    main()
