@@ -60,7 +60,8 @@ def _fmt(statistic: str, values: np.ndarray | tuple[float, ...]) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    formatter = argparse.RawDescriptionHelpFormatter
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=formatter)
     parser.add_argument("--n", type=int, default=220, help="LSBGs per depth (and about as many artifacts)")
     parser.add_argument("--deep-factor", type=float, default=0.35, help="noise factor of the deep set")
     parser.add_argument("--seed", type=int, default=1000)
