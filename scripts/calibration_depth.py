@@ -5,7 +5,9 @@ section 7b) come from two sets of cutouts recovered from published figures: 36 f
 DeepShadows paper (des-dr1 layer) and 150 from a public re-implementation (ls-dr9 layer, the
 same sky imaged about twice as deep). This script simulates the same objects at the DES DR1
 noise level and with the noise scaled down to the ls-dr9 level, and prints the medians of the
-four statistics next to the real ones, plus those of noise-only cutouts (the Gaussian floor).
+four statistics next to the real ones, plus those of noise-only cutouts (the Gaussian floor) and
+of the DES-depth cutouts after a round trip through a 72-pixel image and back (bicubic, JPEG
+quality 95 in between), the kind of processing a figure and its read-back apply.
 
 Usage: python scripts/calibration_depth.py [--n 220] [--deep-factor 0.35] [--seed 1000]
 """
@@ -14,8 +16,10 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import io
 
 import numpy as np
+from PIL import Image
 from threadpoolctl import threadpool_limits
 
 from deepshadows.data.calibration import REAL_TARGETS, cutout_statistics
@@ -44,14 +48,25 @@ def noise_only(survey: Survey, n: int, seed: int) -> dict[str, np.ndarray]:
     return cutout_statistics(np.stack(images))
 
 
-def simulated(survey: Survey, n: int, seed: int) -> dict[str, dict[str, np.ndarray]]:
-    """Statistics of ``n`` LSBG and about ``n`` type-2 cutouts simulated at ``survey``'s depth."""
+def figure_roundtrip(image: np.ndarray, size: int = 72, quality: int = 95) -> np.ndarray:
+    """Resample a cutout to ``size`` pixels, JPEG-compress it and resample it back (bicubic)."""
+    side = image.shape[0]
+    buffer = io.BytesIO()
+    enlarged = Image.fromarray(image).resize((size, size), Image.Resampling.BICUBIC)
+    enlarged.save(buffer, "JPEG", quality=quality)
+    buffer.seek(0)
+    with Image.open(buffer) as decoded:
+        return np.asarray(decoded.convert("RGB").resize((side, side), Image.Resampling.BICUBIC))
+
+
+def simulated(survey: Survey, n: int, seed: int) -> dict[str, list[np.ndarray]]:
+    """``n`` LSBG and about ``n`` type-2 cutouts simulated at ``survey``'s depth, by class."""
     jobs = [("lsbg", "")] * n + [("type2", sub) for sub in _TYPE2_MIX] * (n // len(_TYPE2_MIX))
     images: dict[str, list[np.ndarray]] = {"lsbg": [], "artifact": []}
     for i, (kind, subclass) in enumerate(jobs):
         spec = CutoutSpec(survey=survey, kind=kind, subclass=subclass)  # type: ignore[arg-type]
         images["lsbg" if kind == "lsbg" else "artifact"].append(simulate_cutout(spec, seed + i).image)
-    return {cls: cutout_statistics(np.stack(stack)) for cls, stack in images.items()}
+    return images
 
 
 def _fmt(statistic: str, values: np.ndarray | tuple[float, ...]) -> str:
@@ -75,9 +90,16 @@ def main() -> None:
         floor = noise_only(survey, 100, args.seed)
         cells = [_fmt(s, np.median(floor[s], axis=0)) for s in statistics]
         print(f"| simulated, noise x {factor:g}, noise only | - | " + " | ".join(cells) + " |")
-        for cls, values in simulated(survey, args.n, args.seed).items():
+        images = simulated(survey, args.n, args.seed)
+        for cls, stack in images.items():
+            values = cutout_statistics(np.stack(stack))
             cells = [_fmt(s, np.median(values[s], axis=0)) for s in statistics]
             print(f"| simulated, noise x {factor:g} | {cls} | " + " | ".join(cells) + " |")
+        if factor == 1.0:
+            for cls, stack in images.items():
+                values = cutout_statistics(np.stack([figure_roundtrip(image) for image in stack]))
+                cells = [_fmt(s, np.median(values[s], axis=0)) for s in statistics]
+                print(f"| simulated, noise x 1, 72-px round trip | {cls} | " + " | ".join(cells) + " |")
         for cls in ("lsbg", "artifact"):
             real = REAL_TARGETS[layer][cls]
             cells = [_fmt(s, real[s]["median"]) for s in statistics]
