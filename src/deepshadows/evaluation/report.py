@@ -450,7 +450,7 @@ def _report_md(result: Mapping[str, Any], md_multi: list[str]) -> str:
     lines = [
         f"# Evaluation: {_md_escape(result['name'])}",
         "",
-        f"{result['n']} test objects ({support}); decision threshold {result['threshold']:g}; "
+        f"{result['n']} objects evaluated ({support}); decision threshold {result['threshold']:g}; "
         f"{pct} intervals from {result['n_boot']} bootstrap resamples (seed {result['seed']}).",
         "",
     ]
