@@ -20,7 +20,7 @@ def run_demo(
     out: str | os.PathLike[str],
     *,
     n: int = 3000,
-    epochs: int = 12,
+    epochs: int = 60,
     seed: int = 0,
     workers: int | None = None,
     log: Callable[[str], object] | None = None,

@@ -589,7 +589,7 @@ def export(
     help="Folder for the demo's outputs.",
 )
 @click.option("--n", "n", type=int, default=3000, show_default=True, help="Objects in the demo data set.")
-@click.option("--epochs", type=int, default=12, show_default=True, help="Training epochs.")
+@click.option("--epochs", type=int, default=60, show_default=True, help="Training epochs.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed.")
 @click.option("--workers", type=int, default=None, help="Worker processes [default: all cores].")
 def demo(out: Path, n: int, epochs: int, seed: int, workers: int | None) -> None:
