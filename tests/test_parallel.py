@@ -1,13 +1,16 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
+import textwrap
 import threading
 import time
 from concurrent.futures import Executor, Future
 
 import pytest
 
-from deepshadows.errors import InputError
+from deepshadows.errors import InputError, WorkerError
 from deepshadows.parallel import (
     InlineExecutor,
     describe_scheduler,
@@ -29,6 +32,12 @@ def slow_for_small(x: int) -> int:
 def fail_on_three(x: int) -> int:
     if x == 3:
         raise ValueError("three")
+    return x
+
+
+def die_on_two(x: int) -> int:
+    if x == 2:
+        os._exit(3)  # as a worker killed by the system would
     return x
 
 
@@ -110,3 +119,32 @@ def test_unreachable_scheduler() -> None:
         open_executor("tcp://127.0.0.1:9", connect_timeout=1),
     ):
         pass
+
+
+def test_a_worker_that_dies_is_a_worker_error():
+    with pytest.raises(WorkerError, match="stopped abruptly"):
+        with open_executor(None, workers=2) as executor:
+            list(map_ordered(executor, die_on_two, range(6)))
+
+
+def test_a_script_without_main_guard_fails_with_advice_instead_of_hanging(tmp_path):
+    # Every worker re-imports the main module, which here starts workers again: Python refuses,
+    # the worker dies, and a plain multiprocessing.Pool would replace it forever.
+    script = tmp_path / "no_guard.py"
+    script.write_text(
+        textwrap.dedent(
+            """
+            import math
+            from deepshadows.parallel import map_ordered, open_executor
+
+            with open_executor(None, workers=2) as executor:
+                print(list(map_ordered(executor, math.sqrt, range(4))))
+            """
+        )
+    )
+    result = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, timeout=120, cwd=tmp_path
+    )
+    assert result.returncode != 0
+    assert "WorkerError" in result.stderr
+    assert 'if __name__ == "__main__":' in result.stderr

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["DeepShadowsError", "InputError"]
+__all__ = ["DeepShadowsError", "InputError", "WorkerError"]
 
 
 class DeepShadowsError(Exception):
@@ -11,3 +11,7 @@ class DeepShadowsError(Exception):
 
 class InputError(DeepShadowsError, ValueError):
     """A file, row or parameter given by the user is invalid; the message names it."""
+
+
+class WorkerError(DeepShadowsError, RuntimeError):
+    """A worker process stopped abruptly (killed, out of memory, or it could not start)."""

@@ -26,15 +26,22 @@ import re
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from typing import Any, TypeVar
 
-from deepshadows.errors import InputError
+from deepshadows.errors import InputError, WorkerError
 
 __all__ = ["InlineExecutor", "describe_scheduler", "map_ordered", "open_executor", "parse_scheduler"]
 
 _T = TypeVar("_T")
 _R = TypeVar("_R")
 _LOCAL = re.compile(r"^local:(\d+)$")
+_BROKEN_POOL = (
+    "a worker process stopped abruptly: it was killed (out of memory?) or could not start. "
+    "Every worker imports the main module, so a script that runs deepshadows with several "
+    'workers must keep its top-level code under `if __name__ == "__main__":`; '
+    "or use one worker (--workers 1, workers=1)"
+)
 
 
 class InlineExecutor(Executor):
@@ -172,6 +179,9 @@ def open_executor(
     ------
     deepshadows.errors.InputError
         For an invalid ``scheduler`` or ``workers``, or an unreachable scheduler.
+    deepshadows.errors.WorkerError
+        If a local worker process stops abruptly (killed, or unable to start because the main
+        module of a script runs deepshadows at import, without ``if __name__ == "__main__":``).
     """
     kind, value = parse_scheduler(scheduler)
     if kind == "processes":
@@ -182,9 +192,12 @@ def open_executor(
         import multiprocessing
 
         # forkserver: workers do not inherit the parent's threads (torch, HDF5) half-initialised.
-        context = multiprocessing.get_context("forkserver")
-        with ProcessPoolExecutor(max_workers=n, mp_context=context) as pool:
-            yield pool
+        method = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
+        with ProcessPoolExecutor(max_workers=n, mp_context=multiprocessing.get_context(method)) as pool:
+            try:
+                yield pool
+            except BrokenProcessPool as exc:
+                raise WorkerError(_BROKEN_POOL) from exc
         return
     client, cluster = _dask_client(kind, value, connect_timeout)
     try:

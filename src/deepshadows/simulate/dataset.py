@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import multiprocessing
 import os
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -25,7 +24,7 @@ from deepshadows.data.splits import check_split_fractions, make_splits
 from deepshadows.data.store import StoreWriter
 from deepshadows.errors import InputError
 from deepshadows.features import FEATURE_NAMES
-from deepshadows.parallel import map_ordered, open_executor
+from deepshadows.parallel import InlineExecutor, map_ordered, open_executor
 from deepshadows.simulate.artifacts import TYPE2_MIX
 from deepshadows.simulate.cutout import CutoutSpec, SimulatedCutout, simulate_cutout, truth_columns
 from deepshadows.surveys import get_survey
@@ -35,7 +34,7 @@ __all__ = ["SimConfig", "assign_classes", "make_dataset", "object_seed"]
 
 _MAX_OBJECTS = 10_000_000
 _CHUNK = 64  # rows per append: the most an interrupted run loses
-_TASK_OBJECTS = 16  # objects per Dask task
+_TASK_OBJECTS = 16  # objects per task of a worker process or a Dask worker
 _T = TypeVar("_T")
 
 
@@ -304,7 +303,7 @@ def make_dataset(
 
 
 def _simulate_many(jobs: list[tuple[int, int, str, str, CutoutSpec]]) -> list[SimulatedCutout]:
-    """Simulate several objects in one task (a Dask task costs more than one object)."""
+    """Simulate several objects in one task (a task costs more than one object to send)."""
     from threadpoolctl import threadpool_limits
 
     with threadpool_limits(1):
@@ -327,36 +326,9 @@ def _results(
     jobs: Iterator[tuple[int, int, str, str, CutoutSpec]], workers: int, scheduler: str | None
 ) -> Iterator[Iterator[SimulatedCutout]]:
     """Yield the simulated objects of ``jobs`` in order, from local processes or a Dask cluster."""
-    if scheduler is None:
-        with _pool(workers) as pool:
-            yield pool.imap(_simulate_one, jobs, chunksize=4) if pool else map(_simulate_one, jobs)
-        return
-    with open_executor(scheduler) as executor:
-        tasks = map_ordered(executor, _simulate_many, _chunked(jobs, _TASK_OBJECTS), max_in_flight=64)
+    with open_executor(scheduler, workers=workers) as executor:
+        # In this process a task runs as it is submitted: one object a task and no look-ahead,
+        # so every finished object reaches the store at once.
+        size, ahead = (1, 1) if isinstance(executor, InlineExecutor) else (_TASK_OBJECTS, 64)
+        tasks = map_ordered(executor, _simulate_many, _chunked(jobs, size), max_in_flight=ahead)
         yield (result for task in tasks for result in task)
-
-
-class _pool:
-    """A process pool (or nothing, for one worker) that is terminated on exit."""
-
-    def __init__(self, workers: int) -> None:
-        self.workers = workers
-        self.pool: Any = None
-
-    def __enter__(self) -> Any:
-        if self.workers > 1:
-            context = multiprocessing.get_context("forkserver" if os.name != "nt" else "spawn")
-            self.pool = context.Pool(self.workers, initializer=_worker_init)
-        return self.pool
-
-    def __exit__(self, *exc: object) -> None:
-        if self.pool is not None:
-            self.pool.terminate()
-            self.pool.join()
-
-
-def _worker_init() -> None:
-    # One thread per process: the processes already use every core.
-    from threadpoolctl import threadpool_limits
-
-    threadpool_limits(1)
