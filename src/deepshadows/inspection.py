@@ -14,6 +14,7 @@ from deepshadows.data.calibration import (
     comparison_markdown,
     cutout_statistics,
     plot_calibration,
+    reference_note,
 )
 from deepshadows.data.store import open_store
 from deepshadows.viz import contact_sheet, feature_distributions
@@ -132,7 +133,7 @@ def inspect_store(
     if reference and (labels[sample] >= 0).all():
         stats, rows = calibration_summary(images, labels[sample], reference=reference)
         figures["calibration"] = str(plot_calibration(stats, out / "calibration.png", reference=reference))
-        (out / "calibration.md").write_text(comparison_markdown(rows) + "\n")
+        (out / "calibration.md").write_text(comparison_markdown(rows) + "\n" + reference_note(reference))
     summary |= {"figures": figures, "calibration_reference": reference, "calibration": rows}
     write_json_atomic(out / "summary.json", summary)
     return summary

@@ -16,6 +16,7 @@ from deepshadows.data.calibration import (
     comparison_markdown,
     cutout_statistics,
     plot_calibration,
+    reference_note,
 )
 from deepshadows.errors import InputError
 
@@ -181,3 +182,11 @@ def test_plot_calibration(tmp_path):
         assert im.format == "PNG"
         assert im.width > 600 and im.height > 600
     assert [p.name for p in tmp_path.iterdir()] == ["calibration.png"]
+
+
+def test_reference_note_names_the_source_and_its_limits():
+    note = reference_note("des-dr1")
+    assert "18 lsbg, 18 artifact" in note
+    assert "published figures" in note and "clip_frac" in note
+    with pytest.raises(InputError, match="reference"):
+        reference_note("sdss")

@@ -44,6 +44,7 @@ __all__ = [
     "cutout_statistics",
     "compare_to_real",
     "comparison_markdown",
+    "reference_note",
     "plot_calibration",
 ]
 
@@ -308,6 +309,38 @@ def comparison_markdown(rows: Sequence[Mapping[str, Any]]) -> str:
             f"| {row['basis']} | {'yes' if row['within'] else '**no**'} |"
         )
     return "\n".join(lines) + "\n"
+
+
+def reference_note(reference: str) -> str:
+    """Describe a set of real reference values and how far its numbers can be trusted.
+
+    Parameters
+    ----------
+    reference : str
+        A key of :data:`REAL_TARGETS` (``"des-dr1"`` or ``"ls-dr9"``).
+
+    Returns
+    -------
+    str
+        A Markdown paragraph to print under the comparison table, ending with a newline.
+
+    Raises
+    ------
+    deepshadows.errors.InputError
+        If ``reference`` is not a known set.
+    """
+    if reference not in REAL_TARGET_SOURCES:
+        raise InputError(f"reference: expected one of {sorted(REAL_TARGET_SOURCES)}, got {reference!r}")
+    source = REAL_TARGET_SOURCES[reference]
+    counts = ", ".join(f"{n} {cls}" for cls, n in source["n_cutouts"].items())
+    return (
+        f"Real values: medians over real cutouts ({counts}) of the {source['description']}, "
+        "recovered from published figures. Where no percentile range is published, the range is "
+        "the real median with a tolerance (column basis). `clip_frac` depends strongly on how "
+        "those figures were resampled: the simulated sky keeps plausible galaxy counts rather "
+        "than matching it (the project's docs/simulation.md and scripts/calibration_depth.py "
+        "show the evidence).\n"
+    )
 
 
 #: Plot colour per class.
