@@ -22,7 +22,7 @@ import numpy as np
 from PIL import Image
 from threadpoolctl import threadpool_limits
 
-from deepshadows.data.calibration import REAL_TARGETS, cutout_statistics
+from deepshadows.data.calibration import REAL_TARGETS, cutout_statistics, format_statistic
 from deepshadows.simulate import CutoutSpec, simulate_cutout
 from deepshadows.simulate.noise import add_noise
 from deepshadows.surveys import BANDS, DES, Survey
@@ -70,8 +70,7 @@ def simulated(survey: Survey, n: int, seed: int) -> dict[str, list[np.ndarray]]:
 
 
 def _fmt(statistic: str, values: np.ndarray | tuple[float, ...]) -> str:
-    digits = 3 if statistic == "clip_frac" else 1
-    return ", ".join(f"{v:.{digits}f}" for v in values)
+    return ", ".join(format_statistic(statistic, float(v)) for v in values)
 
 
 def main() -> None:

@@ -44,6 +44,7 @@ __all__ = [
     "cutout_statistics",
     "compare_to_real",
     "comparison_markdown",
+    "format_statistic",
     "reference_note",
     "plot_calibration",
 ]
@@ -275,10 +276,26 @@ def compare_to_real(
     return rows
 
 
-def _fmt(statistic: str, value: float) -> str:
+def format_statistic(statistic: str, value: float) -> str:
+    """Format one calibration value: fractions (``clip_frac``) to 3 decimals, DN to 1.
+
+    Parameters
+    ----------
+    statistic : str
+        One of :data:`STATISTICS`.
+    value : float
+        The value; NaN or infinite gives ``"n/a"``.
+
+    Returns
+    -------
+    str
+    """
     if not np.isfinite(value):
         return "n/a"
     return f"{value:.3f}" if statistic == "clip_frac" else f"{value:.1f}"
+
+
+_VALUE_KEYS = ("sim_median", "sim_p16", "sim_p84", "real_median", "real_low", "real_high")
 
 
 def comparison_markdown(rows: Sequence[Mapping[str, Any]]) -> str:
@@ -301,11 +318,12 @@ def comparison_markdown(rows: Sequence[Mapping[str, Any]]) -> str:
     ]
     for row in rows:
         stat = row["statistic"]
-        sim = f"{_fmt(stat, row['sim_median'])} [{_fmt(stat, row['sim_p16'])}, {_fmt(stat, row['sim_p84'])}]"
+        v = {key: format_statistic(stat, row[key]) for key in _VALUE_KEYS}
+        sim = f"{v['sim_median']} [{v['sim_p16']}, {v['sim_p84']}]"
         lines.append(
             f"| {row['class']} | {stat} | {row['channel']} | {sim} "
-            f"| {_fmt(stat, row['real_median'])} "
-            f"| [{_fmt(stat, row['real_low'])}, {_fmt(stat, row['real_high'])}] "
+            f"| {v['real_median']} "
+            f"| [{v['real_low']}, {v['real_high']}] "
             f"| {row['basis']} | {'yes' if row['within'] else '**no**'} |"
         )
     return "\n".join(lines) + "\n"

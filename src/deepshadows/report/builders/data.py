@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from deepshadows.classes import SUBCLASS_NAMES, TYPE1_SUBCLASSES
+from deepshadows.data.calibration import format_statistic
 from deepshadows.report._plots import probability_histogram_png
 from deepshadows.report._reading import FolderReader, embed_image, fmt, to_float
 from deepshadows.report.content import Section, Table
@@ -51,7 +52,7 @@ def _calibration_number(row: Mapping[str, Any], key: str) -> str:
     x = to_float(row.get(key))
     if x is None:
         return "–"
-    return f"{x:.3f}" if row.get("statistic") == "clip_frac" else f"{x:.1f}"
+    return format_statistic(str(row.get("statistic")), x)
 
 
 def _calibration_table(rows: Sequence[Mapping[str, Any]], reference: str) -> Table:
