@@ -8,6 +8,7 @@ import click
 
 from deepshadows.errors import DeepShadowsError
 from deepshadows.fetch.cutouts import DEFAULT_BASE_URL, LAYERS
+from deepshadows.viewer import RESIZE_FILTERS
 
 __all__ = ["EXIT_SOME_FAILED", "fetch_command"]
 
@@ -24,7 +25,7 @@ _SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
     type=click.Choice(sorted(LAYERS)),
     default="des-dr1",
     show_default=True,
-    help="Viewer layer (des-dr1 for DES, hsc2 for HSC).",
+    help="Viewer layer (des-dr1 for DES, hsc2 for HSC, ls-dr9 or ls-dr10 for the Legacy Survey).",
 )
 @click.option(
     "--out",
@@ -43,12 +44,12 @@ _SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
     "--bands",
     default="grz",
     show_default=True,
-    help="Bands of the FITS cutouts (griz where the layer has i).",
+    help="Bands of the FITS cutouts (griz where the layer has i: not ls-dr9).",
 )
 @click.option("--image-size", type=int, default=64, show_default=True, help="Side of the stored cutouts.")
 @click.option(
     "--resize",
-    type=click.Choice(["nearest", "bicubic"]),
+    type=click.Choice(sorted(RESIZE_FILTERS)),
     default="nearest",
     show_default=True,
     help="Filter of the 256 -> 64 pixel resize.",

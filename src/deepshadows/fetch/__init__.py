@@ -9,7 +9,7 @@ like a simulated one. ``deepshadows fetch`` is its command line.
 from __future__ import annotations
 
 from deepshadows.fetch.catalog import BadRow, Catalog, CatalogRow, read_catalog
-from deepshadows.fetch.cutouts import DEFAULT_BASE_URL, LAYERS, CutoutConfig, fits_url, jpeg_url
+from deepshadows.fetch.cutouts import DEFAULT_BASE_URL, FITS_BANDS, LAYERS, CutoutConfig, fits_url, jpeg_url
 from deepshadows.fetch.http import (
     RETRY_KINDS,
     ClientSettings,
@@ -25,6 +25,7 @@ from deepshadows.fetch.run import FetchResult, fetch_catalog
 
 __all__ = [
     "DEFAULT_BASE_URL",
+    "FITS_BANDS",
     "LAYERS",
     "RETRY_KINDS",
     "BadRow",

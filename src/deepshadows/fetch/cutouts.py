@@ -4,9 +4,15 @@ The viewer serves
 
 ``{base}/viewer/jpeg-cutout?ra=..&dec=..&zoom=15&layer=des-dr1``
     a 256 x 256 JPEG (``layer=hsc2`` for HSC), the cutouts the DeepShadows paper trained on;
+    ``layer=ls-dr9`` and ``layer=ls-dr10`` give the Legacy Survey's, at the same 0.131"/px (half
+    its native 0.262" pixel);
 ``{base}/viewer/fits-cutout?ra=..&dec=..&layer=..&pixscale=..&size=..&bands=grz``
     a FITS cube of shape (bands, size, size) in nanomaggies, asked for here at the survey's native
     pixel scale and over the stamp the simulator renders (:attr:`deepshadows.surveys.Survey.stamp_pixels`).
+
+The layers are those of the surveys in :data:`deepshadows.surveys.SURVEYS` (:data:`LAYERS`). The
+FITS cutouts of ``ls-dr9`` hold g, r and z only (:data:`FITS_BANDS`); the RGB cutout is made from g,
+r and z whatever else is fetched.
 
 A JPEG becomes the stored cutout exactly as a simulated one does (:func:`deepshadows.viewer.resize_cutout`);
 from a FITS cube the 19 features are measured (:func:`deepshadows.data.fits.measure_band_features`),
@@ -32,6 +38,7 @@ from deepshadows.viewer import RESIZE_FILTERS, bands_to_cutout, resize_cutout
 
 __all__ = [
     "DEFAULT_BASE_URL",
+    "FITS_BANDS",
     "LAYERS",
     "CutoutConfig",
     "fits_url",
@@ -45,6 +52,8 @@ __all__ = [
 DEFAULT_BASE_URL = "https://www.legacysurvey.org"
 #: Viewer layer name to survey.
 LAYERS: dict[str, Survey] = {survey.layer: survey for survey in SURVEYS.values()}
+#: Bands the viewer's FITS cutouts serve, for layers that lack some of g, r, i, z.
+FITS_BANDS: dict[str, str] = {"ls-dr9": "grz"}
 _JPEG_START = b"\xff\xd8"
 _JPEG_END = b"\xff\xd9"
 
@@ -55,15 +64,17 @@ class CutoutConfig:
 
     Parameters
     ----------
-    layer : {"des-dr1", "hsc2"}
-        Viewer layer.
+    layer : str
+        Viewer layer, a key of :data:`LAYERS` (``"des-dr1"``, ``"hsc2"``, ``"ls-dr9"``,
+        ``"ls-dr10"``).
     fits : bool
         Also download the FITS cutout and measure the 19 features from it.
     from_fits : bool
         Make the stored cutout from the FITS bands with the simulator's float -> uint8 pipeline
         instead of downloading the JPEG (implies ``fits``).
     bands : str
-        Bands of the FITS cutout (must include g, r, z; the i-band features need i).
+        Bands of the FITS cutout (must include g, r, z; the i-band features need i, which
+        ``ls-dr9`` does not serve).
     image_size : int
         Side of the stored cutouts.
     resize : {"nearest", "bicubic"}
@@ -118,6 +129,11 @@ class CutoutConfig:
         if bad or len(set(self.bands)) != len(self.bands) or any(b not in self.bands for b in RGB_BANDS):
             raise InputError(
                 f"--bands: expected distinct bands among g, r, i, z including g, r, z; got {self.bands!r}"
+            )
+        served = FITS_BANDS.get(self.layer, "".join(BANDS))
+        if any(b not in served for b in self.bands):
+            raise InputError(
+                f"--bands: layer {self.layer} serves FITS bands {', '.join(served)} only; got {self.bands!r}"
             )
         if not 0 <= self.zoom <= 20:
             raise InputError(f"zoom: must lie in [0, 20], got {self.zoom}")

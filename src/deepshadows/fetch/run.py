@@ -307,8 +307,8 @@ def fetch_catalog(
         :func:`deepshadows.fetch.read_catalog` (then the ``*_column`` arguments are not used).
     out : path-like
         Store to write (``.h5``).
-    layer : {"des-dr1", "hsc2"}, optional
-        Viewer layer.
+    layer : {"des-dr1", "hsc2", "ls-dr9", "ls-dr10"}, optional
+        Viewer layer (a key of :data:`deepshadows.fetch.LAYERS`).
     fits : bool, optional
         Also download the grz FITS cutouts at the native pixel scale and store the features.
     from_fits : bool, optional
