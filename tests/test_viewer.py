@@ -99,4 +99,4 @@ def test_bad_band_array_is_rejected_with_a_clear_message():
     with pytest.raises(InputError, match="shape"):
         bands_to_cutout(np.zeros((3, 10, 10)), survey="des")
     with pytest.raises(InputError, match="resize"):
-        bands_to_cutout(np.zeros((4, 160, 160)), survey="des", resize="lanczos")  # type: ignore[arg-type]
+        bands_to_cutout(np.zeros((4, 160, 160)), survey="des", resize="box")  # type: ignore[arg-type]

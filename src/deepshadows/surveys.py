@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from deepshadows.errors import InputError
 
-__all__ = ["BANDS", "RGB_BANDS", "Survey", "DES", "HSC", "SURVEYS", "get_survey"]
+__all__ = ["BANDS", "RGB_BANDS", "Survey", "DES", "HSC", "LS_DR9", "LS_DR10", "SURVEYS", "get_survey"]
 
 #: Bands rendered for every cutout (the i band feeds the SourceExtractor-style features only).
 BANDS: tuple[str, ...] = ("g", "r", "i", "z")
@@ -60,6 +60,10 @@ class Survey:
         Stretch parameter ``Q`` of the asinh stretch (default 20, as the viewer fixes it).
     notes : dict of str to str, optional
         Free-text remarks on where the numbers come from (e.g. ``"depth"``); informational only.
+    resize : str, optional
+        Default filter of the final 256 -> 64 resize for cutouts that imitate this layer
+        (``"nearest"`` for the DeepShadows paper's DES and HSC cutouts, ``"lanczos"`` for the
+        Legacy Survey searches that resize with Pillow's LANCZOS).
     """
 
     name: str
@@ -78,6 +82,7 @@ class Survey:
     rgb_offset: float = 0.03
     rgb_q: float = 20.0
     notes: dict[str, str] = field(default_factory=dict)
+    resize: str = "nearest"
 
     @property
     def field_of_view(self) -> float:
@@ -136,11 +141,33 @@ HSC = Survey(
     notes={"depth": "HSC-SSP Wide design depths (5 sigma, 2-arcsec apertures)"},
 )
 
-SURVEYS: dict[str, Survey] = {"des": DES, "hsc": HSC}
+#: Legacy Survey DR10 (south) at zoom 15: DECam imaging of the DES footprint and beyond, reduced by
+#: legacypipe (0.262" pixels, the viewer's grz colours as for DES). Its coadds reach about twice the
+#: DES DR1 depth: the background noise of real ls-dr9 cutouts is about half that of des-dr1 ones
+#: (science specification, section 7b), so the DES per-pixel noise is halved. Seeing: DECam, as DES.
+LS_DR10 = dataclasses.replace(
+    DES,
+    name="ls-dr10",
+    layer="ls-dr10",
+    native_scale=0.262,
+    noise_sigma={band: 0.5 * sigma for band, sigma in DES.noise_sigma.items()},
+    field_mag_limit=25.5,
+    resize="lanczos",
+    notes={
+        "depth": "half the DES DR1 white-noise level, from the background noise of real ls-dr9 cutouts",
+        "seeing": "DECam, as DES DR1",
+    },
+)
+
+#: Legacy Survey DR9 (south): the same imaging and pipeline as DR10 in the DES footprint, without the
+#: i band in the viewer (the simulator still renders i for the catalogue features).
+LS_DR9 = dataclasses.replace(LS_DR10, name="ls-dr9", layer="ls-dr9")
+
+SURVEYS: dict[str, Survey] = {"des": DES, "hsc": HSC, "ls-dr9": LS_DR9, "ls-dr10": LS_DR10}
 
 
 def get_survey(name: str | Survey) -> Survey:
-    """Return the survey called ``name`` (``"des"`` or ``"hsc"``), or ``name`` if it is one.
+    """Return the survey called ``name`` (a key of :data:`SURVEYS`), or ``name`` if it is one.
 
     Parameters
     ----------
@@ -150,7 +177,7 @@ def get_survey(name: str | Survey) -> Survey:
     Returns
     -------
     Survey
-        The survey's definition (:data:`DES` or :data:`HSC` for a name).
+        The survey's definition (:data:`DES`, :data:`HSC`, :data:`LS_DR9` or :data:`LS_DR10`).
 
     Raises
     ------

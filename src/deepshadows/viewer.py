@@ -10,8 +10,10 @@ the uint8 RGB cutout that the viewer serves and the DeepShadows paper trained on
 3. the Lupton-style asinh stretch with the survey's band multipliers (z -> R, r -> G, g -> B),
    ``Q = 20``, offset 0.03, clipped to [0, 1];
 4. 8-bit truncation (as matplotlib's ``imsave`` does), JPEG quality 90 round trip;
-5. resize to 64 x 64 (nearest by default, which matches the noise of the paper's cutouts; bicubic as
-   an option).
+5. resize to 64 x 64 (nearest by default, which matches the noise of the paper's cutouts; bicubic and
+   LANCZOS as options);
+6. optionally a second JPEG compression of the small cutout, as cutouts saved again by a search's
+   own code or recovered from a figure carry.
 
 Simulated and real (FITS) cutouts go through the same code.
 """
@@ -39,11 +41,12 @@ __all__ = [
     "resize_cutout",
 ]
 
-ResizeFilter = Literal["nearest", "bicubic"]
+ResizeFilter = Literal["nearest", "bicubic", "lanczos"]
 #: Pillow filters accepted for the final resize.
 RESIZE_FILTERS: dict[str, Image.Resampling] = {
     "nearest": Image.Resampling.NEAREST,
     "bicubic": Image.Resampling.BICUBIC,
+    "lanczos": Image.Resampling.LANCZOS,
 }
 
 
@@ -177,7 +180,7 @@ def resize_cutout(rgb8: np.ndarray, *, size: int = 64, resize: ResizeFilter = "n
         The cutout.
     size : int, optional
         Output side in pixels.
-    resize : {"nearest", "bicubic"}, optional
+    resize : {"nearest", "bicubic", "lanczos"}, optional
         Pillow filter.
 
     Returns
@@ -203,6 +206,7 @@ def bands_to_cutout(
     resize: ResizeFilter = "nearest",
     size: int = 64,
     jpeg_quality: int = 90,
+    recompress_quality: int | None = None,
 ) -> np.ndarray:
     """Turn native-scale band images into the viewer's 8-bit cutout, resized for the CNN.
 
@@ -216,12 +220,14 @@ def bands_to_cutout(
         Survey whose viewer layer is imitated (scales, field of view).
     native_scale : float, optional
         Pixel scale of ``bands`` in arcsec; defaults to the survey's native scale.
-    resize : {"nearest", "bicubic"}, optional
+    resize : {"nearest", "bicubic", "lanczos"}, optional
         Filter of the final resize to ``size`` (default nearest, like the paper's cutouts).
     size : int, optional
         Side of the returned cutout (64 for the CNN; 256 keeps the viewer's full resolution).
     jpeg_quality : int, optional
         Quality of the JPEG round trip (90 in the viewer).
+    recompress_quality : int, optional
+        Quality of a second JPEG round trip after the resize; none by default.
 
     Returns
     -------
@@ -249,4 +255,7 @@ def bands_to_cutout(
     )
     rgb8 = (rgb * 255.0).astype(np.uint8)  # truncation, as matplotlib's imsave
     rgb8 = jpeg_roundtrip(rgb8, quality=jpeg_quality)
-    return resize_cutout(rgb8, size=size, resize=resize)
+    small = resize_cutout(rgb8, size=size, resize=resize)
+    if recompress_quality:
+        small = jpeg_roundtrip(small, quality=recompress_quality)
+    return small

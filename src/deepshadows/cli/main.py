@@ -31,7 +31,7 @@ def cli() -> None:
 @cli.command()
 @click.option(
     "--survey",
-    type=click.Choice(["des", "hsc"], case_sensitive=False),
+    type=click.Choice(["des", "hsc", "ls-dr9", "ls-dr10"], case_sensitive=False),
     default="des",
     show_default=True,
     help="Survey layer to imitate.",
@@ -54,10 +54,18 @@ def cli() -> None:
 )
 @click.option(
     "--resize",
-    type=click.Choice(["nearest", "bicubic"]),
-    default="nearest",
+    type=click.Choice(["nearest", "bicubic", "lanczos"]),
+    default=None,
+    help="Filter of the 256 -> 64 pixel resize for every cutout [default: drawn per cutout with "
+    "--randomize default, else the survey's own: nearest for des and hsc, lanczos for ls-dr9/10].",
+)
+@click.option(
+    "--randomize",
+    type=click.Choice(["default", "none"]),
+    default="default",
     show_default=True,
-    help="Filter of the 256 -> 64 pixel resize.",
+    help="Domain randomisation: per-cutout depth, seeing, sky level, colour scales, field of view, "
+    "resize filter and JPEG re-compression; none renders every cutout under the survey's own conditions.",
 )
 @click.option(
     "--max-attempts",
@@ -83,7 +91,8 @@ def simulate(
     out: Path,
     workers: int | None,
     type1_fraction: float,
-    resize: str,
+    resize: str | None,
+    randomize: str,
     max_attempts: int,
     no_preselect: bool,
     overwrite: bool,
@@ -102,6 +111,7 @@ def simulate(
         seed=seed,
         type1_fraction=type1_fraction,
         resize=resize,
+        randomize=randomize,
         max_attempts=max_attempts,
         preselect=not no_preselect,
     )

@@ -6,6 +6,7 @@ number of worker processes and whether it was interrupted and resumed.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from dataclasses import dataclass, field
 
@@ -17,6 +18,13 @@ from deepshadows.simulate.artifacts import draw_artifact, sample_artifact
 from deepshadows.simulate.field import add_field, field_sky
 from deepshadows.simulate.lsbg import LSBGPriors, draw_lsbg, sample_lsbg
 from deepshadows.simulate.noise import add_noise
+from deepshadows.simulate.randomize import (
+    Conditions,
+    Randomization,
+    condition_columns,
+    conditions_rng,
+    draw_conditions,
+)
 from deepshadows.simulate.render import PSFModel, Scene
 from deepshadows.surveys import BANDS, Survey, get_survey
 from deepshadows.viewer import bands_to_cutout
@@ -32,8 +40,8 @@ class CutoutSpec:
 
     Parameters
     ----------
-    survey : str
-        Survey name.
+    survey : str or Survey
+        Survey name, or a survey definition.
     kind : str
         ``"lsbg"``, ``"type2"`` or ``"type1"``.
     subclass : str
@@ -52,9 +60,13 @@ class CutoutSpec:
         Seed of the field sky shared by the data set (see :mod:`deepshadows.simulate.field`).
     lsbg_priors : LSBGPriors
         Priors of the LSBG population.
+    randomization : Randomization, optional
+        Ranges of the per-cutout imaging and rendering conditions (see
+        :mod:`deepshadows.simulate.randomize`); None renders every cutout under the survey's
+        own conditions with ``resize``.
     """
 
-    survey: str = "des"
+    survey: str | Survey = "des"
     kind: str = "lsbg"
     subclass: str = ""
     resize: str = "nearest"
@@ -64,6 +76,7 @@ class CutoutSpec:
     max_offset_arcsec: float = 3.0
     field_seed: int = 0
     lsbg_priors: LSBGPriors = field(default_factory=LSBGPriors)
+    randomization: Randomization | None = None
 
 
 @dataclass
@@ -165,6 +178,13 @@ def simulate_cutout(spec: CutoutSpec, seed: np.random.SeedSequence | int) -> Sim
     -------
     SimulatedCutout
     """
+    conditions: Conditions | None = None
+    if spec.randomization is not None:
+        base = get_survey(spec.survey)
+        conditions = draw_conditions(conditions_rng(seed), base, spec.randomization)
+        spec = dataclasses.replace(
+            spec, survey=conditions.apply_to(base, max_offset_arcsec=spec.max_offset_arcsec)
+        )
     survey = get_survey(spec.survey)
     rng = np.random.default_rng(seed)
     sigma = [survey.pixel_noise()[band] for band in BANDS]
@@ -199,7 +219,17 @@ def simulate_cutout(spec: CutoutSpec, seed: np.random.SeedSequence | int) -> Sim
         "recentre_dx": shift[0] * survey.native_scale,
         "recentre_dy": shift[1] * survey.native_scale,
     }
-    image = bands_to_cutout(bands, survey=survey, resize=spec.resize, size=spec.image_size)  # type: ignore[arg-type]
+    if conditions is None:
+        image = bands_to_cutout(bands, survey=survey, resize=spec.resize, size=spec.image_size)  # type: ignore[arg-type]
+    else:
+        truth |= conditions.truth()
+        image = bands_to_cutout(
+            conditions.add_sky(bands),
+            survey=survey,
+            resize=conditions.resize,  # type: ignore[arg-type]
+            size=spec.image_size,
+            recompress_quality=conditions.recompress_quality or None,
+        )
     return SimulatedCutout(
         image=image, bands=bands, features=measured.features, feature_flag=int(measured.flag), truth=truth
     )
@@ -253,4 +283,5 @@ def truth_columns() -> tuple[str, ...]:
         "recentre_dy",
     }
     keys |= {f"psf_fwhm_{band}" for band in BANDS}
+    keys |= set(condition_columns())
     return tuple(sorted(keys))

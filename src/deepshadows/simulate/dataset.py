@@ -27,6 +27,7 @@ from deepshadows.features import FEATURE_NAMES
 from deepshadows.parallel import InlineExecutor, map_ordered, open_executor
 from deepshadows.simulate.artifacts import TYPE2_MIX
 from deepshadows.simulate.cutout import CutoutSpec, SimulatedCutout, simulate_cutout, truth_columns
+from deepshadows.simulate.randomize import RANDOMIZE_MODES, randomization_for
 from deepshadows.surveys import get_survey
 from deepshadows.viewer import RESIZE_FILTERS
 
@@ -45,7 +46,8 @@ class SimConfig:
     Parameters
     ----------
     survey : str
-        ``"des"`` or ``"hsc"``.
+        A survey of :data:`deepshadows.surveys.SURVEYS` (``"des"``, ``"hsc"``, ``"ls-dr9"``,
+        ``"ls-dr10"``).
     n : int
         Number of objects.
     seed : int
@@ -55,8 +57,10 @@ class SimConfig:
         type-2 artifacts.
     type2_mix : dict
         Relative frequency of the type-2 subclasses.
-    resize : str
-        Filter of the 256 -> 64 resize (``"nearest"`` or ``"bicubic"``).
+    resize : str, optional
+        Filter of the 256 -> 64 resize (``"nearest"``, ``"bicubic"`` or ``"lanczos"``) for every
+        cutout. None (the default) draws it per cutout when ``randomize`` is on, and takes the
+        survey's own filter (:attr:`deepshadows.surveys.Survey.resize`) when it is off.
     image_size : int
         Side of the stored cutouts.
     preselect : bool
@@ -66,6 +70,10 @@ class SimConfig:
         See ``preselect``.
     split_fractions : tuple of float
         Train, validation and test fractions.
+    randomize : {"default", "none"}
+        Domain randomisation of each cutout's depth, seeing, sky level, colour scales, field of
+        view, resize filter and JPEG re-compression (:mod:`deepshadows.simulate.randomize`);
+        ``"none"`` renders every cutout under the survey's own conditions.
     """
 
     survey: str = "des"
@@ -73,11 +81,12 @@ class SimConfig:
     seed: int = 0
     type1_fraction: float = 0.0
     type2_mix: dict[str, float] = field(default_factory=lambda: dict(TYPE2_MIX))
-    resize: str = "nearest"
+    resize: str | None = None
     image_size: int = 64
     preselect: bool = True
     max_attempts: int = 25
     split_fractions: tuple[float, float, float] = (0.75, 0.125, 0.125)
+    randomize: str = "default"
 
     def validate(self) -> SimConfig:
         """Check every value, raising :class:`InputError` that names the parameter."""
@@ -88,7 +97,7 @@ class SimConfig:
             raise InputError(f"--seed: must be a non-negative integer, got {self.seed}")
         if not 0.0 <= self.type1_fraction <= 1.0:
             raise InputError(f"--type1-fraction: must lie in [0, 1], got {self.type1_fraction}")
-        if self.resize not in RESIZE_FILTERS:
+        if self.resize is not None and self.resize not in RESIZE_FILTERS:
             raise InputError(
                 f"--resize: unknown filter {self.resize!r}; choose from {sorted(RESIZE_FILTERS)}"
             )
@@ -101,6 +110,10 @@ class SimConfig:
             raise InputError(
                 f"type2_mix: needs non-negative weights for subclasses {sorted(TYPE2_MIX)}, "
                 f"got {self.type2_mix}"
+            )
+        if self.randomize not in RANDOMIZE_MODES:
+            raise InputError(
+                f"--randomize: unknown mode {self.randomize!r}; choose from {list(RANDOMIZE_MODES)}"
             )
         check_split_fractions(self.split_fractions)
         return self
@@ -256,15 +269,19 @@ def make_dataset(
         resume = False
     kinds, subclasses = assign_classes(cfg)
     feature_dtype, truth_dtype = _dtypes()
+    survey = get_survey(cfg.survey)
+    randomization = randomization_for(survey, cfg.randomize, cfg.resize)
     attrs = {
         "config": cfg.to_dict(),
         "provenance": provenance(),
-        "survey": get_survey(cfg.survey).to_dict(),
+        "survey": survey.to_dict(),
+        "randomization": randomization.to_dict() if randomization else None,
         "kind": "simulated",
     }
     spec = CutoutSpec(
         survey=cfg.survey,
-        resize=cfg.resize,
+        randomization=randomization,
+        resize=cfg.resize or survey.resize,
         image_size=cfg.image_size,
         preselect=cfg.preselect,
         max_attempts=cfg.max_attempts,
