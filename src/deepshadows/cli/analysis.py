@@ -1,0 +1,200 @@
+"""Analysis commands: ``baselines``, ``compare``, ``transfer``, ``explain`` and ``demo``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from deepshadows.cli._echo import echo_evaluation, echo_summary
+from deepshadows.errors import InputError
+
+__all__ = ["baselines", "compare", "demo", "explain", "transfer"]
+
+
+@click.command()
+@click.argument("store", type=click.Path(path_type=Path))
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True, help="Output folder.")
+@click.option(
+    "--model",
+    "models",
+    type=click.Choice(["svm", "rf"]),
+    multiple=True,
+    default=("svm", "rf"),
+    show_default=True,
+    help="Baselines to run (repeat the option).",
+)
+@click.option("--search", is_flag=True, help="Re-tune by grid search with cross-validation.")
+@click.option("--folds", type=int, default=5, show_default=True, help="Cross-validation folds of --search.")
+@click.option("--jobs", type=int, default=-1, show_default=True, help="Parallel jobs (-1: all cores).")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the forest, folds, bootstrap.")
+@click.option("--n-boot", type=int, default=1000, show_default=True, help="Bootstrap resamples.")
+def baselines(
+    store: Path,
+    out: Path,
+    models: tuple[str, ...],
+    search: bool,
+    folds: int,
+    jobs: int,
+    seed: int,
+    n_boot: int,
+) -> None:
+    """Fit the SVM and random-forest baselines on a store's features; evaluate on its test split."""
+    from deepshadows.baselines import run_baselines
+
+    result = run_baselines(
+        store,
+        out,
+        models=models,
+        search=search,
+        folds=folds,
+        seed=seed,
+        n_jobs=jobs,
+        n_boot=n_boot,
+        log=click.echo,
+    )
+    for res in result["models"].values():
+        echo_evaluation(res["evaluation"] | {"out_dir": str(Path(res["model_file"]).parent)})
+
+
+@click.command()
+@click.argument("runs", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True, help="Output folder.")
+@click.option("--split", default="test", show_default=True, help="Split whose evaluation is read from runs.")
+def compare(runs: tuple[Path, ...], out: Path, split: str) -> None:
+    """Compare evaluated models: metrics and ROC curves side by side.
+
+    Writes the paper's Table 2 (metrics with their intervals) and Fig. 4a (ROC curves with their
+    bands) for several evaluated models.
+
+    RUNS are training runs (evaluated with `evaluate`), baseline folders or evaluation folders.
+    """
+    from deepshadows.evaluation.compare import compare_models
+
+    result = compare_models(runs, out, split=split)
+    click.echo(result["table"])
+    for label, path in result["files"].items():
+        click.echo(f"  {label}: {path}")
+
+
+@click.command()
+@click.argument("run", type=click.Path(path_type=Path))
+@click.option(
+    "--data", "store", type=click.Path(path_type=Path), required=True, help="Store of the new survey."
+)
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True, help="Output folder.")
+@click.option("--n-finetune", type=int, default=320, show_default=True, help="Objects to fine-tune on.")
+@click.option("--n-test", type=int, default=960, show_default=True, help="Objects to test on.")
+@click.option(
+    "--head-only", is_flag=True, help="Fine-tune the dense layers only (default: the whole network)."
+)
+@click.option("--epochs", type=int, default=30, show_default=True, help="Fine-tuning epochs.")
+@click.option("--batch-size", type=int, default=16, show_default=True, help="Fine-tuning batch size.")
+@click.option("--lr", type=float, default=0.005, show_default=True, help="Fine-tuning learning rate.")
+@click.option("--curve", default="", help="Learning-curve sample sizes, e.g. 40,80,160,320,640.")
+@click.option(
+    "--seed", type=int, default=0, show_default=True, help="Seed of samples, fine-tuning, bootstrap."
+)
+@click.option("--n-boot", type=int, default=1000, show_default=True, help="Bootstrap resamples.")
+@click.option("--device", default="cpu", show_default=True, help="cpu, cuda, cuda:N or auto.")
+@click.option(
+    "--precision", type=click.Choice(["auto", "fp32", "bf16", "fp16"]), default="auto", show_default=True
+)
+def transfer(
+    run: Path,
+    store: Path,
+    out: Path,
+    n_finetune: int,
+    n_test: int,
+    head_only: bool,
+    epochs: int,
+    batch_size: int,
+    lr: float,
+    curve: str,
+    seed: int,
+    n_boot: int,
+    device: str,
+    precision: str,
+) -> None:
+    """Evaluate a trained model on another survey, fine-tune it on a small sample, evaluate again."""
+    from deepshadows.transfer import run_transfer
+
+    try:
+        sizes = [int(part) for part in curve.split(",") if part.strip()]
+    except ValueError as exc:
+        raise InputError(f"--curve: expected comma-separated integers, got {curve!r}") from exc
+    result = run_transfer(
+        run,
+        store,
+        out,
+        n_finetune=n_finetune,
+        n_test=n_test,
+        mode="head" if head_only else "whole",
+        epochs=epochs,
+        batch_size=batch_size,
+        lr=lr,
+        curve=sizes,
+        seed=seed,
+        n_boot=n_boot,
+        device=device,
+        precision=precision,
+        log=click.echo,
+    )
+    for stage in ("before", "after"):
+        echo_evaluation({"out_dir": str(Path(result["out_dir"]) / stage)})
+
+
+@click.command()
+@click.argument("run", type=click.Path(path_type=Path))
+@click.option("--data", "store", type=click.Path(path_type=Path), required=True, help="Store to draw from.")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True, help="Output folder.")
+@click.option("--split", default="test", show_default=True, help="Split of the store.")
+@click.option("--per-group", type=int, default=8, show_default=True, help="Cutouts per gallery.")
+@click.option("--high", type=float, default=0.8, show_default=True, help="Confident when P exceeds it.")
+@click.option("--low", type=float, default=0.2, show_default=True, help="Confident when P is below it.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the random choice.")
+@click.option("--device", default="cpu", show_default=True, help="cpu, cuda, cuda:N or auto.")
+def explain(
+    run: Path,
+    store: Path,
+    out: Path,
+    split: str,
+    per_group: int,
+    high: float,
+    low: float,
+    seed: int,
+    device: str,
+) -> None:
+    """Grad-CAM galleries of confident true/false positives and negatives (Fig. 6)."""
+    from deepshadows.explain import explain_run
+
+    result = explain_run(
+        run, store, out, split=split, per_group=per_group, high=high, low=low, seed=seed, device=device
+    )
+    for name, group in result["groups"].items():
+        click.echo(f"{name}: {group['size']} objects, {len(group['shown'])} shown: {group['png']}")
+
+
+@click.command()
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("demo"),
+    show_default=True,
+    help="Folder for the demo's outputs.",
+)
+@click.option("--n", "n", type=int, default=3000, show_default=True, help="Objects in the demo data set.")
+@click.option("--epochs", type=int, default=60, show_default=True, help="Training epochs.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed.")
+@click.option("--workers", type=int, default=None, help="Worker processes [default: all cores].")
+def demo(out: Path, n: int, epochs: int, seed: int, workers: int | None) -> None:
+    """Simulate (or reuse) a small DES set, train the CNN briefly, evaluate it and predict."""
+    from deepshadows.pipeline import run_demo
+
+    result = run_demo(out, n=n, epochs=epochs, seed=seed, workers=workers, log=click.echo)
+    echo_summary(result["data"])
+    echo_evaluation(result["evaluation"])
+    click.echo(f"predictions: {result['predictions']}")
+    click.echo("")
+    click.echo(result["comparison"].rstrip())
+    click.echo(f"\nreport: {result['report']}")

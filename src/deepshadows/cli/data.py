@@ -1,0 +1,186 @@
+"""Data commands: ``simulate``, ``inspect`` and ``import`` (stores of cutouts)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from deepshadows.cli._echo import echo_summary
+
+__all__ = ["import_command", "inspect_command", "simulate"]
+
+
+@click.command()
+@click.option(
+    "--survey",
+    type=click.Choice(["des", "hsc", "ls-dr9", "ls-dr10"], case_sensitive=False),
+    default="des",
+    show_default=True,
+    help="Survey layer to imitate.",
+)
+@click.option("--n", "n", type=int, default=1000, show_default=True, help="Number of objects.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the whole data set.")
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    required=True,
+    help="Output HDF5 store, e.g. data/des.h5.",
+)
+@click.option("--workers", type=int, default=None, help="Worker processes [default: all cores].")
+@click.option(
+    "--type1-fraction",
+    type=float,
+    default=0.0,
+    show_default=True,
+    help="Fraction of type-1 artifacts (bright stars) for the three-class study.",
+)
+@click.option(
+    "--resize",
+    type=click.Choice(["nearest", "bicubic", "lanczos"]),
+    default=None,
+    help="Filter of the 256 -> 64 pixel resize for every cutout [default: drawn per cutout with "
+    "--randomize default, else the survey's own: nearest for des and hsc, lanczos for ls-dr9/10].",
+)
+@click.option(
+    "--randomize",
+    type=click.Choice(["default", "none"]),
+    default="default",
+    show_default=True,
+    help="Domain randomisation: per-cutout depth, seeing, sky level, colour scales, field of view, "
+    "resize filter and JPEG re-compression; none renders every cutout under the survey's own conditions.",
+)
+@click.option(
+    "--max-attempts",
+    type=int,
+    default=25,
+    show_default=True,
+    help="Re-draws allowed for an object to pass the catalogue preselection.",
+)
+@click.option("--no-preselect", is_flag=True, help="Keep objects whether or not they pass the preselection.")
+@click.option("--overwrite", is_flag=True, help="Replace an existing output file.")
+@click.option("--resume", is_flag=True, help="Continue an interrupted run with the same options.")
+@click.option("--no-summary", is_flag=True, help="Skip the summary folder (figures, calibration).")
+@click.option(
+    "--scheduler",
+    default=None,
+    help="Simulate on Dask: local:N (a local cluster of N workers) or a scheduler address.",
+)
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+def simulate(
+    survey: str,
+    n: int,
+    seed: int,
+    out: Path,
+    workers: int | None,
+    type1_fraction: float,
+    resize: str | None,
+    randomize: str,
+    max_attempts: int,
+    no_preselect: bool,
+    overwrite: bool,
+    resume: bool,
+    no_summary: bool,
+    scheduler: str | None,
+    quiet: bool,
+) -> None:
+    """Simulate a survey of LSBGs and artifacts with GalSim into an HDF5 store."""
+    from deepshadows.inspection import inspect_store
+    from deepshadows.simulate import SimConfig, make_dataset
+
+    cfg = SimConfig(
+        survey=survey.lower(),
+        n=n,
+        seed=seed,
+        type1_fraction=type1_fraction,
+        resize=resize,
+        randomize=randomize,
+        max_attempts=max_attempts,
+        preselect=not no_preselect,
+    )
+    path = make_dataset(
+        out, cfg, workers=workers, overwrite=overwrite, resume=resume, progress=not quiet, scheduler=scheduler
+    )
+    click.echo(f"wrote {path}")
+    if not no_summary:
+        echo_summary(inspect_store(path))
+
+
+@click.command("inspect")
+@click.argument("store", type=click.Path(path_type=Path))
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Output folder [default: <store>_summary beside the store].",
+)
+@click.option(
+    "--per-group",
+    type=click.IntRange(1, 64),
+    default=8,
+    show_default=True,
+    help="Examples per class and subclass on the contact sheet.",
+)
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the choice of examples.")
+def inspect_command(store: Path, out: Path | None, per_group: int, seed: int) -> None:
+    """Summarise a store: counts per split and class, contact sheet, feature and calibration figures."""
+    from deepshadows.inspection import inspect_store
+
+    echo_summary(inspect_store(store, out, per_group=per_group, seed=seed))
+
+
+@click.command("import")
+@click.argument("folder", type=click.Path(path_type=Path))
+@click.option(
+    "--labels",
+    "labels_csv",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="CSV with columns id, label and optionally file, kind, subclass, split.",
+)
+@click.option(
+    "--out", type=click.Path(dir_okay=False, path_type=Path), required=True, help="Output HDF5 store."
+)
+@click.option(
+    "--resize",
+    type=click.Choice(["nearest", "bicubic"]),
+    default=None,
+    help="Resize images of another size (e.g. 256-pixel viewer cutouts) instead of rejecting them.",
+)
+@click.option("--image-size", type=int, default=64, show_default=True, help="Side of the stored cutouts.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the train/val/test split.")
+@click.option(
+    "--survey",
+    type=click.Choice(["des", "hsc"], case_sensitive=False),
+    default=None,
+    help="Survey of FITS cutouts (needed for FITS only): <id>.fits cubes (bands, H, W) or "
+    "<id>_g.fits, <id>_r.fits, <id>_z.fits [, <id>_i.fits], in nanomaggies.",
+)
+@click.option("--overwrite", is_flag=True, help="Replace an existing output file.")
+def import_command(
+    folder: Path,
+    labels_csv: Path | None,
+    out: Path,
+    resize: str | None,
+    image_size: int,
+    seed: int,
+    survey: str | None,
+    overwrite: bool,
+) -> None:
+    """Build a store from a folder of JPEG/PNG or FITS cutouts and a CSV of ids and labels.
+
+    FITS cutouts go through the viewer's float -> 8-bit pipeline and get the 19 features.
+    """
+    from deepshadows.data import import_folder
+
+    path = import_folder(
+        folder,
+        labels_csv=labels_csv,
+        out=out,
+        image_size=image_size,
+        resize=resize,
+        overwrite=overwrite,
+        seed=seed,
+        survey=survey,
+    )
+    click.echo(f"wrote {path}")

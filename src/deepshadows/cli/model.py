@@ -1,0 +1,235 @@
+"""Model commands: ``train``, ``evaluate``, ``predict`` and ``export``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from deepshadows.cli._echo import echo_evaluation
+
+__all__ = ["evaluate", "export", "predict", "train"]
+
+
+@click.command()
+@click.argument("store", type=click.Path(path_type=Path))
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True, help="Run folder.")
+@click.option("--epochs", type=int, default=100, show_default=True, help="Training epochs.")
+@click.option("--batch-size", type=int, default=64, show_default=True, help="Images per step.")
+@click.option("--lr", type=float, default=0.1, show_default=True, help="Adadelta learning rate.")
+@click.option(
+    "--seed", type=int, default=0, show_default=True, help="Seed of initialisation, order, dropout."
+)
+@click.option("--device", default="cpu", show_default=True, help="cpu, cuda, cuda:N or auto.")
+@click.option(
+    "--patience", type=int, default=None, help="Stop after this many epochs without a better val loss."
+)
+@click.option(
+    "--classes",
+    "num_classes",
+    type=click.Choice(["1", "3"]),
+    default="1",
+    show_default=True,
+    help="1: LSBG vs artifact (sigmoid); 3: LSBG, type-2 and type-1 artifacts (softmax).",
+)
+@click.option("--model", "model_name", default="deepshadows-table1", show_default=True, help="Architecture.")
+@click.option(
+    "--precision",
+    type=click.Choice(["auto", "fp32", "bf16", "fp16"]),
+    default="auto",
+    show_default=True,
+    help="auto: bf16 mixed precision on CPUs with native bfloat16, fp16 on CUDA, else fp32.",
+)
+@click.option("--resume", is_flag=True, help="Continue an interrupted run from its last checkpoint.")
+@click.option("--overwrite", is_flag=True, help="Replace an existing run folder.")
+@click.option("--quiet", is_flag=True, help="No progress bars.")
+def train(
+    store: Path,
+    out: Path,
+    epochs: int,
+    batch_size: int,
+    lr: float,
+    seed: int,
+    device: str,
+    patience: int | None,
+    num_classes: str,
+    model_name: str,
+    precision: str,
+    resume: bool,
+    overwrite: bool,
+    quiet: bool,
+) -> None:
+    """Train the CNN on the train split of a store, validating on its val split."""
+    from deepshadows.training import TrainConfig, fit
+
+    cfg = TrainConfig(
+        epochs=epochs,
+        batch_size=batch_size,
+        lr=lr,
+        seed=seed,
+        device=device,
+        patience=patience,
+        model=model_name,
+        num_classes=int(num_classes),
+        precision=precision,
+    )
+    result = fit(store, out, cfg, resume=resume, overwrite=overwrite, progress=not quiet, log=click.echo)
+    click.echo(
+        f"best epoch {result['best_epoch']} (val loss {result['best_val_loss']:.4f}); "
+        f"model: {result['paths']['model']}"
+    )
+
+
+@click.command()
+@click.argument("run", type=click.Path(path_type=Path))
+@click.option("--data", "store", type=click.Path(path_type=Path), required=True, help="Store to evaluate on.")
+@click.option("--split", default="test", show_default=True, help="Split of the store.")
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Output folder [default: <run>/evaluation_<split>].",
+)
+@click.option("--n-boot", type=int, default=1000, show_default=True, help="Bootstrap resamples.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the bootstrap.")
+@click.option("--device", default="cpu", show_default=True, help="cpu, cuda, cuda:N or auto.")
+def evaluate(
+    run: Path, store: Path, split: str, out: Path | None, n_boot: int, seed: int, device: str
+) -> None:
+    """Metrics with 95 % bootstrap intervals, ROC with band and confusion matrix of a trained model."""
+    from deepshadows.evaluation.run import evaluate_run
+
+    echo_evaluation(
+        evaluate_run(run, store, split=split, out_dir=out, n_boot=n_boot, seed=seed, device=device)
+    )
+
+
+@click.command()
+@click.argument("paths", metavar="[MODEL] INPUT", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option(
+    "--model",
+    "model_option",
+    default=None,
+    help="Released model (des, hsc) or a model path, instead of the MODEL argument [des].",
+)
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=Path("predictions.csv"),
+    show_default=True,
+    help="Output CSV.",
+)
+@click.option("--threshold", type=float, default=None, help="LSBG when the probability exceeds it [model's].")
+@click.option("--batch-size", type=int, default=64, show_default=True, help="Images per forward pass.")
+@click.option(
+    "--resize",
+    type=click.Choice(["nearest", "bicubic"]),
+    default=None,
+    help="Resize images of another size instead of rejecting them.",
+)
+@click.option("--device", default="cpu", show_default=True, help="cpu, cuda, cuda:N or auto.")
+@click.option(
+    "--precision",
+    type=click.Choice(["auto", "fp32", "bf16", "fp16"]),
+    default="auto",
+    show_default=True,
+    help="auto: bf16 on CPUs with native bfloat16, fp16 on CUDA, else fp32 (ONNX models: fp32).",
+)
+@click.option("--resume", is_flag=True, help="Continue an interrupted prediction.")
+@click.option("--overwrite", is_flag=True, help="Replace an existing output file.")
+@click.option(
+    "--scheduler",
+    default=None,
+    help="Classify on Dask: local:N (a local cluster of N workers) or a scheduler address.",
+)
+@click.option(
+    "--partition-size", type=int, default=8192, show_default=True, help="Rows per task with --scheduler."
+)
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+def predict(
+    paths: tuple[Path, ...],
+    model_option: str | None,
+    out: Path,
+    threshold: float | None,
+    batch_size: int,
+    resize: str | None,
+    device: str,
+    precision: str,
+    resume: bool,
+    overwrite: bool,
+    scheduler: str | None,
+    partition_size: int,
+    quiet: bool,
+) -> None:
+    """Classify a store, a folder of JPEG/PNG cutouts or one image; write id, probability, label.
+
+    MODEL is a run folder or weight file from `train`, an ONNX file from `export --onnx` (run by
+    ONNX Runtime), or the name of a model released with the package: des (default) or hsc.
+    """
+    if len(paths) > 2:
+        raise click.UsageError("give at most two arguments: [MODEL] INPUT")
+    if len(paths) == 2 and model_option is not None:
+        raise click.UsageError("give the model either as the MODEL argument or as --model, not both")
+    model: str | Path = paths[0] if len(paths) == 2 else (model_option or "des")
+    input_path = paths[-1]
+    from deepshadows.predict import predict as run_predict
+
+    result = run_predict(
+        model,
+        input_path,
+        out,
+        threshold=threshold,
+        batch_size=batch_size,
+        resize=resize,
+        device=device,
+        precision=precision,
+        resume=resume,
+        overwrite=overwrite,
+        progress=not quiet,
+        scheduler=scheduler,
+        partition_size=partition_size,
+    )
+    click.echo(f"wrote {result['n']} rows to {out} ({result['rows_per_second']:.0f} rows/s)")
+
+
+@click.command()
+@click.argument("model", type=click.Path(path_type=Path))
+@click.option(
+    "--onnx",
+    "onnx_out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="ONNX file to write (takes uint8 cutouts, returns logits).",
+)
+@click.option(
+    "--half",
+    "half_out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Weight file (.safetensors) to write with float16 weights: half the size.",
+)
+@click.option(
+    "--portable", is_flag=True, help="--half: record file names instead of this machine's absolute paths."
+)
+@click.option("--opset", type=int, default=None, help="ONNX opset [exporter's default].")
+@click.option("--overwrite", is_flag=True, help="Replace an existing output file.")
+def export(
+    model: Path,
+    onnx_out: Path | None,
+    half_out: Path | None,
+    portable: bool,
+    opset: int | None,
+    overwrite: bool,
+) -> None:
+    """Export a trained model (run folder or weight file) to ONNX and/or a float16 copy."""
+    from deepshadows.export import export_half, export_onnx
+
+    if onnx_out is None and half_out is None:
+        raise click.UsageError("give --onnx FILE, --half FILE or both")
+    if half_out is not None:
+        written = export_half(model, half_out, portable=portable, overwrite=overwrite)
+        click.echo(f"wrote {written} ({written.stat().st_size / 1e6:.1f} MB, float16 weights)")
+    if onnx_out is None:
+        return
+    path = export_onnx(model, onnx_out, opset=opset, overwrite=overwrite)
+    click.echo(f"wrote {path} (logits within 1e-4 of PyTorch on a check batch)")
