@@ -23,32 +23,36 @@ the fit to the data alone.
 from __future__ import annotations
 
 import csv
-import dataclasses
-import hashlib
 import math
 import os
-import queue
 import random
-import threading
 import time
-from collections.abc import Callable, Generator, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from deepshadows._device import PRECISIONS, resolve_device, resolve_precision
+from deepshadows._device import resolve_device, resolve_precision
 from deepshadows._io import atomic_path, write_json_atomic
 from deepshadows._provenance import package_versions, provenance
-from deepshadows.data.store import Store, open_store
+from deepshadows.data.store import open_store
 from deepshadows.errors import InputError
-from deepshadows.models import create_model, fingerprint_store, list_models, save_model
+from deepshadows.models import create_model, save_model
+from deepshadows.training.batches import RunData, load_run_data, prefetch, run_batches
 from deepshadows.training.checkpoint import get_rng_state, load_checkpoint, save_checkpoint, set_rng_state
+from deepshadows.training.config import (
+    BINARY_CLASS_NAMES,
+    THREE_CLASS_NAMES,
+    TrainConfig,
+    class_names,
+    make_optimizer,
+    store_targets,
+)
 from deepshadows.training.loop import evaluate_loss, train_one_epoch
-from deepshadows.training.optim import KerasAdadelta
 from deepshadows.training.plots import plot_history
 from deepshadows.training.selection import RowSelection
 
@@ -64,11 +68,6 @@ __all__ = [
     "store_targets",
 ]
 
-#: Class names of the binary problem, by target index (1 = LSBG, the positive class).
-BINARY_CLASS_NAMES: tuple[str, ...] = ("artifact", "lsbg")
-#: Class names of the three-class problem (paper appendix A), by target index: "artifacts 2",
-#: LSBGs, "artifacts 1". LSBGs keep index 1 as in the binary problem.
-THREE_CLASS_NAMES: tuple[str, ...] = ("type2", "lsbg", "type1")
 #: Columns of ``history.csv``.
 HISTORY_COLUMNS: tuple[str, ...] = (
     "epoch",
@@ -92,187 +91,6 @@ RUN_FILES: tuple[str, ...] = (
 # of the epochs already trained.
 _RESUMABLE = frozenset({"epochs", "patience", "device", "num_workers"})
 _EVAL_BATCH = 256
-# Rows read at once when a row selection too large for memory streams from the store.
-_SELECTION_BLOCK = 4096
-
-_T = TypeVar("_T")
-
-
-def _is_int(value: Any) -> bool:
-    return isinstance(value, int | np.integer) and not isinstance(value, bool)
-
-
-def _is_number(value: Any) -> bool:
-    return isinstance(value, int | float | np.integer | np.floating) and not isinstance(value, bool)
-
-
-@dataclass(frozen=True)
-class TrainConfig:
-    """Configuration of a training run (saved with every run, checkpoint and weight file).
-
-    The defaults are the paper's (section 4.2): Adadelta with learning rate 0.1, Keras's
-    ``rho`` and ``epsilon``, batches of 64, 100 epochs.
-
-    Parameters
-    ----------
-    epochs : int
-        Number of epochs to train (a resumed run continues up to this number).
-    batch_size : int
-        Images per optimisation step.
-    lr, rho, eps : float
-        Adadelta learning rate, decay of the running averages and epsilon.
-    seed : int
-        Seed of the initial weights, dropout and the order of the batches.
-    device : str
-        ``"auto"``, ``"cpu"``, ``"cuda"`` or ``"cuda:N"``; CUDA trains with mixed precision.
-    patience : int or None
-        Stop after this many epochs without a lower validation loss; None trains all epochs.
-    model : str
-        Registered architecture.
-    num_classes : int
-        1: binary (one logit, LSBG versus artifact); 2: the same as a two-class softmax;
-        3: the three-class problem (type-2 artifacts, LSBGs, type-1 artifacts).
-    num_workers : int
-        Batches read ahead by a background thread (0 reads in the training thread). The result
-        does not depend on it.
-    precision : {"auto", "fp32", "bf16", "fp16"}
-        Arithmetic of the forward pass. ``"auto"``: bfloat16 mixed precision on CPUs with
-        native bfloat16 arithmetic (about 1.5 times faster than float32 on a 2-core AVX512-BF16
-        CPU, with the same test AUC), float16 mixed precision on CUDA, float32 otherwise.
-    """
-
-    epochs: int = 100
-    batch_size: int = 64
-    lr: float = 0.1
-    rho: float = 0.95
-    eps: float = 1e-7
-    seed: int = 0
-    device: str = "cpu"
-    patience: int | None = None
-    model: str = "deepshadows-table1"
-    num_classes: int = 1
-    num_workers: int = 0
-    precision: str = "auto"
-
-    def validate(self) -> TrainConfig:
-        """Check every value, raising :class:`InputError` that names the parameter."""
-        for name in ("epochs", "batch_size"):
-            value = getattr(self, name)
-            if not _is_int(value) or value < 1:
-                raise InputError(f"--{name.replace('_', '-')}: must be a positive integer, got {value!r}")
-        if not _is_number(self.lr) or not math.isfinite(self.lr) or self.lr <= 0:
-            raise InputError(f"--lr: must be a positive number, got {self.lr!r}")
-        if not _is_number(self.rho) or not 0.0 < self.rho < 1.0:
-            raise InputError(f"--rho: must lie in (0, 1), got {self.rho!r}")
-        if not _is_number(self.eps) or not math.isfinite(self.eps) or self.eps <= 0:
-            raise InputError(f"--eps: must be a positive number, got {self.eps!r}")
-        if not _is_int(self.seed) or not 0 <= self.seed < 2**63:
-            raise InputError(f"--seed: must be a non-negative integer, got {self.seed!r}")
-        if not isinstance(self.device, str):
-            raise InputError(f"--device: must be a string such as 'cpu' or 'cuda', got {self.device!r}")
-        if self.patience is not None and (not _is_int(self.patience) or self.patience < 1):
-            raise InputError(f"--patience: must be a positive integer or None, got {self.patience!r}")
-        if self.model not in list_models():
-            raise InputError(
-                f"--model: unknown architecture {self.model!r}; known: {', '.join(list_models())}"
-            )
-        if self.num_classes not in (1, 2, 3) or not _is_int(self.num_classes):
-            raise InputError(
-                f"--num-classes: must be 1 or 2 (LSBG versus artifact) or 3 (with type-1 artifacts), "
-                f"got {self.num_classes!r}"
-            )
-        if not _is_int(self.num_workers) or self.num_workers < 0:
-            raise InputError(f"--num-workers: must be a non-negative integer, got {self.num_workers!r}")
-        if self.precision not in PRECISIONS:
-            raise InputError(f"--precision: must be one of {', '.join(PRECISIONS)}, got {self.precision!r}")
-        return self
-
-    def to_dict(self) -> dict[str, Any]:
-        """Return the configuration as a JSON-serialisable mapping."""
-        return dataclasses.asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> TrainConfig:
-        """Build and validate a configuration from a mapping such as :meth:`to_dict` returns.
-
-        Raises
-        ------
-        deepshadows.errors.InputError
-            If a key is unknown or a value invalid.
-        """
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(data) - known)
-        if unknown:
-            raise InputError(f"training configuration: unknown key(s) {', '.join(unknown)}")
-        return cls(**dict(data)).validate()
-
-
-def class_names(num_classes: int) -> tuple[str, ...]:
-    """Return the class names by target index for a model with ``num_classes`` outputs.
-
-    Parameters
-    ----------
-    num_classes : {1, 2, 3}
-        Outputs of the model, as :attr:`TrainConfig.num_classes`.
-
-    Returns
-    -------
-    tuple of str
-        :data:`THREE_CLASS_NAMES` (``("type2", "lsbg", "type1")``) for 3, else
-        :data:`BINARY_CLASS_NAMES` (``("artifact", "lsbg")``).
-    """
-    return THREE_CLASS_NAMES if num_classes == 3 else BINARY_CLASS_NAMES
-
-
-def store_targets(store: Store, num_classes: int) -> np.ndarray:
-    """Return the training target of every row of a store.
-
-    Parameters
-    ----------
-    store : Store
-        Open store.
-    num_classes : {1, 2, 3}
-        1 or 2: the ``label`` column (1 = LSBG, 0 = artifact); 3: the ``kind`` column as an
-        index into :data:`THREE_CLASS_NAMES`.
-
-    Returns
-    -------
-    ndarray of shape (n,), int64
-        Targets, -1 for rows without a label.
-    """
-    if num_classes == 3:
-        lookup = {name: i for i, name in enumerate(THREE_CLASS_NAMES)}
-        return np.array([lookup.get(kind, -1) for kind in store.kinds.tolist()], dtype=np.int64)
-    return store.labels.astype(np.int64)
-
-
-def make_optimizer(model: torch.nn.Module, cfg: TrainConfig) -> torch.optim.Optimizer:
-    """Return the optimizer of a run: Adadelta with the model's L2 regularisers folded in.
-
-    Models that define ``l2_param_groups()`` get their penalties applied in the fused update of
-    :class:`deepshadows.training.optim.KerasAdadelta`. A model that defines only
-    ``l2_penalty()`` gets :class:`torch.optim.Adadelta`, and the training loop adds the
-    penalty to the loss.
-
-    Parameters
-    ----------
-    model : torch.nn.Module
-        The model to train.
-    cfg : TrainConfig
-        Gives the learning rate ``lr``, ``rho`` and ``eps`` of Adadelta.
-
-    Returns
-    -------
-    torch.optim.Optimizer
-        A :class:`~deepshadows.training.optim.KerasAdadelta` (with the L2 groups when the model
-        has them), or :class:`torch.optim.Adadelta` for a model with ``l2_penalty()`` only.
-    """
-    groups = getattr(model, "l2_param_groups", None)
-    if callable(groups):
-        return KerasAdadelta(groups(), lr=cfg.lr, rho=cfg.rho, eps=cfg.eps)
-    if callable(getattr(model, "l2_penalty", None)):
-        return torch.optim.Adadelta(model.parameters(), lr=cfg.lr, rho=cfg.rho, eps=cfg.eps)
-    return KerasAdadelta(model.parameters(), lr=cfg.lr, rho=cfg.rho, eps=cfg.eps)
 
 
 def _run_paths(out: Path) -> dict[str, Path]:
@@ -346,143 +164,6 @@ def _epoch_seed(seed: int, epoch: int) -> int:
     return int(np.random.SeedSequence([seed, epoch]).generate_state(1, dtype=np.uint64)[0])
 
 
-class _End:
-    def __init__(self, error: BaseException | None = None) -> None:
-        self.error = error
-
-
-def _prefetch(items: Iterator[_T], depth: int) -> Generator[_T, None, None]:
-    """Yield ``items`` in order, read up to ``depth`` ahead by a background thread."""
-    if depth < 1:
-        yield from items
-        return
-    buffer: queue.Queue[Any] = queue.Queue(maxsize=depth)
-    stop = threading.Event()
-
-    def put(item: Any) -> bool:
-        while not stop.is_set():
-            try:
-                buffer.put(item, timeout=0.1)
-                return True
-            except queue.Full:
-                continue
-        return False
-
-    def produce() -> None:
-        try:
-            for item in items:
-                if not put(item):
-                    return
-        except BaseException as exc:  # handed to the consumer, which re-raises it
-            put(_End(exc))
-            return
-        put(_End())
-
-    thread = threading.Thread(target=produce, name="deepshadows-prefetch", daemon=True)
-    thread.start()
-    try:
-        while True:
-            item = buffer.get()
-            if isinstance(item, _End):
-                if item.error is not None:
-                    raise item.error
-                return
-            yield item
-    finally:
-        stop.set()
-        thread.join()
-
-
-@dataclass(frozen=True)
-class _Data:
-    """The store and what a run needs from it."""
-
-    store: Store
-    path: str
-    splits: dict[str, np.ndarray]
-    targets: np.ndarray
-    fingerprint: str
-    shape: tuple[int, int, int]  # (C, H, W) of one cutout
-    images: dict[str, np.ndarray] | None  # the train and val cutouts, when they fit in memory
-    selection: RowSelection | None = None
-
-
-def _memory_budget() -> int:
-    """Bytes of cutouts a run may hold in memory: a quarter of the machine's memory."""
-    try:
-        return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE") // 4
-    except (ValueError, OSError, AttributeError):
-        return 1 << 30
-
-
-def _load_data(
-    store: Store, store_path: str | os.PathLike[str], num_classes: int, selection: RowSelection | None = None
-) -> _Data:
-    fingerprint = fingerprint_store(store_path)
-    if selection is None:
-        splits = {split: store.indices(split) for split in ("train", "val")}
-        targets = store_targets(store, num_classes)
-    else:
-        try:
-            selection.check(len(store))
-        except ValueError as exc:
-            raise InputError(f"{store.path}: {exc}") from exc
-        splits = {"train": selection.train, "val": selection.val}
-        targets = selection.targets if selection.targets is not None else store_targets(store, num_classes)
-        fingerprint = hashlib.sha256(f"{fingerprint}:{selection.fingerprint()}".encode()).hexdigest()
-    for split, rows in splits.items():
-        unknown = int(np.count_nonzero(targets[rows] < 0))
-        if unknown:
-            what = "label" if num_classes < 3 else "kind"
-            raise InputError(
-                f"{store.path}: {unknown} of {rows.size} rows in split {split!r} have no {what}; "
-                "training needs labelled train and val splits"
-            )
-    height, width, chans = store.read_images(splits["train"][:1]).shape[1:]
-    if height != width:
-        raise InputError(f"{store.path}: cutouts must be square, got {height} x {width}")
-    rows = sum(r.size for r in splits.values())
-    images = None
-    if rows * height * width * chans <= _memory_budget():
-        # Decompress once: every epoch then draws its batches from memory.
-        images = {split: store.read_images(r) for split, r in splits.items()}
-    return _Data(
-        store, str(store_path), splits, targets, fingerprint, (chans, height, width), images, selection
-    )
-
-
-def _batches(
-    data: _Data, split: str, *, batch_size: int, seed: int | None = None
-) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-    """Yield (uint8 cutouts (B, H, W, C), targets) of a split; shuffled when ``seed`` is given.
-
-    Splits held in memory are shuffled as a whole; larger ones stream from the store, shuffled
-    chunk by chunk within a buffer (:meth:`Store.iter_batches`); larger row selections are read
-    in shuffled blocks.
-    """
-    rows = data.splits[split]
-    order = np.arange(rows.size) if seed is None else np.random.default_rng(seed).permutation(rows.size)
-    if data.images is not None:
-        images = data.images[split]
-        for lo in range(0, rows.size, batch_size):
-            pick = order[lo : lo + batch_size]
-            yield images[pick], data.targets[rows[pick]]
-        return
-    if data.selection is not None:
-        block = batch_size * max(1, _SELECTION_BLOCK // batch_size)
-        for start in range(0, rows.size, block):
-            picked = rows[order[start : start + block]]
-            images = data.store.read_images(picked)
-            for lo in range(0, picked.size, batch_size):
-                yield images[lo : lo + batch_size], data.targets[picked[lo : lo + batch_size]]
-        return
-    batches = data.store.iter_batches(
-        split, batch_size=batch_size, shuffle=seed is not None, seed=seed, raw=True
-    )
-    for x, _, idx in batches:
-        yield x, data.targets[idx]
-
-
 @dataclass
 class _Run:
     """Mutable state of a run: what ``last.pt`` saves besides the model and optimizer."""
@@ -514,7 +195,7 @@ def _train_epoch(
     model: torch.nn.Module,
     optimizer: torch.optim.Optimizer,
     scaler: torch.amp.GradScaler | None,
-    data: _Data,
+    data: RunData,
     cfg: TrainConfig,
     *,
     epoch: int,
@@ -525,7 +206,7 @@ def _train_epoch(
     """Train one epoch and validate; return the epoch's row of the history."""
     t0 = time.perf_counter()
     seed = _epoch_seed(cfg.seed, epoch)
-    batches = _prefetch(_batches(data, "train", batch_size=cfg.batch_size, seed=seed), cfg.num_workers)
+    batches = prefetch(run_batches(data, "train", batch_size=cfg.batch_size, seed=seed), cfg.num_workers)
     bar = tqdm(
         batches,
         total=math.ceil(data.splits["train"].size / cfg.batch_size),
@@ -539,7 +220,7 @@ def _train_epoch(
     finally:
         bar.close()
         batches.close()  # stops a read-ahead thread at once if training failed
-    val_batches = _batches(data, "val", batch_size=max(cfg.batch_size, _EVAL_BATCH))
+    val_batches = run_batches(data, "val", batch_size=max(cfg.batch_size, _EVAL_BATCH))
     val = evaluate_loss(model, val_batches, device=device, precision=precision)
     return {
         "epoch": epoch,
@@ -574,7 +255,7 @@ def _restore(
     )
 
 
-def _model_metadata(cfg: TrainConfig, data: _Data, precision: str) -> dict[str, Any]:
+def _model_metadata(cfg: TrainConfig, data: RunData, precision: str) -> dict[str, Any]:
     """Sidecar entries of the saved weights, besides the metrics of the kept epoch."""
     return {
         "config": cfg.to_dict(),
@@ -594,7 +275,7 @@ def _model_metadata(cfg: TrainConfig, data: _Data, precision: str) -> dict[str, 
 
 
 def _write_config(
-    path: Path, cfg: TrainConfig, data: _Data, model: torch.nn.Module, resumed: int | None, precision: str
+    path: Path, cfg: TrainConfig, data: RunData, model: torch.nn.Module, resumed: int | None, precision: str
 ) -> None:
     write_json_atomic(
         path,
@@ -697,7 +378,7 @@ def fit(
     paths = _run_paths(Path(out_dir))
     emit = log if log is not None else (lambda _line: None)
     with open_store(store_path) as store:
-        data = _load_data(store, store_path, cfg.num_classes, selection)
+        data = load_run_data(store, store_path, cfg.num_classes, selection)
         state = _prepare_run(paths["run"], cfg, data.fingerprint, resume=resume, overwrite=overwrite)
         _seed_everything(cfg.seed)
         chans, size, _ = data.shape
