@@ -46,7 +46,7 @@ def test_class_assignment_is_exact_and_seeded():
     assert (kinds == "lsbg").sum() == 41 and (kinds == "type2").sum() == 40
     assert set(subclasses[kinds == "type1"]) == {"E"}
     assert set(subclasses[kinds == "lsbg"]) == {""}
-    assert set(subclasses[kinds == "type2"]) <= set("ABCDF")
+    assert set(subclasses[kinds == "type2"]) <= set("ABCDFGHI")
     again, _ = assign_classes(SimConfig(n=101, seed=3, type1_fraction=0.2))
     np.testing.assert_array_equal(kinds, again)
 

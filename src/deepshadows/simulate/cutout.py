@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 import galsim
 import numpy as np
 
+from deepshadows.classes import PRESELECTION_EXEMPT
 from deepshadows.features import Measurement, measure_candidate, passes_preselection
 from deepshadows.simulate.artifacts import draw_artifact, sample_artifact
 from deepshadows.simulate.field import add_field, field_sky
@@ -165,7 +166,8 @@ def simulate_cutout(spec: CutoutSpec, seed: np.random.SeedSequence | int) -> Sim
 
     The object is re-drawn (up to ``spec.max_attempts`` times) until the features measured on its
     central detection pass the catalogue preselection, as every object of the real samples did.
-    Type-1 objects (bright stars) are not required to pass.
+    Objects of the subclasses in :data:`deepshadows.classes.PRESELECTION_EXEMPT` (bright stars,
+    galaxies and crowded fields) are not required to pass.
 
     Parameters
     ----------
@@ -188,7 +190,7 @@ def simulate_cutout(spec: CutoutSpec, seed: np.random.SeedSequence | int) -> Sim
     survey = get_survey(spec.survey)
     rng = np.random.default_rng(seed)
     sigma = [survey.pixel_noise()[band] for band in BANDS]
-    required = spec.preselect and spec.kind != "type1"
+    required = spec.preselect and spec.subclass not in PRESELECTION_EXEMPT
     attempt = render_errors = 0
     drawn: tuple[np.ndarray, dict[str, float], Measurement, bool] | None = None
     while attempt < spec.max_attempts or drawn is None:
