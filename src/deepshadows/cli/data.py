@@ -122,15 +122,34 @@ def simulate(
     help="Examples per class and subclass on the contact sheet.",
 )
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the choice of examples.")
-def inspect_command(store: Path, out: Path | None, per_group: int, seed: int) -> None:
+@click.option(
+    "--reference",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Store to compare with per class (e.g. real cutouts from `import`): cutouts side by side, "
+    "cutout statistics and sep sources, written to <out>/vs_<reference stem>.",
+)
+def inspect_command(store: Path, out: Path | None, per_group: int, seed: int, reference: Path | None) -> None:
     """Summarise a store: counts per split and class, contact sheet, feature and calibration figures."""
-    from deepshadows.inspection import inspect_store
+    from deepshadows.inspection import default_summary_dir, inspect_store
 
-    echo_summary(inspect_store(store, out, per_group=per_group, seed=seed))
+    summary = inspect_store(store, out, per_group=per_group, seed=seed)
+    echo_summary(summary)
+    if reference is None:
+        return
+    from deepshadows.domain import compare_stores
+
+    folder = (out if out is not None else default_summary_dir(store)) / f"vs_{reference.stem}"
+    result = compare_stores(store, reference, folder, per_group=per_group, seed=seed)
+    click.echo(f"\n{result['names'][0]} vs {result['names'][1]}: cutouts per class {result['counts']}")
+    click.echo(result["tables"]["calibration"])
+    click.echo(result["tables"]["sources"])
+    for name, path in result["figures"].items():
+        click.echo(f"  {name}: {path}")
 
 
 @click.command("import")
-@click.argument("folder", type=click.Path(path_type=Path))
+@click.argument("folder", metavar="SOURCE", type=click.Path(path_type=Path))
 @click.option(
     "--labels",
     "labels_csv",
@@ -156,6 +175,12 @@ def inspect_command(store: Path, out: Path | None, per_group: int, seed: int) ->
     help="Survey of FITS cutouts (needed for FITS only): <id>.fits cubes (bands, H, W) or "
     "<id>_g.fits, <id>_r.fits, <id>_z.fits [, <id>_i.fits], in nanomaggies.",
 )
+@click.option(
+    "--select",
+    multiple=True,
+    help=".npz only: keep the rows whose field equals a value, FIELD=VALUE (repeat to combine), "
+    "e.g. selection=random.",
+)
 @click.option("--overwrite", is_flag=True, help="Replace an existing output file.")
 def import_command(
     folder: Path,
@@ -165,13 +190,34 @@ def import_command(
     image_size: int,
     seed: int,
     survey: str | None,
+    select: tuple[str, ...],
     overwrite: bool,
 ) -> None:
     """Build a store from a folder of JPEG/PNG or FITS cutouts and a CSV of ids and labels.
 
     FITS cutouts go through the viewer's float -> 8-bit pipeline and get the 19 features.
+
+    SOURCE may also be a .npz file of uint8 cutouts `images` (N, H, W, 3) with an optional
+    `label` and per-row columns, kept as metadata; all its rows go to the test split.
     """
     from deepshadows.data import import_folder
+    from deepshadows.data.npz import NPZ_SUFFIX, import_npz, parse_select
+
+    if folder.suffix.lower() == NPZ_SUFFIX:
+        given = [
+            name
+            for name, value in (("--labels", labels_csv), ("--resize", resize), ("--survey", survey))
+            if value
+        ]
+        if given:
+            raise click.UsageError(f"{', '.join(given)}: not used with a .npz file ({folder})")
+        path = import_npz(
+            folder, out=out, select=parse_select(select), image_size=image_size, overwrite=overwrite
+        )
+        click.echo(f"wrote {path}")
+        return
+    if select:
+        raise click.UsageError(f"--select: applies to .npz files only, and {folder} is not one")
 
     path = import_folder(
         folder,

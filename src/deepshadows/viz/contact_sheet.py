@@ -91,6 +91,7 @@ def contact_sheet(
     per_group: int = 8,
     seed: int = 0,
     titles: Mapping[str, str] | None = None,
+    captions: Sequence[str] | None = None,
 ) -> Path:
     """Draw randomly chosen example cutouts of every group, one labelled row per group.
 
@@ -114,6 +115,8 @@ def contact_sheet(
         Seed of the random choice; each group's choice depends only on the seed and the group.
     titles : mapping of str to str, optional
         Row labels that replace the default ones, keyed by group (``"lsbg"``, ``"A"``, ...).
+    captions : sequence of str, length N, optional
+        Text under each cutout; by default ``#<index in images>``.
 
     Returns
     -------
@@ -138,6 +141,8 @@ def contact_sheet(
         )
     if per_group < 1:
         raise InputError(f"per_group: must be at least 1, got {per_group}")
+    if captions is not None and len(captions) != len(images):
+        raise InputError(f"captions ({len(captions)}) must have one entry per image ({len(images)})")
     keys = np.array([group_key(k, s) for k, s in zip(kinds, subclasses, strict=True)])
     groups = _ordered(set(keys.tolist()))
     labels = {g: group_label(g) for g in groups} | dict(titles or {})
@@ -173,7 +178,7 @@ def contact_sheet(
             ax.text(
                 0.5,
                 -0.02,
-                f"#{index}",
+                f"#{index}" if captions is None else str(captions[index]),
                 transform=ax.transAxes,
                 fontsize=6,
                 ha="center",
