@@ -40,6 +40,29 @@ __all__ = ["evaluate", "export", "predict", "train"]
     show_default=True,
     help="auto: bf16 mixed precision on CPUs with native bfloat16, fp16 on CUDA, else fp32.",
 )
+@click.option(
+    "--augment",
+    type=click.Choice(["default", "none"]),
+    default="default",
+    show_default=True,
+    help="On-the-fly augmentation: flips and rotations, shifts, blur, colour gains and noise.",
+)
+@click.option(
+    "--adapt-to",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Store of unlabelled cutouts of the target sky: align the features of the two domains.",
+)
+@click.option(
+    "--adapt-loss",
+    type=click.Choice(["sinkhorn", "energy", "gaussian"]),
+    default="sinkhorn",
+    show_default=True,
+    help="Alignment loss with --adapt-to: Sinkhorn divergence, or an energy or Gaussian MMD.",
+)
+@click.option(
+    "--adapt-weight", type=float, default=1.0, show_default=True, help="Weight of the alignment loss."
+)
 @click.option("--resume", is_flag=True, help="Continue an interrupted run from its last checkpoint.")
 @click.option("--overwrite", is_flag=True, help="Replace an existing run folder.")
 @click.option("--quiet", is_flag=True, help="No progress bars.")
@@ -55,6 +78,10 @@ def train(
     num_classes: str,
     model_name: str,
     precision: str,
+    augment: str,
+    adapt_to: Path | None,
+    adapt_loss: str,
+    adapt_weight: float,
     resume: bool,
     overwrite: bool,
     quiet: bool,
@@ -72,6 +99,10 @@ def train(
         model=model_name,
         num_classes=int(num_classes),
         precision=precision,
+        augment=augment,
+        adapt_to=None if adapt_to is None else str(adapt_to),
+        adapt_loss=adapt_loss,
+        adapt_weight=adapt_weight,
     )
     result = fit(store, out, cfg, resume=resume, overwrite=overwrite, progress=not quiet, log=click.echo)
     click.echo(

@@ -12,6 +12,8 @@ import numpy as np
 import torch
 
 from deepshadows._device import PRECISIONS
+from deepshadows.adapt.alignment import ALIGNMENT_LOSSES
+from deepshadows.augment import AUGMENT_MODES
 from deepshadows.data.store import Store
 from deepshadows.errors import InputError
 from deepshadows.models import list_models
@@ -74,6 +76,18 @@ class TrainConfig:
         Arithmetic of the forward pass. ``"auto"``: bfloat16 mixed precision on CPUs with
         native bfloat16 arithmetic (about 1.5 times faster than float32 on a 2-core AVX512-BF16
         CPU, with the same test AUC), float16 mixed precision on CUDA, float32 otherwise.
+    augment : {"default", "none"}
+        On-the-fly augmentation of the training batches (:mod:`deepshadows.augment`): flips and
+        rotations, shifts, blur, colour gains and noise, drawn anew every epoch.
+    adapt_to : str or None
+        A store of unlabelled cutouts of the target sky. When given, every step also aligns the
+        network's 1024-d features of the training batch with those of a batch of target cutouts
+        (:mod:`deepshadows.adapt`); None trains on the labelled store alone.
+    adapt_loss : {"sinkhorn", "energy", "gaussian"}
+        The alignment loss (geomloss ``SamplesLoss``): entropic Wasserstein (Sinkhorn) or an
+        MMD with the energy or a Gaussian kernel.
+    adapt_weight : float
+        Weight of the alignment loss beside the classification loss.
     """
 
     epochs: int = 100
@@ -88,6 +102,10 @@ class TrainConfig:
     num_classes: int = 1
     num_workers: int = 0
     precision: str = "auto"
+    augment: str = "default"
+    adapt_to: str | None = None
+    adapt_loss: str = "sinkhorn"
+    adapt_weight: float = 1.0
 
     def validate(self) -> TrainConfig:
         """Check every value, raising :class:`InputError` that names the parameter."""
@@ -120,6 +138,16 @@ class TrainConfig:
             raise InputError(f"--num-workers: must be a non-negative integer, got {self.num_workers!r}")
         if self.precision not in PRECISIONS:
             raise InputError(f"--precision: must be one of {', '.join(PRECISIONS)}, got {self.precision!r}")
+        if self.augment not in AUGMENT_MODES:
+            raise InputError(f"--augment: must be one of {', '.join(AUGMENT_MODES)}, got {self.augment!r}")
+        if self.adapt_to is not None and not isinstance(self.adapt_to, str):
+            raise InputError(f"--adapt-to: must be the path of a store, got {self.adapt_to!r}")
+        if self.adapt_loss not in ALIGNMENT_LOSSES:
+            raise InputError(
+                f"--adapt-loss: must be one of {', '.join(ALIGNMENT_LOSSES)}, got {self.adapt_loss!r}"
+            )
+        if not _is_number(self.adapt_weight) or not math.isfinite(self.adapt_weight) or self.adapt_weight < 0:
+            raise InputError(f"--adapt-weight: must be a non-negative number, got {self.adapt_weight!r}")
         return self
 
     def to_dict(self) -> dict[str, Any]:
@@ -139,7 +167,8 @@ class TrainConfig:
         unknown = sorted(set(data) - known)
         if unknown:
             raise InputError(f"training configuration: unknown key(s) {', '.join(unknown)}")
-        return cls(**dict(data)).validate()
+        # Configurations written before augmentation existed trained without it.
+        return cls(**{"augment": "none", **dict(data)}).validate()
 
 
 def class_names(num_classes: int) -> tuple[str, ...]:

@@ -6,7 +6,8 @@ A run folder holds:
     The training configuration, the store's path and fingerprint, the model and the versions.
 ``history.csv``
     One row per epoch: ``epoch``, ``train_loss``, ``train_accuracy``, ``val_loss``,
-    ``val_accuracy``, ``seconds`` and ``train_total_loss`` (data loss plus L2 penalty).
+    ``val_accuracy``, ``seconds``, ``train_total_loss`` (data loss plus L2 penalty) and
+    ``train_alignment`` (the domain-adaptation loss per step; empty without ``adapt_to``).
 ``training_history.png``
     Accuracy and loss against epoch (as Fig. 3 of the paper).
 ``model.safetensors``, ``model.json``
@@ -52,6 +53,7 @@ from deepshadows.training.config import (
     make_optimizer,
     store_targets,
 )
+from deepshadows.training.domain import DomainTools
 from deepshadows.training.loop import evaluate_loss, train_one_epoch
 from deepshadows.training.plots import plot_history
 from deepshadows.training.selection import RowSelection
@@ -77,6 +79,7 @@ HISTORY_COLUMNS: tuple[str, ...] = (
     "val_accuracy",
     "seconds",
     "train_total_loss",
+    "train_alignment",
 )
 #: Files that make a folder a training run.
 RUN_FILES: tuple[str, ...] = (
@@ -202,11 +205,15 @@ def _train_epoch(
     device: torch.device,
     precision: str,
     progress: bool,
+    tools: DomainTools,
 ) -> dict[str, Any]:
     """Train one epoch and validate; return the epoch's row of the history."""
     t0 = time.perf_counter()
     seed = _epoch_seed(cfg.seed, epoch)
-    batches = prefetch(run_batches(data, "train", batch_size=cfg.batch_size, seed=seed), cfg.num_workers)
+    tools.start_epoch(seed)
+    batches = prefetch(
+        tools.augment(run_batches(data, "train", batch_size=cfg.batch_size, seed=seed)), cfg.num_workers
+    )
     bar = tqdm(
         batches,
         total=math.ceil(data.splits["train"].size / cfg.batch_size),
@@ -216,7 +223,16 @@ def _train_epoch(
         leave=False,
     )
     try:
-        train = train_one_epoch(model, bar, optimizer, device=device, precision=precision, scaler=scaler)
+        train = train_one_epoch(
+            model,
+            bar,
+            optimizer,
+            device=device,
+            precision=precision,
+            scaler=scaler,
+            alignment_weight=cfg.adapt_weight,
+            **tools.loop_arguments(cfg.batch_size),
+        )
     finally:
         bar.close()
         batches.close()  # stops a read-ahead thread at once if training failed
@@ -230,6 +246,7 @@ def _train_epoch(
         "val_accuracy": val["accuracy"],
         "seconds": time.perf_counter() - t0,
         "train_total_loss": train["total_loss"],
+        **({"train_alignment": train["alignment"]} if "alignment" in train else {}),
     }
 
 
@@ -382,6 +399,7 @@ def fit(
         state = _prepare_run(paths["run"], cfg, data.fingerprint, resume=resume, overwrite=overwrite)
         _seed_everything(cfg.seed)
         chans, size, _ = data.shape
+        tools = DomainTools.for_run(cfg, (size, size, chans))
         model = create_model(cfg.model, num_classes=cfg.num_classes, in_chans=chans, image_size=size)
         model = model.to(device, memory_format=torch.channels_last)
         optimizer = make_optimizer(model, cfg)
@@ -406,9 +424,10 @@ def fit(
                 device=device,
                 precision=precision,
                 progress=progress,
+                tools=tools,
             )
             if run.record(row):
-                metrics = {k: row[k] for k in HISTORY_COLUMNS if k != "seconds"}
+                metrics = {k: row[k] for k in HISTORY_COLUMNS if k != "seconds" and k in row}
                 save_model(model, paths["model"], metadata={**metadata, "metrics": metrics})
             save_checkpoint(
                 paths["checkpoint"],

@@ -12,7 +12,7 @@ see :func:`deepshadows._device.resolve_precision`.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 import torch
@@ -62,6 +62,25 @@ def batch_loss(logits: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, tor
     return loss, (predicted == y).sum()
 
 
+def _aligned_forward(
+    model: nn.Module,
+    x: torch.Tensor,
+    target: torch.Tensor,
+    alignment: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Return the logits of ``x`` and the alignment loss of its features with ``target``'s.
+
+    One forward pass over both batches (their batch-normalisation statistics are shared); the
+    model must offer ``forward_features``, ``forward_head(..., pre_logits=True)`` and ``head``.
+    """
+    b = x.shape[0]
+    embedding = model.forward_head(model.forward_features(torch.cat([x, target])), pre_logits=True)
+    logits = model.head(embedding[:b])
+    if logits.ndim == 2 and logits.shape[1] == 1:
+        logits = logits.squeeze(1)
+    return logits, alignment(embedding[:b], embedding[b:])
+
+
 def _penalty(model: nn.Module, reference: torch.Tensor) -> torch.Tensor:
     penalty = getattr(model, "l2_penalty", None)
     return penalty() if callable(penalty) else reference.new_zeros(())
@@ -75,6 +94,9 @@ def train_one_epoch(
     device: torch.device,
     precision: str = "fp32",
     scaler: torch.amp.GradScaler | None = None,
+    target_batches: Iterator[Any] | None = None,
+    alignment: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None = None,
+    alignment_weight: float = 1.0,
 ) -> dict[str, float]:
     """Train for one pass over ``batches``.
 
@@ -98,14 +120,23 @@ def train_one_epoch(
         Arithmetic of the forward pass (already resolved for the device).
     scaler : torch.amp.GradScaler, optional
         Gradient scaler for float16 mixed precision on CUDA.
+    target_batches : iterator, optional
+        Endless batches of unlabelled target cutouts (uint8 (B, H, W, C) or network input) for
+        domain adaptation; used with ``alignment``.
+    alignment : callable, optional
+        ``alignment(source_features, target_features)``: a loss between the 1024-d features of
+        the training batch and of a target batch (:class:`deepshadows.adapt.FeatureAlignment`),
+        added to the objective with ``alignment_weight``.
+    alignment_weight : float, optional
+        Weight of the alignment loss.
 
     Returns
     -------
     dict
         ``loss`` (mean data loss per image), ``total_loss`` (mean of data loss plus L2 penalty
         per image, the minimised objective), ``l2_penalty`` (mean penalty per step),
-        ``accuracy`` (with dropout and batch statistics active, as Keras reports it) and ``n``
-        (images seen).
+        ``accuracy`` (with dropout and batch statistics active, as Keras reports it), ``n``
+        (images seen) and, with ``alignment``, ``alignment`` (its mean per step).
 
     Raises
     ------
@@ -115,15 +146,25 @@ def train_one_epoch(
     model.train()
     # An optimizer that applies the penalty's gradient itself reports the penalty after its step.
     folded = bool(getattr(optimizer, "folds_l2_penalty", False))
+    adapting = alignment is not None and target_batches is not None
     loss_sum = total_sum = penalty_sum = correct = None
+    align_sum = 0.0
     n = steps = 0
     for batch in batches:
         x, y = _to_device(batch, device)
+        target = as_network_input(next(target_batches), device) if adapting else None
         with autocast(device, precision):
-            logits = model(x)
+            if target is not None:
+                logits, aligned = _aligned_forward(model, x, target, alignment)
+            else:
+                logits = model(x)
         loss, right = batch_loss(logits, y)
         penalty = None if folded else _penalty(model, loss)
         objective = loss if penalty is None else loss + penalty
+        if adapting:
+            aligned = aligned.float()
+            objective = objective + alignment_weight * aligned
+            align_sum += float(aligned.detach())
         optimizer.zero_grad(set_to_none=True)
         if scaler is not None:
             scaler.scale(objective).backward()
@@ -148,13 +189,16 @@ def train_one_epoch(
         steps += 1
     if n == 0:
         raise ValueError("no training batches")
-    return {
+    result = {
         "loss": float(loss_sum) / n,
         "total_loss": float(total_sum) / n,
         "l2_penalty": float(penalty_sum) / steps,
         "accuracy": float(correct) / n,
         "n": n,
     }
+    if adapting:
+        result["alignment"] = align_sum / steps
+    return result
 
 
 def evaluate_loss(
