@@ -147,7 +147,7 @@ def test_unreadable_image(folder: Path, tmp_path: Path) -> None:
         (["id,label", "a00,1", "a00,0"], r"row 2 \(line 3\): id 'a00' repeats row 1"),
         (["id,label,kind", "a00,1,type2"], r"row 1 \(line 2\): kind 'type2' contradicts"),
         (["id,label,kind", "a00,0,star"], r"row 1 \(line 2\): kind 'star'"),
-        (["id,label,subclass", "a00,0,G"], r"row 1 \(line 2\): subclass 'G'"),
+        (["id,label,subclass", "a00,0,Q"], r"row 1 \(line 2\): subclass 'Q'"),
         (["id,label,split", "a00,0,train", "a01,1,holdout"], r"row 2 \(line 3\): split"),
         (["id,label,file", "a00,0,missing.png"], r"row 1 \(line 2\): file 'missing\.png'"),
         (["id,label", "a00,1,extra"], r"row 1 \(line 2\): 3 fields"),
@@ -174,7 +174,7 @@ def test_ambiguous_id(folder: Path, tmp_path: Path) -> None:
 def test_bad_arguments(folder: Path, tmp_path: Path) -> None:
     out = tmp_path / "s.h5"
     with pytest.raises(InputError, match="--resize"):
-        import_folder(folder, labels_csv=None, out=out, resize="lanczos")
+        import_folder(folder, labels_csv=None, out=out, resize="box")
     with pytest.raises(InputError, match="--split-fractions"):
         import_folder(folder, labels_csv=None, out=out, split_fractions=(0.5, 0.5, 0.5))
     with pytest.raises(InputError, match="image folder not found"):

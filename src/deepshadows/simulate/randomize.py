@@ -171,7 +171,7 @@ class Conditions:
             rgb_scale=survey.rgb_scale
             | {band: survey.rgb_scale[band] * f for band, f in zip(RGB_BANDS, self.rgb_factor, strict=True)},
             viewer_scale=self.field_of_view / survey.cutout_size,
-            stamp_arcsec=max(survey.stamp_arcsec, self.field_of_view + 2.0 * max_offset_arcsec + 2.0),
+            stamp_arcsec=max(survey.stamp_arcsec, self.field_of_view + 2.0 * max_offset_arcsec + 1.0),
         )
 
     def add_sky(self, bands: np.ndarray) -> np.ndarray:
