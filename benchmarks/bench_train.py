@@ -1,11 +1,12 @@
 """Training throughput of the Table-1 CNN: deepshadows against the Keras/TensorFlow yardstick.
 
 Times optimisation steps (batch 64, Adadelta, the L2 penalties) on the same random cutouts:
-deepshadows's training step as ``deepshadows train`` runs it (precision ``auto``) and in
-float32, PyTorch's plain eager recipe (``nn.Dropout``, ``torch.optim.Adadelta``, the penalty
-differentiated in the loss, contiguous float input) for reference, and, when the ``bench``
-extra is installed, the same model in Keras (``model.fit``). Each is timed ``--repeats`` times,
-interleaved, and its best time is kept. Prints images per second and the ratios to Keras.
+deepshadows's training step as ``deepshadows train`` runs it (precision ``auto``, with its
+default on-the-fly augmentation), the same without augmentation and in float32, PyTorch's
+plain eager recipe (``nn.Dropout``, ``torch.optim.Adadelta``, the penalty differentiated in the
+loss, contiguous float input) for reference, and, when the ``bench`` extra is installed, the
+same model in Keras (``model.fit``). Each is timed ``--repeats`` times, interleaved, and its
+best time is kept. Prints images per second and the ratios to Keras.
 
 Usage: python benchmarks/bench_train.py [--steps 60] [--batch-size 64] [--threads N] [--repeats 3]
 """
@@ -21,6 +22,7 @@ import torch
 from torch import nn
 
 from deepshadows._device import resolve_precision
+from deepshadows.augment import AugmentConfig, Augmenter
 from deepshadows.data import to_float
 from deepshadows.models import create_model
 from deepshadows.training.fit import TrainConfig, make_optimizer
@@ -30,18 +32,24 @@ CPU = torch.device("cpu")
 
 
 def deepshadows_step(
-    images: np.ndarray, labels: np.ndarray, batch_size: int, precision: str
+    images: np.ndarray, labels: np.ndarray, batch_size: int, precision: str, augment: bool = False
 ) -> Callable[[int], None]:
-    """Return ``run(steps)`` for deepshadows's training step, warmed up (compilation done)."""
+    """Return ``run(steps)`` for deepshadows's training step, warmed up (compilation done).
+
+    With ``augment`` every batch goes through the default augmentation first, as in ``train``.
+    """
     torch.manual_seed(0)
     model = create_model("deepshadows-table1").to(memory_format=torch.channels_last)
     optimizer = make_optimizer(model, TrainConfig())
     batches = [
         (images[i : i + batch_size], labels[i : i + batch_size]) for i in range(0, len(images), batch_size)
     ]
+    augmenter = Augmenter(AugmentConfig(), seed=0) if augment else None
 
     def run(steps: int) -> None:
-        chosen = [batches[i % len(batches)] for i in range(steps)]
+        chosen = (batches[i % len(batches)] for i in range(steps))
+        if augmenter is not None:
+            chosen = ((augmenter(x), y) for x, y in chosen)
         train_one_epoch(model, chosen, optimizer, device=CPU, precision=precision)
 
     run(3)
@@ -99,7 +107,10 @@ def main() -> None:
     auto = resolve_precision("auto", CPU)
     bs = args.batch_size
     runners: dict[str, Callable[[int], float]] = {
-        f"deepshadows train (default: {auto})": timed(deepshadows_step(images, labels, bs, auto), bs),
+        f"deepshadows train (default: {auto}, augmented)": timed(
+            deepshadows_step(images, labels, bs, auto, augment=True), bs
+        ),
+        f"deepshadows train ({auto}, --augment none)": timed(deepshadows_step(images, labels, bs, auto), bs),
     }
     if auto != "fp32":
         runners["deepshadows train (fp32)"] = timed(deepshadows_step(images, labels, bs, "fp32"), bs)

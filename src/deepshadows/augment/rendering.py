@@ -12,7 +12,10 @@ again every epoch, cheaply, on the stored 8-bit cutouts). Per cutout of a batch:
    channel (residual sky);
 5. for a fraction ``noise_fraction``, Gaussian noise (shallower imaging).
 
-Everything is a handful of batched tensor operations; the random draws come from a
+The flips, rotations and shifts move 8-bit pixels (NumPy views and one copy per cutout); the
+rest are a handful of batched tensor operations on the channels-last float batch, so that
+augmentation costs a small fraction of a training step. Noise is drawn from a bank of Gaussian
+planes made once, each used under a random flip and sign. The random draws come from a
 :class:`torch.Generator` that the caller seeds, so a resumed run augments exactly as a straight
 one.
 """
@@ -22,6 +25,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 
@@ -33,6 +37,7 @@ __all__ = ["AUGMENT_MODES", "AugmentConfig", "Augmenter", "augment_config"]
 AUGMENT_MODES: tuple[str, ...] = ("default", "none")
 
 _BLUR_TAPS = 7
+_NOISE_BANK = 64  # Gaussian noise planes drawn once per augmenter and shape
 
 
 @dataclass(frozen=True)
@@ -114,6 +119,7 @@ class Augmenter:
         self.generator = torch.Generator().manual_seed(int(seed) % 2**63)
         half = _BLUR_TAPS // 2
         self._taps = torch.arange(-half, half + 1, dtype=torch.float32)
+        self._noise: torch.Tensor | None = None
 
     def reseed(self, seed: int) -> None:
         """Restart the random draws from ``seed``.
@@ -128,7 +134,7 @@ class Augmenter:
     def _uniform(self, shape: tuple[int, ...], low: float, high: float) -> torch.Tensor:
         return torch.rand(shape, generator=self.generator) * (high - low) + low
 
-    def __call__(self, images: torch.Tensor) -> torch.Tensor:
+    def __call__(self, images: torch.Tensor | np.ndarray) -> torch.Tensor:
         """Return an augmented copy of a batch, as network input.
 
         Parameters
@@ -142,62 +148,88 @@ class Augmenter:
             What :func:`deepshadows.models.preprocess.as_network_input` makes of a uint8 batch,
             for the augmented cutouts.
         """
-        x = torch.as_tensor(images)
-        if x.ndim != 4 or x.dtype != torch.uint8 or x.shape[1] != x.shape[2]:
-            raise ValueError(
-                f"expected square uint8 cutouts of shape (B, H, W, C), got {tuple(x.shape)} {x.dtype}"
-            )
+        x = images.numpy() if isinstance(images, torch.Tensor) else np.asarray(images)
+        if x.ndim != 4 or x.dtype != np.uint8 or x.shape[1] != x.shape[2]:
+            raise ValueError(f"expected square uint8 cutouts of shape (B, H, W, C), got {x.shape} {x.dtype}")
         cfg = self.config
         b, size, _, chans = x.shape
-        pixels = size * size
-        y = x.permute(0, 3, 1, 2).float().contiguous().view(b, chans, pixels)
         if cfg.dihedral or cfg.max_shift > 0:
-            # Flips, rotation and shift as one gather per image plane.
-            y = y.gather(2, self._source_pixels(b, size).unsqueeze(1).expand(b, chans, pixels))
+            x = self._move(x)
+        y = torch.from_numpy(x).permute(0, 3, 1, 2).float()  # channels-last view of the pixels
         if cfg.blur_fraction > 0:
             chosen = torch.nonzero(torch.rand(b, generator=self.generator) < cfg.blur_fraction).flatten()
             if chosen.numel():
-                y[chosen] = self._blur(y[chosen], size)
-        log_gain = torch.log(torch.tensor(cfg.gain, dtype=torch.float32))
-        gain = torch.exp(self._uniform((b, chans, 1), float(log_gain[0]), float(log_gain[1])))
-        offset = torch.randn((b, chans, 1), generator=self.generator) * cfg.offset_sigma
-        # (y - sky) * gain + sky + offset, in one fused pass.
-        y = torch.addcmul(cfg.sky_level * (1.0 - gain) + offset, y, gain)
+                y[chosen] = self._blur(y[chosen].contiguous())
+        low, high = np.log(cfg.gain)
+        gain = torch.exp(self._uniform((b, chans, 1, 1), float(low), float(high)))
+        offset = torch.randn((b, chans, 1, 1), generator=self.generator) * cfg.offset_sigma
+        # ((y - sky) * gain + sky + offset) / 255 as one fused pass.
+        y = torch.addcmul((cfg.sky_level * (1.0 - gain) + offset) / 255.0, y, gain / 255.0)
         if cfg.noise_fraction > 0:
             chosen = torch.nonzero(torch.rand(b, generator=self.generator) < cfg.noise_fraction).flatten()
             if chosen.numel():
-                sigma = self._uniform((chosen.numel(), 1, 1), *cfg.noise_sigma)
-                noise = torch.randn((chosen.numel(), chans, pixels), generator=self.generator)
-                y[chosen] += noise * sigma
-        y = y.mul_(1.0 / 255.0).clamp_(0.0, 1.0).view(b, chans, size, size)
-        return y.contiguous(memory_format=torch.channels_last)
+                y[chosen] += self._noise_planes(chosen.numel(), y.shape[1:])
+        return y.clamp_(0.0, 1.0)
 
-    def _source_pixels(self, b: int, size: int) -> torch.Tensor:
-        """Flat index of the source pixel of every output pixel: (B, size * size), int64."""
+    def _move(self, x: np.ndarray) -> np.ndarray:
+        """Shift, flip and rotate every cutout of a uint8 batch (edges repeated)."""
         cfg = self.config
-        axis = torch.arange(size)
-        rows = axis.view(1, size, 1).expand(b, size, size)
-        cols = axis.view(1, 1, size).expand(b, size, size)
-        if cfg.dihedral:
-            flips = torch.randint(0, 2, (3, b, 1, 1), generator=self.generator, dtype=torch.bool)
-            rows, cols = torch.where(flips[2], cols, rows), torch.where(flips[2], rows, cols)
-            rows = torch.where(flips[1], size - 1 - rows, rows)
-            cols = torch.where(flips[0], size - 1 - cols, cols)
-        if cfg.max_shift > 0:
-            shift = torch.randint(-cfg.max_shift, cfg.max_shift + 1, (2, b, 1, 1), generator=self.generator)
-            rows = (rows - shift[0]).clamp(0, size - 1)
-            cols = (cols - shift[1]).clamp(0, size - 1)
-        return (rows * size + cols).reshape(b, size * size)
+        b, size = x.shape[:2]
+        s = cfg.max_shift
+        if s > 0:
+            shift = torch.randint(0, 2 * s + 1, (b, 2), generator=self.generator).numpy()
+            padded = np.pad(x, ((0, 0), (s, s), (s, s), (0, 0)), mode="edge")
+            x = np.empty_like(x)
+            for i, (dy, dx) in enumerate(shift.tolist()):
+                x[i] = padded[i, dy : dy + size, dx : dx + size]
+        if not cfg.dihedral:
+            return x
+        # The eight symmetries, each applied to its group of cutouts at once.
+        symmetry = torch.randint(0, 8, (b,), generator=self.generator)
+        pixels = torch.from_numpy(x)
+        out = torch.empty_like(pixels)
+        for k in range(8):
+            rows = torch.nonzero(symmetry == k).flatten()
+            if rows.numel() == 0:
+                continue
+            group = pixels[rows]
+            if k & 4:
+                group = group.transpose(1, 2)
+            if k & 2:
+                group = group.flip(1)
+            if k & 1:
+                group = group.flip(2)
+            out[rows] = group
+        return out.numpy()
 
-    def _blur(self, y: torch.Tensor, size: int) -> torch.Tensor:
-        """Blur image planes (n, C, size * size) with a separable Gaussian of random width each."""
+    def _noise_planes(self, n: int, shape: torch.Size) -> torch.Tensor:
+        """Return ``n`` noise fields of the batch's (C, H, W) shape, scaled to 8-bit levels / 255."""
         cfg = self.config
-        n, chans, _ = y.shape
+        if self._noise is None or self._noise.shape[1:] != shape:
+            bank = torch.Generator().manual_seed(_NOISE_BANK)  # the same planes in every run
+            self._noise = torch.randn((_NOISE_BANK, *shape), generator=bank)
+        pick = torch.randint(0, _NOISE_BANK, (n,), generator=self.generator)
+        planes = self._noise[pick]
+        flip = torch.rand(n, generator=self.generator) < 0.5
+        planes = torch.where(flip.view(n, 1, 1, 1), planes.flip(3), planes)
+        sign = torch.randint(0, 2, (n, 1, 1, 1), generator=self.generator) * 2 - 1
+        sigma = self._uniform((n, 1, 1, 1), *cfg.noise_sigma) / 255.0
+        return planes * (sign * sigma)
+
+    def _blur(self, y: torch.Tensor) -> torch.Tensor:
+        """Blur cutouts (n, C, H, W) with a separable Gaussian of random width each."""
+        cfg = self.config
+        n, _, size, _ = y.shape
         sigma = self._uniform((n, 1), *cfg.blur_sigma)
         kernel = torch.exp(-0.5 * (self._taps.view(1, -1) / sigma) ** 2)
-        kernel = (kernel / kernel.sum(dim=1, keepdim=True)).repeat_interleave(chans, dim=0)
+        kernel = kernel / kernel.sum(dim=1, keepdim=True)  # (n, taps)
         half = _BLUR_TAPS // 2
-        planes = F.pad(y.view(1, n * chans, size, size), (half, half, half, half), mode="replicate")
-        planes = F.conv2d(planes, kernel.view(n * chans, 1, 1, _BLUR_TAPS), groups=n * chans)
-        planes = F.conv2d(planes, kernel.view(n * chans, 1, _BLUR_TAPS, 1), groups=n * chans)
-        return planes.reshape(n, chans, size * size)
+        # A sum of shifted copies: faster on CPUs than a grouped convolution of few channels.
+        padded = F.pad(y, (half, half, half, half), mode="replicate")
+        rows = torch.zeros((n, y.shape[1], size + 2 * half, size), dtype=y.dtype)
+        for k in range(_BLUR_TAPS):
+            rows.addcmul_(padded[..., k : k + size], kernel[:, k].view(n, 1, 1, 1))
+        out = torch.zeros_like(y)
+        for k in range(_BLUR_TAPS):
+            out.addcmul_(rows[:, :, k : k + size, :], kernel[:, k].view(n, 1, 1, 1))
+        return out
