@@ -26,6 +26,9 @@ def per_class_ms(survey: str, repeats: int) -> dict[str, float]:
         ("type2", "C"),
         ("type2", "D"),
         ("type2", "F"),
+        ("type2", "G"),
+        ("type2", "H"),
+        ("type2", "I"),
         ("type1", "E"),
     ]:
         spec = CutoutSpec(survey=survey, kind=kind, subclass=subclass)

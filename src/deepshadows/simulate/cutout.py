@@ -46,7 +46,7 @@ class CutoutSpec:
     kind : str
         ``"lsbg"``, ``"type2"`` or ``"type1"``.
     subclass : str
-        Artifact subclass ``"A"``-``"F"``, empty for LSBGs.
+        Artifact subclass (a key of :data:`deepshadows.classes.SUBCLASS_NAMES`), empty for LSBGs.
     resize : str
         Filter of the final resize.
     image_size : int
