@@ -179,7 +179,7 @@ def test_summary(store_path: Path) -> None:
         ({"images": np.zeros((3, 32, 32, 3), np.uint8)}, "shape"),
         ({"label": np.array([0, 1, 2])}, "label"),
         ({"kind": np.array(["lsbg", "star", "type1"])}, "kind"),
-        ({"subclass": np.array(["", "G", ""])}, "subclass"),
+        ({"subclass": np.array(["", "Q", ""])}, "subclass"),
         ({"id": np.array(["a", "b"])}, "id"),
         ({"features": np.zeros(3, [("x", "f4")])}, "columns"),
     ],

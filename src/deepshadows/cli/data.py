@@ -170,7 +170,7 @@ def inspect_command(store: Path, out: Path | None, per_group: int, seed: int, re
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the train/val/test split.")
 @click.option(
     "--survey",
-    type=click.Choice(["des", "hsc"], case_sensitive=False),
+    type=click.Choice(["des", "hsc", "ls-dr9", "ls-dr10"], case_sensitive=False),
     default=None,
     help="Survey of FITS cutouts (needed for FITS only): <id>.fits cubes (bands, H, W) or "
     "<id>_g.fits, <id>_r.fits, <id>_z.fits [, <id>_i.fits], in nanomaggies.",
