@@ -28,6 +28,14 @@ def test_alignment_is_small_for_one_distribution_and_grows_with_a_shift(loss):
     assert float(align(10 * a, 10 * (b + 2.0))) == pytest.approx(shifted, rel=1e-3)
 
 
+@pytest.mark.parametrize("loss", ["sinkhorn", "energy", "gaussian"])
+def test_alignment_of_identical_features_is_finite(loss):
+    # A batch whose features are all alike (e.g. all zero after a ReLU) must not break the step.
+    same = torch.zeros(8, 16)
+    assert torch.isfinite(FeatureAlignment(loss)(same, same + 0.0))
+    assert torch.isfinite(FeatureAlignment(loss)(same, torch.ones(8, 16)))
+
+
 def test_alignment_has_gradients_for_both_batches():
     a = torch.randn(16, 8, requires_grad=True)
     b = (torch.randn(16, 8) + 2).requires_grad_(True)

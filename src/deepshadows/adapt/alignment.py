@@ -47,7 +47,10 @@ class FeatureAlignment:
             blur = 0.5 if loss == "gaussian" else 0.1
         kwargs = {"blur": blur, "backend": "tensorized"}
         if loss == "sinkhorn":
-            kwargs |= {"p": 2, "scaling": 0.7, "debias": True}
+            # The features are scaled to a mean norm of one, so their spread is a few units at
+            # most. Giving the diameter keeps geomloss from deriving it from the batch, which
+            # fails (log of zero) when every feature vector of a batch is the same.
+            kwargs |= {"p": 2, "scaling": 0.7, "debias": True, "diameter": 4.0}
         self._loss = SamplesLoss(loss, **kwargs)
 
     def __call__(self, source: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
