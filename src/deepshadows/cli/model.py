@@ -61,7 +61,14 @@ __all__ = ["evaluate", "export", "predict", "train"]
     help="Alignment loss with --adapt-to: Sinkhorn divergence, or an energy or Gaussian MMD.",
 )
 @click.option(
-    "--adapt-weight", type=float, default=1.0, show_default=True, help="Weight of the alignment loss."
+    "--adapt-weight", type=float, default=0.1, show_default=True, help="Weight of the alignment loss."
+)
+@click.option(
+    "--adapt-warmup",
+    type=int,
+    default=3,
+    show_default=True,
+    help="Epochs over which the alignment weight rises from zero.",
 )
 @click.option("--resume", is_flag=True, help="Continue an interrupted run from its last checkpoint.")
 @click.option("--overwrite", is_flag=True, help="Replace an existing run folder.")
@@ -82,6 +89,7 @@ def train(
     adapt_to: Path | None,
     adapt_loss: str,
     adapt_weight: float,
+    adapt_warmup: int,
     resume: bool,
     overwrite: bool,
     quiet: bool,
@@ -103,6 +111,7 @@ def train(
         adapt_to=None if adapt_to is None else str(adapt_to),
         adapt_loss=adapt_loss,
         adapt_weight=adapt_weight,
+        adapt_warmup=adapt_warmup,
     )
     result = fit(store, out, cfg, resume=resume, overwrite=overwrite, progress=not quiet, log=click.echo)
     click.echo(

@@ -88,6 +88,10 @@ class TrainConfig:
         MMD with the energy or a Gaussian kernel.
     adapt_weight : float
         Weight of the alignment loss beside the classification loss.
+    adapt_warmup : int
+        Epochs over which that weight rises linearly from zero (0 in the first epoch): aligning
+        features before the classifier has learnt any lets the network collapse them all to
+        one point, which aligns perfectly and classifies nothing.
     """
 
     epochs: int = 100
@@ -105,7 +109,8 @@ class TrainConfig:
     augment: str = "default"
     adapt_to: str | None = None
     adapt_loss: str = "sinkhorn"
-    adapt_weight: float = 1.0
+    adapt_weight: float = 0.1
+    adapt_warmup: int = 3
 
     def validate(self) -> TrainConfig:
         """Check every value, raising :class:`InputError` that names the parameter."""
@@ -148,6 +153,8 @@ class TrainConfig:
             )
         if not _is_number(self.adapt_weight) or not math.isfinite(self.adapt_weight) or self.adapt_weight < 0:
             raise InputError(f"--adapt-weight: must be a non-negative number, got {self.adapt_weight!r}")
+        if not _is_int(self.adapt_warmup) or self.adapt_warmup < 0:
+            raise InputError(f"--adapt-warmup: must be a non-negative integer, got {self.adapt_warmup!r}")
         return self
 
     def to_dict(self) -> dict[str, Any]:

@@ -194,6 +194,11 @@ class _Run:
         return patience is not None and self.epoch > 0 and self.epoch - self.best_epoch >= patience
 
 
+def _warmup(epoch: int, epochs: int) -> float:
+    """Factor of the alignment weight in ``epoch`` (from 1): 0 at first, 1 after ``epochs``."""
+    return 1.0 if epochs == 0 else min(1.0, (epoch - 1) / epochs)
+
+
 def _train_epoch(
     model: torch.nn.Module,
     optimizer: torch.optim.Optimizer,
@@ -230,7 +235,7 @@ def _train_epoch(
             device=device,
             precision=precision,
             scaler=scaler,
-            alignment_weight=cfg.adapt_weight,
+            alignment_weight=cfg.adapt_weight * _warmup(epoch, cfg.adapt_warmup),
             **tools.loop_arguments(cfg.batch_size),
         )
     finally:
