@@ -72,12 +72,17 @@ def export_half(
     return save_model(model, out, metadata=metadata, dtype=torch.float16)
 
 
-def _without_local_paths(value: Any) -> Any:
-    """Return ``value`` with every absolute path string replaced by its last component."""
+def _without_local_paths(value: Any, key: str = "") -> Any:
+    """Return ``value`` with local paths replaced by their last component.
+
+    These are every absolute path string, and every relative one stored under a key ending in
+    ``path`` (such as the training store's ``data/des.h5``).
+    """
     if isinstance(value, dict):
-        return {k: _without_local_paths(v) for k, v in value.items()}
+        return {k: _without_local_paths(v, str(k)) for k, v in value.items()}
     if isinstance(value, list):
-        return [_without_local_paths(v) for v in value]
-    if isinstance(value, str) and os.path.isabs(value) and "\n" not in value:
-        return Path(value).name
+        return [_without_local_paths(v, key) for v in value]
+    if isinstance(value, str) and "\n" not in value:
+        if os.path.isabs(value) or (key.endswith("path") and "/" in value):
+            return Path(value).name
     return value
