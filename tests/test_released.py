@@ -41,7 +41,7 @@ def test_names_resolve_unless_a_path_exists(tmp_path: Path, monkeypatch: pytest.
     (tmp_path / "des").mkdir()
     assert resolve_model_path("des") == Path("des")
     assert resolve_model_path("runs/x") == Path("runs/x")
-    with pytest.raises(InputError, match="released: des, hsc"):
+    with pytest.raises(InputError, match="released: des, hsc, ls-dr10"):
         released_model_path("euclid")
 
 

@@ -1,12 +1,17 @@
 """Models released with the package, ready to classify without training.
 
 ``des``
-    The Table-1 CNN trained with the paper's protocol (100 epochs, Adadelta, batches of 64) on
-    40,000 simulated DES cutouts; the weights of its epoch of lowest validation loss.
+    The Table-1 CNN trained on 40,000 simulated DES cutouts rendered under randomised imaging
+    and viewer conditions (depth from Legacy Survey DR10 to below DES DR1, seeing, colour
+    scales, field of view, resize filter, JPEG), with on-the-fly augmentation; the weights of
+    its epoch of lowest validation loss.
 ``hsc``
     ``des`` fine-tuned (whole network) on 320 simulated HSC cutouts.
+``ls-dr10``
+    The same CNN and protocol on simulated Legacy Survey DR10 cutouts (half the DES noise,
+    LANCZOS resize), for searches on the Legacy Survey's own layers.
 
-Both are stored in float16 (half the size; the test metrics are unchanged) and load as
+All are stored in float16 (half the size; the test metrics are unchanged) and load as
 float32. Their model card, ``MODEL_CARD.md`` in this folder, gives the data, the protocol, the
 measured metrics with their intervals and the known limits: they were trained on simulations.
 
@@ -23,7 +28,7 @@ from pathlib import Path
 __all__ = ["DEFAULT_MODEL", "RELEASED_MODELS", "model_card", "released_model_path", "resolve_model_path"]
 
 #: Names of the released models.
-RELEASED_MODELS: tuple[str, ...] = ("des", "hsc")
+RELEASED_MODELS: tuple[str, ...] = ("des", "hsc", "ls-dr10")
 #: The model used when none is given.
 DEFAULT_MODEL = "des"
 
@@ -37,7 +42,7 @@ def released_model_path(name: str) -> Path:
 
     Parameters
     ----------
-    name : {"des", "hsc"}
+    name : {"des", "hsc", "ls-dr10"}
         The model (case-insensitive).
 
     Returns
@@ -71,7 +76,7 @@ def resolve_model_path(model: str | os.PathLike[str]) -> Path:
     Parameters
     ----------
     model : path-like
-        Weight file, run folder, ONNX file, or the name of a released model (``"des"``, ``"hsc"``).
+        Weight file, run folder, ONNX file, or the name of a released model (``"des"``, ``"hsc"``, ``"ls-dr10"``).
 
     Returns
     -------
