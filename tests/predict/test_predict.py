@@ -102,6 +102,21 @@ def read_csv(path: Path) -> tuple[list[str], list[list[str]]]:
     return rows[0], rows[1:]
 
 
+def assert_same_predictions(path: Path, reference: Path) -> None:
+    """Same header, ids, order and labels; probabilities equal up to float32 summation order.
+
+    Worker processes may run with another number of threads than the local process, and oneDNN
+    then sums convolutions in another order: the last digit of a probability can differ.
+    """
+    header, rows = read_csv(path)
+    ref_header, ref_rows = read_csv(reference)
+    assert header == ref_header
+    assert [(r[0], r[2]) for r in rows] == [(r[0], r[2]) for r in ref_rows]
+    np.testing.assert_allclose(
+        [float(r[1]) for r in rows], [float(r[1]) for r in ref_rows], rtol=1e-5, atol=1e-7
+    )
+
+
 @pytest.fixture(scope="module")
 def images() -> np.ndarray:
     return make_images(N)
@@ -517,7 +532,7 @@ def test_dask_cluster_gives_the_same_csv_and_resumes(tmp_path: Path, store: Path
         weights, store, spread, precision="fp32", progress=False, scheduler="local:2", partition_size=70
     )
     assert result["n"] == N
-    assert spread.read_bytes() == local.read_bytes()
+    assert_same_predictions(spread, local)
     # a run cut after 100 rows resumes on the cluster from row 100
     lines = local.read_bytes().split(b"\n")
     resumed = tmp_path / "resumed.csv"
@@ -533,4 +548,4 @@ def test_dask_cluster_gives_the_same_csv_and_resumes(tmp_path: Path, store: Path
         resume=True,
     )
     assert again["resumed_from"] == 100
-    assert resumed.read_bytes() == local.read_bytes()
+    assert_same_predictions(resumed, local)
