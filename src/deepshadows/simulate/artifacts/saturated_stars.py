@@ -17,9 +17,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from deepshadows.simulate.artifacts._shared import HOST_STAR, Drawer, Sampler, grid, host_fluxes, polar
-from deepshadows.simulate.artifacts.stars import _ghost, _spikes
-from deepshadows.simulate.photometry import band_fluxes, stellar_colours
+from deepshadows.simulate.artifacts._shared import Drawer, Sampler, grid, host_fluxes, polar
+from deepshadows.simulate.artifacts.stars import _ghost, _spikes, spike_parameters, star_parameters
+from deepshadows.simulate.photometry import band_fluxes
 from deepshadows.simulate.render import Scene
 from deepshadows.surveys import BANDS, Survey
 
@@ -30,23 +30,13 @@ _WHITE = 3.0
 
 
 def _sample_h(rng: np.random.Generator, survey: Survey) -> dict[str, float]:
-    distance, x, y = polar(rng, 0.0, 3.0) if rng.random() < 0.6 else polar(rng, 3.0, 15.0)
-    g_r, r_i, i_z = stellar_colours(rng)
+    position = polar(rng, 0.0, 3.0) if rng.random() < 0.6 else polar(rng, 3.0, 15.0)
+    star = star_parameters(rng, position)
     mag = rng.uniform(11.0, 16.0)
-    n_spikes = 4 if survey.name == "des" else int(rng.choice([4, 6, 8]))
     params = {
-        "host_kind": HOST_STAR,
+        **star,
         "host_mag_g": mag,
-        "host_distance": distance,
-        "host_x": x,
-        "host_y": y,
-        "host_g_r": g_r,
-        "host_r_i": r_i,
-        "host_i_z": i_z,
-        "spike_n": float(n_spikes),
-        "spike_fraction": rng.uniform(0.005, 0.03),
-        "spike_angle": rng.uniform(-3.0, 3.0) if survey.name == "des" else rng.uniform(0.0, 90.0),
-        "spike_beta": rng.uniform(1.2, 1.5),
+        **spike_parameters(rng, survey),
         # Radius of the masked core: about 2" at g = 13, growing with the flux.
         "mask_radius": float(np.clip(2.0 * 10 ** (-0.2 * (mag - 13.0)), 0.8, 3.5)),
         "bleed_length": rng.uniform(3.0, 25.0) if mag < 13.5 else 0.0,

@@ -16,24 +16,39 @@ from deepshadows.surveys import BANDS, Survey
 __all__ = ["DRAWERS", "SAMPLERS"]
 
 
-def _sample_e(rng: np.random.Generator, survey: Survey) -> dict[str, float]:
-    distance, x, y = polar(rng, 0.0, 15.0)
+def star_parameters(rng: np.random.Generator, position: tuple[float, float, float]) -> dict[str, float]:
+    """Draw the colours of a bright star at ``position``, (distance, x, y) in arcsec."""
+    distance, x, y = position
     g_r, r_i, i_z = stellar_colours(rng)
-    mag = rng.uniform(9.0, 16.0)
-    n_spikes = 4 if survey.name == "des" else int(rng.choice([4, 6, 8]))
     return {
         "host_kind": HOST_STAR,
-        "host_mag_g": mag,
         "host_distance": distance,
         "host_x": x,
         "host_y": y,
         "host_g_r": g_r,
         "host_r_i": r_i,
         "host_i_z": i_z,
+    }
+
+
+def spike_parameters(rng: np.random.Generator, survey: Survey) -> dict[str, float]:
+    """Draw the number, light fraction, angle and profile of a star's diffraction spikes."""
+    n_spikes = 4 if survey.name == "des" else int(rng.choice([4, 6, 8]))
+    return {
         "spike_n": float(n_spikes),
         "spike_fraction": rng.uniform(0.005, 0.03),
         "spike_angle": rng.uniform(-3.0, 3.0) if survey.name == "des" else rng.uniform(0.0, 90.0),
         "spike_beta": rng.uniform(1.2, 1.5),
+    }
+
+
+def _sample_e(rng: np.random.Generator, survey: Survey) -> dict[str, float]:
+    star = star_parameters(rng, polar(rng, 0.0, 15.0))
+    mag = rng.uniform(9.0, 16.0)
+    return {
+        **star,
+        "host_mag_g": mag,
+        **spike_parameters(rng, survey),
         "bleed_length": rng.uniform(5.0, 40.0) if (survey.name == "des" and mag < 13.0) else 0.0,
         "bleed_width": float(rng.integers(1, 4)),
         "ghost_radius": rng.uniform(20.0, 60.0) if (survey.name == "hsc" and mag < 11.0) else 0.0,
