@@ -189,12 +189,16 @@ def _set(name: str, value):
         (_set("images", lambda f: f["images"][:, :32]), r"field 'images'.*\(N, 64, 64, 3\)"),
         (_set("label", lambda f: f["label"][:-1]), "field 'label' has shape"),
         (_set("label", lambda f: np.where(f["label"] == 1, 2, 0)), "field 'label'.*found \\[2\\]"),
-        (_set("selection", lambda f: np.where(f["selection"] == "random", "rand", "model_selected")),
-         "field 'selection' holds \\['rand'\\]"),
+        (
+            _set("selection", lambda f: np.where(f["selection"] == "random", "rand", "model_selected")),
+            "field 'selection' holds \\['rand'\\]",
+        ),
         (_set("selection", lambda f: np.arange(40)), "field 'selection' must hold strings"),
         (_set("layer", lambda f: np.where(np.arange(40) == 3, "", f["layer"])), "'layer' is empty in 1"),
-        (_set("model_decision", lambda f: np.where(np.arange(40) == 30, "XX", f["model_decision"])),
-         "field 'model_decision' must be one of TP, TN, FP, FN"),
+        (
+            _set("model_decision", lambda f: np.where(np.arange(40) == 30, "XX", f["model_decision"])),
+            "field 'model_decision' must be one of TP, TN, FP, FN",
+        ),
         (_set("source", lambda f: f["source"][:5]), "field 'source' has shape"),
     ],
 )

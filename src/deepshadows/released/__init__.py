@@ -76,7 +76,8 @@ def resolve_model_path(model: str | os.PathLike[str]) -> Path:
     Parameters
     ----------
     model : path-like
-        Weight file, run folder, ONNX file, or the name of a released model (``"des"``, ``"hsc"``, ``"ls-dr10"``).
+        Weight file, run folder, ONNX file, or the name of a released model (``"des"``,
+        ``"hsc"``, ``"ls-dr10"``).
 
     Returns
     -------
