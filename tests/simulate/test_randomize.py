@@ -107,3 +107,15 @@ def test_store_records_randomisation_and_ls_dr10_is_quieter_than_des(tmp_path):
 
     assert border_mad(ls_images) < 0.75 * border_mad(des_images)
     assert get_survey("ls-dr10") is LS_DR10 and LS_DR10.resize == "lanczos"
+
+
+def test_paper_mix_and_no_randomisation_make_the_earlier_kind_of_set(tmp_path):
+    from deepshadows.cli.main import main
+
+    out = tmp_path / "paper.h5"
+    args = ["simulate", "--n", "40", "--seed", "4", "--workers", "1", "--quiet", "--no-summary"]
+    assert main([*args, "--randomize", "none", "--artifact-mix", "paper", "--out", str(out)]) == 0
+    with h5py.File(out) as f:
+        subclasses = {s.decode() for s in f["subclass"][:]} - {""}
+        assert np.isnan(f["truth"]["rand_field_of_view"]).all()
+    assert subclasses and subclasses <= set("ABCDF")

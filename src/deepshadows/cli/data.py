@@ -51,6 +51,15 @@ __all__ = ["import_command", "inspect_command", "simulate"]
     "resize filter and JPEG re-compression; none renders every cutout under the survey's own conditions.",
 )
 @click.option(
+    "--artifact-mix",
+    type=click.Choice(["real", "paper"]),
+    default="real",
+    show_default=True,
+    help="Type-2 artifacts: real (the paper's faint look-alikes and the bright galaxies, saturated stars "
+    "and crowded fields of real searches) or paper (faint look-alikes only; with --randomize none the "
+    "sets of earlier releases).",
+)
+@click.option(
     "--max-attempts",
     type=int,
     default=25,
@@ -76,6 +85,7 @@ def simulate(
     type1_fraction: float,
     resize: str | None,
     randomize: str,
+    artifact_mix: str,
     max_attempts: int,
     no_preselect: bool,
     overwrite: bool,
@@ -87,12 +97,14 @@ def simulate(
     """Simulate a survey of LSBGs and artifacts with GalSim into an HDF5 store."""
     from deepshadows.inspection import inspect_store
     from deepshadows.simulate import SimConfig, make_dataset
+    from deepshadows.simulate.artifacts import ARTIFACT_MIXES
 
     cfg = SimConfig(
         survey=survey.lower(),
         n=n,
         seed=seed,
         type1_fraction=type1_fraction,
+        type2_mix=dict(ARTIFACT_MIXES[artifact_mix]),
         resize=resize,
         randomize=randomize,
         max_attempts=max_attempts,

@@ -36,7 +36,14 @@ from deepshadows.simulate.artifacts._shared import Drawer, Sampler
 from deepshadows.simulate.render import Scene
 from deepshadows.surveys import Survey
 
-__all__ = ["SUBCLASS_NAMES", "TYPE2_MIX", "draw_artifact", "sample_artifact"]
+__all__ = [
+    "ARTIFACT_MIXES",
+    "PAPER_TYPE2_MIX",
+    "SUBCLASS_NAMES",
+    "TYPE2_MIX",
+    "draw_artifact",
+    "sample_artifact",
+]
 
 #: Default mix of type-2 subclasses, calibrated by eye on the 30 artifacts of the random part of the
 #: real development set (Legacy Survey DR9 cutouts of DES Y3 candidates). Counted there:
@@ -62,6 +69,14 @@ TYPE2_MIX: dict[str, float] = {
     "H": 0.20,
     "I": 0.10,
 }
+
+#: The faint look-alikes of the paper only, in the shares of the simulator before the bright
+#: subclasses were added: ``simulate --artifact-mix paper --randomize none`` makes exactly the
+#: sets that it made.
+PAPER_TYPE2_MIX: dict[str, float] = {"A": 0.35, "B": 0.10, "C": 0.15, "D": 0.10, "F": 0.30}
+
+#: Named type-2 mixes of ``simulate --artifact-mix``.
+ARTIFACT_MIXES: dict[str, dict[str, float]] = {"real": TYPE2_MIX, "paper": PAPER_TYPE2_MIX}
 
 _SAMPLERS: dict[str, Sampler] = {}
 _DRAWERS: dict[str, Drawer] = {}
