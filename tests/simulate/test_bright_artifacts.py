@@ -32,15 +32,29 @@ def test_preselection_exemptions_are_the_bright_subclasses():
     assert not PRESELECTION_EXEMPT & {"A", "B", "C", "D", "F"}
 
 
-def test_bright_galaxy_puts_its_light_at_the_centre():
+def test_bright_galaxy_is_an_ordinary_galaxy_above_the_surface_brightness_cut():
+    rng = np.random.default_rng(8)
+    draws = [sample_artifact(rng, "G", get_survey("des")) for _ in range(400)]
+    mu = np.array([d["galaxy_mu_eff_g"] for d in draws])
+    r_eff = np.array([d["galaxy_r_eff"] for d in draws])
+    q = np.maximum([d["galaxy_q"] for d in draws], 0.3)
+    mag = np.array([d["galaxy_mag_g"] for d in draws])
+    assert np.allclose(mag, mu - 2.5 * np.log10(2 * np.pi * r_eff**2 * q))
+    assert mu.min() >= 23.6 and mu.max() <= 25.0 and r_eff.min() >= 2.5 and r_eff.max() <= 8.0
+    offset = np.hypot([d["galaxy_x"] for d in draws], [d["galaxy_y"] for d in draws])
+    assert 0.5 < np.mean(offset < 2.5) < 0.7 and offset.max() <= 12.0
+
+
+def test_bright_galaxy_puts_its_light_where_its_truth_says():
     survey = get_survey("des")
     sigma = survey.pixel_noise()["g"]
     for seed in range(3):
         result = simulate_cutout(CutoutSpec(kind="type2", subclass="G"), 100 + seed)
-        n = result.bands.shape[-1]
-        centre = result.bands[0, n // 2 - 4 : n // 2 + 4, n // 2 - 4 : n // 2 + 4]
-        assert centre.mean() > 20 * sigma
-        assert result.image[28:36, 28:36].mean() > 2 * np.median(result.image)
+        truth, n = result.truth, result.bands.shape[-1]
+        x = n // 2 + round((truth["galaxy_x"] - truth["recentre_dx"]) / survey.native_scale)
+        y = n // 2 + round((truth["galaxy_y"] - truth["recentre_dy"]) / survey.native_scale)
+        core = result.bands[0, y - 3 : y + 4, x - 3 : x + 4]
+        assert core.mean() > 5 * sigma
 
 
 def _masked_star_cutout(factors: dict[str, float]) -> np.ndarray:

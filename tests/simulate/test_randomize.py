@@ -34,6 +34,13 @@ def test_conditions_stay_within_their_ranges_and_cover_every_filter():
     quality = np.array([c.recompress_quality for c in draws])
     assert 0.35 < (quality == 0).mean() < 0.65
     assert quality[quality > 0].min() >= 70 and quality.max() <= 95
+    # Colour multipliers: a per-band factor times a gain common to the three bands.
+    rgb = np.array([c.rgb_factor for c in draws])
+    low = randomization.rgb_scale_range[0] * randomization.display_gain_range[0]
+    high = randomization.rgb_scale_range[1] * randomization.display_gain_range[1]
+    assert rgb.min() >= low and rgb.max() <= high
+    common = np.exp(np.log(rgb).mean(axis=1))
+    assert common.min() < 0.7 and np.corrcoef(np.log(rgb[:, 0]), np.log(rgb[:, 2]))[0, 1] > 0.3
 
 
 def test_conditions_stream_is_independent_of_the_object_stream():

@@ -64,6 +64,11 @@ class Randomization:
         noise.
     rgb_scale_range : tuple of float
         Range of a per-band factor on the viewer's colour multipliers ``s_b`` (log-uniform).
+    display_gain_range : tuple of float
+        Range of a factor common to the three colour multipliers (log-uniform): how bright the
+        same sky is drawn. Legacy Survey DR9 cutouts of DES candidates show their LSBGs at about
+        0.6-0.7 times the central excess and 0.8 times the background noise in display units
+        of DES DR1 cutouts (science specification, section 7b).
     field_of_view_range : tuple of float
         Range of the cutout's field of view, arcsec (uniform).
     viewer_field_fraction : float
@@ -81,6 +86,7 @@ class Randomization:
     seeing_offset_range: tuple[float, float] = (-0.15, 0.35)
     sky_offset_sigma: float = 0.1
     rgb_scale_range: tuple[float, float] = (0.8, 1.25)
+    display_gain_range: tuple[float, float] = (0.55, 1.2)
     field_of_view_range: tuple[float, float] = (30.0, 40.0)
     viewer_field_fraction: float = 0.3
     resize_weights: dict[str, float] = field(
@@ -258,6 +264,7 @@ def draw_conditions(rng: np.random.Generator, survey: Survey, randomization: Ran
     quality = 0
     if rng.random() < r.recompress_fraction:
         quality = int(rng.integers(r.recompress_quality_range[0], r.recompress_quality_range[1] + 1))
+    rgb = rgb * float(_log_uniform(rng, *r.display_gain_range))
     return Conditions(
         noise_factor=tuple(float(v) for v in noise),
         seeing_offset=float(rng.uniform(*r.seeing_offset_range)),

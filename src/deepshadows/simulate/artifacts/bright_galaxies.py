@@ -1,11 +1,14 @@
-"""Whole bright galaxies at the centre of the cutout: subclass G.
+"""Whole ordinary galaxies in the cutout: subclass G.
 
-G. a bright galaxy (m_g 13.5-19, R_eff 2-15") within a few arcsec of the centre: an elliptical, a
-   lenticular, a face-on spiral with bluish arms and a yellow bulge, or an edge-on disc; sometimes
-   with one or two bright companions in the field.
+G. a galaxy just above the catalogue's surface-brightness cut (R_eff 2.5-8", mean g surface
+   brightness 23.6-25.0 mag/arcsec^2, so m_g about 16.5-21.5), within 2.5" of the centre (60 %)
+   or 2.5-12" from it: an elliptical, a lenticular, a spiral (face-on to inclined) with bluish
+   arms, knots and a yellow bulge, or an edge-on disc; sometimes with one or two companions.
 
-Real searches list such galaxies through deblending shreds of their outer parts; the cutout is
-centred on the galaxy itself, so these cutouts do not pass the catalogue preselection (see
+Real candidate lists hold such galaxies through their outer parts or deblending shreds; in the
+viewer they show at about the brightness of the LSBGs (real random artifacts have a weaker central
+excess than real LSBGs, science specification section 7b), not as saturated bright galaxies. They
+are not re-drawn until they pass the catalogue preselection (see
 :data:`deepshadows.classes.PRESELECTION_EXEMPT`).
 
 Sersic indices are drawn from a few fixed values: GalSim caches the radial profile of each index,
@@ -26,37 +29,39 @@ __all__ = ["DRAWERS", "SAMPLERS"]
 
 #: Morphologies of the ``galaxy_morph`` truth parameter and how often each is drawn.
 ELLIPTICAL, LENTICULAR, SPIRAL, EDGE_ON = 0.0, 1.0, 2.0, 3.0
-_MORPH_P = (0.35, 0.15, 0.30, 0.20)
+_MORPH_P = (0.25, 0.15, 0.40, 0.20)
 _BULGE_N = (2.0, 3.0, 4.0)
 _GS = galsim.GSParams(folding_threshold=1e-2, maximum_fft_size=4096)
 
 
 def _size_for_mag(rng: np.random.Generator, mag: float) -> float:
     """Half-light radius (arcsec) loosely tied to the magnitude: brighter galaxies are larger."""
-    return float(np.clip(10.0 * 10 ** (-0.16 * (mag - 13.5)) * rng.uniform(0.6, 1.3), 2.0, 15.0))
+    return float(np.clip(10.0 * 10 ** (-0.16 * (mag - 13.5)) * rng.uniform(0.6, 1.3), 1.5, 15.0))
 
 
 def _sample_g(rng: np.random.Generator, survey: Survey) -> dict[str, float]:
     del survey
     morph = float(rng.choice(4, p=_MORPH_P))
-    # Counts rise towards faint magnitudes; 15-20 keeps the median central excess of the cutouts
-    # near that of real artifacts (10 DN in G) rather than four times it.
-    mag = 15.0 + 5.0 * np.sqrt(rng.random())
-    r_eff = _size_for_mag(rng, mag)
-    _, x, y = polar(rng, 0.0, 2.5)
+    _, x, y = polar(rng, 0.0, 2.5) if rng.random() < 0.6 else polar(rng, 2.5, 12.0)
     if morph == ELLIPTICAL:
         q, bulge_fraction, disc_g_r = rng.uniform(0.6, 1.0), 1.0, rng.uniform(0.7, 0.9)
     elif morph == LENTICULAR:
         q, bulge_fraction, disc_g_r = rng.uniform(0.3, 0.8), rng.uniform(0.4, 0.7), rng.uniform(0.6, 0.8)
     elif morph == SPIRAL:
-        q, bulge_fraction, disc_g_r = rng.uniform(0.7, 1.0), rng.uniform(0.1, 0.35), rng.uniform(0.3, 0.55)
+        q, bulge_fraction, disc_g_r = rng.uniform(0.35, 1.0), rng.uniform(0.1, 0.35), rng.uniform(0.3, 0.55)
     else:
         q, bulge_fraction, disc_g_r = rng.uniform(0.08, 0.2), rng.uniform(0.0, 0.3), rng.uniform(0.5, 0.8)
+    # Ordinary galaxies just above the catalogue's surface-brightness cut: the size and the mean
+    # surface brightness are drawn, the magnitude follows (m = mu - 2.5 log10(2 pi R^2 q)).
+    r_eff = float(np.exp(rng.uniform(np.log(2.5), np.log(8.0))))
+    mu_eff = rng.uniform(23.6, 25.0)
+    mag = float(mu_eff - 2.5 * np.log10(2.0 * np.pi * r_eff**2 * max(q, 0.3)))
     n_companions = float(rng.choice(3, p=(0.6, 0.3, 0.1)))
     companion_distance, companion_x, companion_y = polar(rng, 8.0, 22.0)
     return {
         "galaxy_morph": morph,
         "galaxy_mag_g": mag,
+        "galaxy_mu_eff_g": mu_eff,
         "galaxy_r_eff": r_eff,
         "galaxy_q": q,
         "galaxy_pa": rng.uniform(0.0, 180.0),

@@ -33,17 +33,17 @@ def _sample_i(rng: np.random.Generator, survey: Survey) -> dict[str, float]:
     mode = float(rng.choice(3, p=_MODE_P))
     big_r_eff = rng.uniform(40.0, 150.0)
     big_distance, big_x, big_y = polar(rng, 0.6 * big_r_eff, 1.5 * big_r_eff)
-    centre_mag = {CLUSTERS: (15.0, 18.0), GROUP: (16.5, 19.0), INSIDE_GALAXY: (19.5, 21.5)}[mode]
+    centre_mag = {CLUSTERS: (18.0, 20.5), GROUP: (19.0, 21.5), INSIDE_GALAXY: (20.0, 22.0)}[mode]
     return {
         "crowd_mode": mode,
         "crowd_n": float(rng.integers(40, 150) if mode == CLUSTERS else rng.integers(6, 15)),
         "crowd_radius": rng.uniform(6.0, 15.0),
-        "crowd_mag_g": rng.uniform(16.5, 19.0) if mode == CLUSTERS else rng.uniform(17.0, 19.5),
+        "crowd_mag_g": rng.uniform(18.0, 20.5) if mode == CLUSTERS else rng.uniform(19.0, 21.5),
         "crowd_g_r": rng.uniform(0.4, 0.8),
         "centre_mag_g": rng.uniform(*centre_mag),
         "centre_r_eff": rng.uniform(2.0, 6.0) if mode != INSIDE_GALAXY else rng.uniform(0.5, 1.5),
         "centre_g_r": rng.uniform(0.7, 0.9) if mode != INSIDE_GALAXY else rng.uniform(0.0, 0.5),
-        "big_mu_g": rng.uniform(23.0, 24.5),
+        "big_mu_g": rng.uniform(23.5, 25.0),
         "big_r_eff": big_r_eff,
         "big_distance": big_distance,
         "big_x": big_x,

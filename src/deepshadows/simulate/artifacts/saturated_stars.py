@@ -1,6 +1,7 @@
 """Bright saturated stars near the centre, as the survey viewer shows them: subclass H.
 
-H. a saturated star within 15" of the centre (most within 3"). Its core is masked or interpolated
+H. a saturated star: a modest one (g 16-18.5) within 3" of the centre (45 %) or a bright one
+   (g 11-15) 12-25" away, its halo and spikes crossing the field. Its core is masked or interpolated
    differently in each band: inside a band's mask radius that band holds a flat fill level (zero
    for a masked core, a plateau for an interpolated one) instead of the saturated star. Where the
    mask radii differ, one or two colour channels are missing and the viewer draws coloured rings
@@ -30,9 +31,12 @@ _WHITE = 3.0
 
 
 def _sample_h(rng: np.random.Generator, survey: Survey) -> dict[str, float]:
-    position = polar(rng, 0.0, 3.0) if rng.random() < 0.6 else polar(rng, 3.0, 15.0)
+    # Either a modest star at the centre (its masked core and rings are the candidate) or a bright
+    # one towards the edge, whose halo and spikes cross the candidate's field.
+    centred = rng.random() < 0.45
+    position = polar(rng, 0.0, 3.0) if centred else polar(rng, 12.0, 25.0)
     star = star_parameters(rng, position)
-    mag = rng.uniform(11.0, 16.0)
+    mag = rng.uniform(16.0, 18.5) if centred else rng.uniform(11.0, 15.0)
     params = {
         **star,
         "host_mag_g": mag,
