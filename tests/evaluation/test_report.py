@@ -12,9 +12,11 @@ from PIL import Image
 from deepshadows.errors import InputError
 from deepshadows.evaluation import (
     BINARY_METRICS,
+    CALIBRATION_METRICS,
     Interval,
     binary_metrics,
     bootstrap_metrics,
+    calibration_metrics,
     evaluate_predictions,
     load_roc,
     metrics_table,
@@ -61,19 +63,20 @@ def test_evaluate_binary_writes_every_file(tmp_path, binary_data):
     out = tmp_path / "cnn" / "test"
     res = evaluate_predictions(y, p, out, name="CNN", n_boot=N_BOOT, seed=3, extra={"epochs": 100, "lr": 0.1})
     expected = {"metrics.json", "metrics.md", "metrics.csv", "roc.png", "confusion.png", "probabilities.png"}
-    expected.add("roc.npz")
+    expected |= {"roc.npz", "reliability.png", "completeness_purity.png"}
     assert {f.name for f in out.iterdir()} == expected
     assert res["files"] == sorted(expected)
-    for png in ("roc.png", "confusion.png", "probabilities.png"):
+    pngs = ("roc.png", "confusion.png", "probabilities.png", "reliability.png", "completeness_purity.png")
+    for png in pngs:
         w, h = png_size(out / png)
         assert 300 < w < 1200 and 300 < h < 1200
     assert matplotlib.get_backend() == backend
 
     # JSON round trip: the returned dict is what was written.
     assert json.loads((out / "metrics.json").read_text()) == res
-    point = binary_metrics(y, p)
-    intervals = bootstrap_metrics(y, p, n_boot=N_BOOT, seed=3)
-    for m in BINARY_METRICS:
+    point = binary_metrics(y, p) | calibration_metrics(y, p)
+    intervals = bootstrap_metrics(y, p, n_boot=N_BOOT, seed=3, calibration=True)
+    for m in BINARY_METRICS + CALIBRATION_METRICS:
         assert res["metrics"][m] == pytest.approx(point[m])
         assert res["intervals"][m] == pytest.approx(intervals[m].to_dict())
     assert res["n"] == 800 and res["n_classes"] == 2 and res["n_boot"] == N_BOOT and res["seed"] == 3
@@ -92,7 +95,7 @@ def test_evaluate_binary_writes_every_file(tmp_path, binary_data):
     assert "- epochs: 100" in md
 
     rows = list(csv.DictReader((out / "metrics.csv").read_text().splitlines()))
-    assert [r["metric"] for r in rows] == list(BINARY_METRICS)
+    assert [r["metric"] for r in rows] == list(BINARY_METRICS + CALIBRATION_METRICS)
     assert float(rows[3]["low"]) == pytest.approx(res["intervals"]["auc"]["low"])
 
     curve = load_roc(out)
@@ -121,7 +124,7 @@ def test_evaluate_three_classes(tmp_path, three_class_data):
     assert res["multiclass"]["accuracy"] == pytest.approx(mc["accuracy"])
     # The LSBG-versus-rest view is the binary evaluation of the reduced problem.
     yb, pb = reduce_to_binary(y, prob)
-    assert res["metrics"] == pytest.approx(binary_metrics(yb, pb))
+    assert res["metrics"] == pytest.approx(binary_metrics(yb, pb) | calibration_metrics(yb, pb))
     assert res["confusion"]["class_names"] == ["artifact 1 + artifact 2", "LSBG"]
     assert np.array(res["confusion"]["counts"]).shape == (2, 2)
     merged = np.array(res["binary"]["argmax_confusion_counts"])

@@ -2,36 +2,54 @@
 
 All models (the CNN, the SVM and random-forest baselines, the seed and label-noise studies)
 are scored by the same code so their numbers compare directly, as in Tables 2 to 6 of the
-paper. Binary problems use label 1 for LSBGs; multi-class problems put the LSBGs at class
-index 0 by convention (see :mod:`deepshadows.evaluation.report`).
+paper; the calibration of their probabilities (expected calibration error, Brier score, log
+loss, reliability diagram) is scored the same way. Binary problems use label 1 for LSBGs;
+multi-class problems put the LSBGs at class index 0 by convention (see
+:mod:`deepshadows.evaluation.report`).
 """
 
 from __future__ import annotations
 
 from deepshadows.evaluation.bootstrap import Interval, bootstrap_metrics, roc_band
-from deepshadows.evaluation.figures import plot_confusion, plot_probability_histogram, plot_roc
+from deepshadows.evaluation.figures import (
+    plot_completeness_purity,
+    plot_confusion,
+    plot_probability_histogram,
+    plot_reliability,
+    plot_roc,
+)
 from deepshadows.evaluation.metrics import (
     BINARY_METRICS,
+    CALIBRATION_METRICS,
     binary_metrics,
+    calibration_metrics,
+    completeness_purity_curve,
     confusion,
     multiclass_metrics,
     reduce_to_binary,
+    reliability_bins,
 )
 from deepshadows.evaluation.report import evaluate_predictions, load_roc, metrics_table
 
 __all__ = [
     "BINARY_METRICS",
+    "CALIBRATION_METRICS",
     "Interval",
     "binary_metrics",
     "bootstrap_metrics",
+    "calibration_metrics",
+    "completeness_purity_curve",
     "confusion",
     "evaluate_predictions",
     "load_roc",
     "metrics_table",
     "multiclass_metrics",
+    "plot_completeness_purity",
     "plot_confusion",
     "plot_probability_histogram",
+    "plot_reliability",
     "plot_roc",
     "reduce_to_binary",
+    "reliability_bins",
     "roc_band",
 ]

@@ -10,8 +10,10 @@ All resamples are evaluated together with array operations. The resampling indic
 blocks of rows to bound memory, which yields exactly the same indices as drawing it at once.
 The AUC of every resample comes from the Mann-Whitney rank statistic with ties counted as
 one half, computed from per-resample counts of positives and negatives at each distinct
-score; it equals :func:`sklearn.metrics.roc_auc_score` on the resampled data. Resamples in
-which a metric is undefined (no LSBG drawn, say) are left out of that metric's interval.
+score; it equals :func:`sklearn.metrics.roc_auc_score` on the resampled data. The
+calibration metrics of every resample come from per-resample sums over the probability bins
+(expected calibration error) and means of per-object terms (Brier score, log loss). Resamples
+in which a metric is undefined (no LSBG drawn, say) are left out of that metric's interval.
 """
 
 from __future__ import annotations
@@ -23,7 +25,17 @@ from typing import Any
 import numpy as np
 
 from deepshadows.errors import InputError
-from deepshadows.evaluation.metrics import BINARY_METRICS, binary_metrics, check_binary, check_threshold
+from deepshadows.evaluation.metrics import (
+    BINARY_METRICS,
+    CALIBRATION_METRICS,
+    ECE_BINS,
+    bin_index,
+    binary_metrics,
+    calibration_metrics,
+    check_binary,
+    check_threshold,
+    pointwise_log_loss,
+)
 
 __all__ = ["Interval", "bootstrap_metrics", "roc_band"]
 
@@ -181,14 +193,23 @@ def _run(
     seed: int,
     threshold: float,
     grid: np.ndarray | None,
+    calibration: bool = False,
 ) -> tuple[dict[str, np.ndarray], np.ndarray | None]:
-    """Evaluate every resample: metric arrays of length n_boot and, if asked, tpr curves on ``grid``."""
+    """Evaluate every resample: metric arrays of length n_boot and, if asked, tpr curves on ``grid``.
+
+    With ``calibration`` the arrays of :data:`CALIBRATION_METRICS` are added.
+    """
     n = y.size
     group, n_groups = _score_groups(p)
     pred = (p > threshold).astype(np.int64)
     code = 2 * y + pred  # 0 TN, 1 FP, 2 FN, 3 TP
     key = 2 * group + y  # (distinct score, class)
-    values = {m: np.empty(n_boot) for m in BINARY_METRICS}
+    names = BINARY_METRICS + (CALIBRATION_METRICS if calibration else ())
+    values = {m: np.empty(n_boot) for m in names}
+    bins = bin_index(p, ECE_BINS)
+    gap = (y - p) if calibration else None
+    squared = (p - y) ** 2 if calibration else None
+    loss = pointwise_log_loss(y, p) if calibration else None
     curves = np.full((n_boot, grid.size), np.nan) if grid is not None else None
     start = 0
     for idx in _resample_blocks(n, n_boot, seed):
@@ -204,6 +225,13 @@ def _run(
         w = w.reshape(m, n_groups, 2)
         wn, wp = w[:, :, 0], w[:, :, 1]
         values["auc"][sl] = _auc_from_counts(wp, wn)
+        if calibration:
+            per_bin = np.bincount(
+                (bins[idx] + ECE_BINS * rows).ravel(), weights=gap[idx].ravel(), minlength=ECE_BINS * m
+            )
+            values["ece"][sl] = np.abs(per_bin.reshape(m, ECE_BINS)).sum(axis=1) / n
+            values["brier"][sl] = squared[idx].mean(axis=1)
+            values["log_loss"][sl] = loss[idx].mean(axis=1)
         if curves is not None:
             ok = (wp.sum(axis=1) > 0) & (wn.sum(axis=1) > 0)
             if ok.any():
@@ -224,6 +252,7 @@ def bootstrap_metrics(
     seed: int = 0,
     threshold: float = 0.5,
     level: float = 0.95,
+    calibration: bool = False,
 ) -> dict[str, Interval]:
     """Percentile-bootstrap confidence intervals on accuracy, completeness, purity and AUC.
 
@@ -241,12 +270,16 @@ def bootstrap_metrics(
         Decision threshold, as in :func:`~deepshadows.evaluation.metrics.binary_metrics`.
     level : float, optional
         Confidence level; the bounds are the ``50 (1 -+ level)`` percentiles.
+    calibration : bool, optional
+        Also give the calibration metrics (:func:`~deepshadows.evaluation.metrics.calibration_metrics`),
+        from the same resamples.
 
     Returns
     -------
     dict of str to Interval
-        Keys :data:`~deepshadows.evaluation.metrics.BINARY_METRICS`; ``value`` is the
-        estimate on the full test set.
+        Keys :data:`~deepshadows.evaluation.metrics.BINARY_METRICS`, then
+        :data:`~deepshadows.evaluation.metrics.CALIBRATION_METRICS` with ``calibration``;
+        ``value`` is the estimate on the full test set.
 
     Raises
     ------
@@ -257,9 +290,11 @@ def bootstrap_metrics(
     n_boot, level = _check_options(n_boot, level)
     threshold = check_threshold(threshold)
     point = binary_metrics(y, p, threshold=threshold)
-    values, _ = _run(y, p, n_boot=n_boot, seed=seed, threshold=threshold, grid=None)
+    if calibration:
+        point |= calibration_metrics(y, p)
+    values, _ = _run(y, p, n_boot=n_boot, seed=seed, threshold=threshold, grid=None, calibration=calibration)
     out = {}
-    for name in BINARY_METRICS:
+    for name in values:
         low, high = _percentiles(values[name][:, None], level)
         out[name] = Interval(point[name], float(low[0]), float(high[0]))
     return out

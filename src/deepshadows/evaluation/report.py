@@ -12,6 +12,11 @@ same way. It writes into one folder:
     One row per metric: ``metric,value,low,high``.
 ``roc.png``, ``confusion.png``, ``probabilities.png``
     Fig. 4a, Fig. 4b and Fig. 5 style figures.
+``reliability.png``, ``completeness_purity.png``
+    The reliability diagram of the LSBG probabilities (with their expected calibration error,
+    and other probabilities of the same objects for comparison) and purity against
+    completeness over all thresholds, with the decision threshold (and a chosen operating
+    point) marked.
 ``roc.npz``
     The ROC curve and band (``fpr``, ``tpr``, ``low``, ``high``, ``auc``, ``level``,
     ``name``), read back by :func:`load_roc` to overlay several models with
@@ -51,10 +56,19 @@ from deepshadows.evaluation.bootstrap import (
     bootstrap_metrics,
     roc_band,
 )
-from deepshadows.evaluation.figures import plot_confusion, plot_probability_histogram, plot_roc
+from deepshadows.evaluation.figures import (
+    plot_completeness_purity,
+    plot_confusion,
+    plot_probability_histogram,
+    plot_reliability,
+    plot_roc,
+)
 from deepshadows.evaluation.metrics import (
     BINARY_METRICS,
+    CALIBRATION_METRICS,
+    ECE_BINS,
     binary_metrics,
+    calibration_metrics,
     check_labels,
     check_prob,
     check_threshold,
@@ -67,6 +81,10 @@ __all__ = ["evaluate_predictions", "load_roc", "metrics_table"]
 
 #: Column titles of the metrics, as in the paper's tables.
 _TITLES = {"accuracy": "accuracy", "completeness": "completeness", "purity": "purity", "auc": "AUC"}
+#: Titles of the calibration metrics.
+_CALIBRATION_TITLES = {"ece": f"ECE ({ECE_BINS} bins)", "brier": "Brier score", "log_loss": "log loss"}
+#: Thresholds of the printed completeness-purity table.
+_TABLE_THRESHOLDS = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
 
 
 # --------------------------------------------------------------------------- helpers
@@ -216,8 +234,10 @@ def _binary_block(
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """Point metrics, intervals and confusion matrix of a binary problem, and its ROC band."""
     _require_both(y, names)
-    point = binary_metrics(y, p, threshold=threshold)
-    intervals = bootstrap_metrics(y, p, n_boot=n_boot, seed=seed, threshold=threshold, level=level)
+    point = binary_metrics(y, p, threshold=threshold) | calibration_metrics(y, p)
+    intervals = bootstrap_metrics(
+        y, p, n_boot=n_boot, seed=seed, threshold=threshold, level=level, calibration=True
+    )
     curve = roc_band(y, p, n_boot=n_boot, seed=seed, level=level)
     pred = (p > threshold).astype(np.int64)
     block = {
@@ -228,8 +248,27 @@ def _binary_block(
             "counts": confusion(y, pred),
             "normalized": confusion(y, pred, normalize="true"),
         },
+        "completeness_purity": _threshold_table(y, p, threshold),
     }
     return block, curve
+
+
+def _threshold_table(y: np.ndarray, p: np.ndarray, threshold: float) -> list[dict[str, Any]]:
+    """Completeness and purity at a few round thresholds and at the decision threshold."""
+    rows = []
+    for t in sorted({*_TABLE_THRESHOLDS, float(threshold)}):
+        chosen = p > t
+        tp = int((chosen & (y == 1)).sum())
+        rows.append(
+            {
+                "threshold": t,
+                "selected": int(chosen.sum()),
+                "completeness": tp / int(y.sum()),
+                "purity": tp / int(chosen.sum()) if chosen.any() else float("nan"),
+                "decision": t == float(threshold),
+            }
+        )
+    return rows
 
 
 def _lsbg_index(names: Sequence[str]) -> int | None:
@@ -249,6 +288,9 @@ def evaluate_predictions(
     class_names: Sequence[str] = ("artifact", "LSBG"),
     extra: Mapping[str, Any] | None = None,
     level: float = 0.95,
+    compare_probabilities: Mapping[str, Any] | None = None,
+    probability_label: str | None = None,
+    operating_point: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Score test-set predictions and write metrics, tables, figures and the ROC curve.
 
@@ -278,6 +320,16 @@ def evaluate_predictions(
         under ``"extra"`` after conversion to JSON types.
     level : float, optional
         Confidence level of the intervals and the ROC band.
+    compare_probabilities : mapping of str to array-like, optional
+        Other probabilities of the same objects, e.g. ``{"uncalibrated": q}``, drawn beside
+        ``prob`` in the reliability diagram and scored by their calibration metrics (shape as
+        ``prob``).
+    probability_label : str, optional
+        Legend of ``prob`` in the reliability diagram (default ``name``).
+    operating_point : mapping, optional
+        An operating point chosen on the validation split (as
+        :meth:`deepshadows.calibration.OperatingPoint.to_dict` gives it), recorded and marked
+        on the completeness-purity figure; ``threshold`` should be its threshold.
 
     Returns
     -------
@@ -285,9 +337,12 @@ def evaluate_predictions(
         Exactly what is written to ``metrics.json`` (``nan`` stored as ``None``): ``name``,
         ``n``, ``n_classes``, ``class_names``, ``support`` (objects per class),
         ``threshold``, ``n_boot``, ``seed``, ``level``, ``files``, ``extra``; for binary
-        problems and the LSBG-versus-rest view ``metrics`` (point values), ``intervals``
-        (``value``/``low``/``high`` per metric) and ``confusion`` (``class_names``,
-        ``counts``, ``normalized``); for K classes ``multiclass`` (see
+        problems and the LSBG-versus-rest view ``metrics`` (point values, with the calibration
+        metrics ``ece``, ``brier`` and ``log_loss``), ``intervals`` (``value``/``low``/``high``
+        per metric), ``confusion`` (``class_names``, ``counts``, ``normalized``),
+        ``completeness_purity`` (completeness and purity at thresholds 0.1 to 0.9 and at
+        ``threshold``), ``compared_calibration`` (calibration metrics of each of
+        ``compare_probabilities``) and ``operating_point``; for K classes ``multiclass`` (see
         :func:`~deepshadows.evaluation.metrics.multiclass_metrics`) and ``binary`` (how the
         LSBG-versus-rest view was formed, with the merged arg-max confusion counts of
         Appendix A).
@@ -302,6 +357,9 @@ def evaluate_predictions(
         raise InputError(f"name: must be a non-empty string, got {name!r}")
     if extra is not None and not isinstance(extra, Mapping):
         raise InputError(f"extra: expected a mapping, got {type(extra).__name__}")
+    if compare_probabilities is not None and not isinstance(compare_probabilities, Mapping):
+        kind = type(compare_probabilities).__name__
+        raise InputError(f"compare_probabilities: expected a mapping, got {kind}")
     if isinstance(class_names, str):
         raise InputError("class_names: expected a sequence of names, got a single string")
     names = [str(c) for c in class_names]
@@ -325,6 +383,14 @@ def evaluate_predictions(
     if pos is not None:
         rest = " + ".join(c for j, c in enumerate(names) if j != pos)
         _require_both((y == pos).astype(np.int64), (rest, names[pos]))
+    # The LSBG-versus-rest view scored for calibration, and the probabilities compared with it.
+    view = (y, p) if not multiclass else (reduce_to_binary(y, p, positive=pos) if pos is not None else None)
+    others = {}
+    if view is not None:
+        others = {
+            str(label): _positive_column(other, pos, multiclass, y.size, label)
+            for label, other in (compare_probabilities or {}).items()
+        }
     out = make_output_dir(out_dir, parameter="out_dir")
 
     result: dict[str, Any] = {
@@ -412,6 +478,29 @@ def evaluate_predictions(
     plot_probability_histogram(
         hy, hp, out / "probabilities.png", class_names=hnames, xlabel=hlabel, threshold=hthr
     )
+    if view is not None:
+        yb_all, pb_all = view
+        if others:
+            result["compared_calibration"] = {
+                label: calibration_metrics(yb_all, other) for label, other in others.items()
+            }
+        plot_reliability(
+            yb_all,
+            {probability_label or name: pb_all, **others},
+            out / "reliability.png",
+            title=name,
+        )
+        plot_completeness_purity(
+            yb_all,
+            pb_all,
+            out / "completeness_purity.png",
+            threshold=threshold,
+            operating_point=operating_point,
+            title=name,
+        )
+        files += ["reliability.png", "completeness_purity.png"]
+        if operating_point is not None:
+            result["operating_point"] = dict(operating_point)
     result["files"] = sorted(files)
     result["extra"] = dict(extra or {})
 
@@ -420,6 +509,22 @@ def evaluate_predictions(
     _write_text(out / "metrics.md", _report_md(result, md_multi))
     _write_text(out / "metrics.csv", _report_csv(result))
     return result
+
+
+def _positive_column(other: Any, pos: int | None, multiclass: bool, n: int, label: Any) -> np.ndarray:
+    """Return the LSBG probability of other probabilities of the same objects."""
+    if multiclass:
+        arr = check_prob(other, f"compare_probabilities[{label!r}]", ndim=2)
+        if arr.shape[1] <= int(pos or 0):
+            raise InputError(f"compare_probabilities[{label!r}]: has {arr.shape[1]} columns")
+        arr = arr[:, int(pos or 0)]
+    else:
+        arr = check_prob(other, f"compare_probabilities[{label!r}]", ndim=1)
+    if arr.shape[0] != n:
+        raise InputError(
+            f"compare_probabilities[{label!r}]: has {arr.shape[0]} rows but y_true has {n} labels"
+        )
+    return arr
 
 
 # --------------------------------------------------------------------------- text outputs
@@ -459,9 +564,16 @@ def _report_md(result: Mapping[str, Any], md_multi: list[str]) -> str:
         if "binary" in result:
             lines += [f"## {_md_escape(pos)} vs rest ({_md_escape(neg)})", ""]
         lines += [f"| metric | value | {pct} interval |", "|---|---|---|"]
-        for m in BINARY_METRICS:
+        titles = {**_TITLES, **_CALIBRATION_TITLES}
+        for m in (*BINARY_METRICS, *CALIBRATION_METRICS):
+            if m not in result["intervals"]:
+                continue
             iv = Interval.from_dict(result["intervals"][m])
-            lines.append(f"| {_TITLES[m]} | {_num(iv.value)} | [{_num(iv.low)}, {_num(iv.high)}] |")
+            lines.append(f"| {titles[m]} | {_num(iv.value)} | [{_num(iv.low)}, {_num(iv.high)}] |")
+        for label, values in (result.get("compared_calibration") or {}).items():
+            cells = ", ".join(f"{_CALIBRATION_TITLES[m]} {_num(values[m])}" for m in CALIBRATION_METRICS)
+            lines.append("")
+            lines.append(f"{_md_escape(label)} probabilities: {cells}.")
         lines += [
             "",
             "Confusion matrix (rows: true, columns: predicted; fraction of the true class in parentheses):",
@@ -472,6 +584,7 @@ def _report_md(result: Mapping[str, Any], md_multi: list[str]) -> str:
                 result["confusion"]["class_names"],
             ),
             "",
+            *_completeness_purity_md(result),
         ]
     if md_multi:
         lines += [*md_multi, ""]
@@ -482,6 +595,27 @@ def _report_md(result: Mapping[str, Any], md_multi: list[str]) -> str:
     return "\n".join(lines)
 
 
+def _completeness_purity_md(result: Mapping[str, Any]) -> list[str]:
+    lines = ["Completeness and purity by decision threshold (`*`: the one used):", ""]
+    lines += ["| threshold | selected | completeness | purity |", "|---|---|---|---|"]
+    for row in result.get("completeness_purity") or []:
+        mark = " *" if row["decision"] else ""
+        lines.append(
+            f"| {row['threshold']:.6g}{mark} | {row['selected']} | {_num(row['completeness'])} | "
+            f"{_num(row['purity'])} |"
+        )
+    lines.append("")
+    point = result.get("operating_point")
+    if point:
+        lines += [
+            f"Operating point: {point['target']} >= {point['target_value']:g} on the validation split gave "
+            f"threshold {point['threshold']:.4g} (validation completeness {_num(point['completeness'])}, "
+            f"purity {_num(point['purity'])}); the table above shows what it gives here.",
+            "",
+        ]
+    return lines
+
+
 def _report_csv(result: Mapping[str, Any]) -> str:
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
@@ -490,7 +624,10 @@ def _report_csv(result: Mapping[str, Any]) -> str:
     def cell(x: Any) -> str:
         return "" if x is None else repr(float(x))
 
-    for m in BINARY_METRICS if "intervals" in result else ():
+    names = (*BINARY_METRICS, *CALIBRATION_METRICS) if "intervals" in result else ()
+    for m in names:
+        if m not in result["intervals"]:
+            continue
         iv = result["intervals"][m]
         writer.writerow([m, cell(iv["value"]), cell(iv["low"]), cell(iv["high"])])
     mc = result.get("multiclass")
