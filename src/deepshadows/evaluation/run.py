@@ -12,9 +12,92 @@ from deepshadows.data.store import open_store
 from deepshadows.evaluation.report import evaluate_predictions
 from deepshadows.predict.batch import FORWARD_BATCH
 
-__all__ = ["evaluate_run", "predict_rows", "predict_split"]
+__all__ = ["evaluate_run", "logits_of_rows", "logits_of_split", "predict_rows", "predict_split"]
 
 _READ_ROWS = 2048
+
+
+def logits_of_rows(
+    model: Any,
+    store_path: str | os.PathLike[str],
+    rows: np.ndarray,
+    *,
+    device: str = "cpu",
+    batch_size: int = FORWARD_BATCH,
+) -> np.ndarray:
+    """Logits of the given rows of a store, read in blocks.
+
+    The cutouts are read 2048 rows at a time and classified with
+    :func:`deepshadows.predict.batch.predict_logits` in float32, so memory does not grow with
+    ``rows``.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        Classifier already on ``device`` (as returned by :func:`deepshadows.models.load_model`).
+    store_path : path-like
+        Store (HDF5) holding the cutouts.
+    rows : array-like of int
+        Store rows to classify, in any order.
+    device : str, optional
+        Device the cutouts are moved to (``"cpu"``, ``"cuda"``, ``"cuda:N"``).
+    batch_size : int, optional
+        Images per forward pass.
+
+    Returns
+    -------
+    ndarray of shape (n,) or (n, K), float32
+        Logits of a binary model or of each class, in the order of ``rows``.
+    """
+    from deepshadows.predict.batch import predict_logits
+
+    rows = np.asarray(rows, dtype=np.int64)
+    with open_store(store_path) as store:
+        logits = [
+            predict_logits(
+                model,
+                store.read_images(rows[start : start + _READ_ROWS]),
+                device=device,
+                batch_size=batch_size,
+            )
+            for start in range(0, len(rows), _READ_ROWS)
+        ]
+    return np.concatenate(logits) if logits else np.empty((0,), dtype=np.float32)
+
+
+def logits_of_split(
+    model: Any,
+    store_path: str | os.PathLike[str],
+    *,
+    split: str,
+    device: str = "cpu",
+    batch_size: int = FORWARD_BATCH,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Logits of every object of one split, read in blocks (see :func:`logits_of_rows`).
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        Classifier already on ``device``.
+    store_path : path-like
+        Store (HDF5) holding the split.
+    split : str
+        ``"train"``, ``"val"`` or ``"test"``.
+    device : str, optional
+        Device the cutouts are moved to.
+    batch_size : int, optional
+        Images per forward pass.
+
+    Returns
+    -------
+    indices : ndarray of shape (n,)
+        Store rows of the split.
+    logits : ndarray of shape (n,) or (n, K)
+        Logits of a binary model or of each class.
+    """
+    with open_store(store_path) as store:
+        indices = store.indices(split)
+    return indices, logits_of_rows(model, store_path, indices, device=device, batch_size=batch_size)
 
 
 def predict_rows(
@@ -48,20 +131,11 @@ def predict_rows(
     ndarray of shape (n,) or (n, K)
         Probability of being an LSBG (binary models) or of each class, in the order of ``rows``.
     """
-    from deepshadows.predict.batch import logits_to_probabilities, predict_logits
+    from deepshadows.predict.batch import logits_to_probabilities
 
-    rows = np.asarray(rows, dtype=np.int64)
-    with open_store(store_path) as store:
-        logits = [
-            predict_logits(
-                model,
-                store.read_images(rows[start : start + _READ_ROWS]),
-                device=device,
-                batch_size=batch_size,
-            )
-            for start in range(0, len(rows), _READ_ROWS)
-        ]
-    return logits_to_probabilities(np.concatenate(logits))
+    return logits_to_probabilities(
+        logits_of_rows(model, store_path, rows, device=device, batch_size=batch_size)
+    )
 
 
 def predict_split(
@@ -109,8 +183,17 @@ def evaluate_run(
     seed: int = 0,
     device: str = "cpu",
     batch_size: int = FORWARD_BATCH,
+    calibrated: bool = True,
+    target_purity: float | None = None,
+    target_completeness: float | None = None,
 ) -> dict[str, Any]:
     """Score a trained model on a split: metrics with bootstrap intervals, ROC, confusion matrix.
+
+    A model with a calibration (:mod:`deepshadows.calibration`) is scored on its calibrated
+    probabilities unless ``calibrated`` is false; the reliability diagram then shows its own
+    probabilities beside them. A target purity or completeness sets the decision threshold
+    from the validation curve stored with the calibration, and the completeness-purity figure
+    marks what that curve promised.
 
     Parameters
     ----------
@@ -130,19 +213,50 @@ def evaluate_run(
         ``"cpu"``, ``"cuda"`` or ``"auto"``.
     batch_size : int, optional
         Images per forward pass.
+    calibrated : bool, optional
+        Score the calibrated probabilities of a model that has a calibration.
+    target_purity, target_completeness : float, optional
+        At most one: choose the decision threshold for this validation purity or completeness
+        (see :func:`deepshadows.calibration.choose_operating_point`).
 
     Returns
     -------
     dict
         What :func:`deepshadows.evaluation.evaluate_predictions` wrote to ``metrics.json``,
-        plus ``out_dir``.
+        plus ``out_dir``. Its ``extra`` records ``probabilities`` (``calibrated (<method>)`` or
+        ``uncalibrated``).
+
+    Raises
+    ------
+    deepshadows.errors.InputError
+        If the model or store is invalid, or a target is given for a model of several classes,
+        without a stored curve, or cannot be met.
     """
+    from deepshadows.calibration import find_calibration, model_operating_point
     from deepshadows.models import load_model
+    from deepshadows.predict.batch import logits_to_probabilities
+    from deepshadows.released import resolve_model_path
     from deepshadows.training import store_targets
 
     model, meta = load_model(model_path, device=device)
     num_classes = int(meta.get("model_kwargs", {}).get("num_classes", 1))
-    indices, prob = predict_split(model, store_path, split=split, device=device, batch_size=batch_size)
+    targeted = target_purity is not None or target_completeness is not None
+    found = calibrated or targeted  # an uncalibrated evaluation does not read it
+    calibration = find_calibration(resolve_model_path(model_path), meta) if found else None
+    use_map = calibrated and calibration is not None and calibration.changes_probabilities
+    point = None
+    if targeted:
+        point = model_operating_point(
+            model_path,
+            calibration,
+            n_classes=num_classes,
+            target_purity=target_purity,
+            target_completeness=target_completeness,
+            calibrated=use_map,
+        )
+    indices, logits = logits_of_split(model, store_path, split=split, device=device, batch_size=batch_size)
+    raw = logits_to_probabilities(logits)
+    prob = calibration.probabilities(logits) if use_map else raw
     with open_store(store_path) as store:
         y_true = store_targets(store, num_classes)[indices]
     run_dir = Path(model_path) if Path(model_path).is_dir() else Path(model_path).parent
@@ -150,6 +264,13 @@ def evaluate_run(
     names = meta.get("class_names") or ["artifact", "lsbg"]
     if num_classes == 1:
         names = [names[0], names[1]]
+    kind = "uncalibrated"
+    if use_map:
+        kind = f"calibrated ({calibration.probability_map.describe()})"
+    extra = {"model": str(model_path), "store": str(store_path), "split": split, "probabilities": kind}
+    if use_map and calibration.fitted_on.get("split") == split:
+        extra["note"] = f"the calibration was fitted on this {split} split: its ECE here is optimistic"
+    threshold = point.threshold if point is not None else float(meta.get("threshold") or 0.5)
     result = evaluate_predictions(
         y_true,
         prob,
@@ -157,8 +278,11 @@ def evaluate_run(
         name=str(meta.get("architecture", "model")),
         n_boot=n_boot,
         seed=seed,
-        threshold=float(meta.get("threshold") or 0.5),
+        threshold=threshold,
         class_names=names,
-        extra={"model": str(model_path), "store": str(store_path), "split": split},
+        extra=extra,
+        compare_probabilities={"uncalibrated": raw} if use_map else None,
+        probability_label="calibrated" if use_map else "uncalibrated",
+        operating_point=None if point is None else point.to_dict(),
     )
     return result | {"out_dir": str(out)}

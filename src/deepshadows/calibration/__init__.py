@@ -1,0 +1,72 @@
+"""Calibrated probabilities and operating points of trained classifiers.
+
+A classifier's sigmoid outputs rank objects well but need not be frequencies: of the cutouts
+given 0.9, far fewer or more than 90 % may be LSBGs. A calibration, fitted on the validation
+split at the end of training (or later by ``deepshadows calibrate``), maps the logits to
+probabilities that match the observed frequencies there (:mod:`.fitting`: temperature scaling
+by default, isotonic regression on request), and stores the completeness and purity of the
+decision thresholds on that split (:mod:`.operating`), from which ``predict`` chooses the
+threshold for a target purity or completeness. It is kept as JSON (:mod:`.serialization`)
+beside the weights or in an exported model's description (:mod:`.storage`).
+"""
+
+from __future__ import annotations
+
+from deepshadows.calibration.fitting import (
+    CALIBRATION_METHODS,
+    ProbabilityMap,
+    fit_isotonic,
+    fit_probability_map,
+    fit_temperature,
+)
+from deepshadows.calibration.operating import (
+    MAX_CURVE_POINTS,
+    OperatingCurve,
+    OperatingPoint,
+    choose_operating_point,
+    operating_curve,
+)
+from deepshadows.calibration.record import Calibration, fit_calibration, model_operating_point
+from deepshadows.calibration.serialization import calibration_from_dict, calibration_to_dict
+from deepshadows.calibration.storage import (
+    CALIBRATION_NAME,
+    calibration_path,
+    find_calibration,
+    read_calibration,
+    with_calibration,
+    write_calibration,
+)
+
+__all__ = [
+    "CALIBRATION_METHODS",
+    "CALIBRATION_NAME",
+    "MAX_CURVE_POINTS",
+    "Calibration",
+    "OperatingCurve",
+    "OperatingPoint",
+    "ProbabilityMap",
+    "calibrate_run",
+    "calibration_from_dict",
+    "calibration_path",
+    "calibration_to_dict",
+    "choose_operating_point",
+    "find_calibration",
+    "fit_calibration",
+    "fit_isotonic",
+    "fit_probability_map",
+    "fit_temperature",
+    "model_operating_point",
+    "operating_curve",
+    "read_calibration",
+    "with_calibration",
+    "write_calibration",
+]
+
+
+def __getattr__(name: str) -> object:
+    """Import :func:`calibrate_run` on first use (it loads the model and store code)."""
+    if name == "calibrate_run":
+        from deepshadows.calibration.run import calibrate_run
+
+        return calibrate_run
+    raise AttributeError(f"module 'deepshadows.calibration' has no attribute {name!r}")
