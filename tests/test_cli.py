@@ -22,6 +22,7 @@ from deepshadows.data import open_store
         ["import"],
         ["train"],
         ["evaluate"],
+        ["calibrate"],
         ["predict"],
         ["demo"],
         ["report"],

@@ -8,7 +8,8 @@ The main functions are available from the package itself, each the library side 
     ds.classify("des", "cutouts/", "predictions.csv")  # the released DES model
     store = ds.make_dataset("data/des.h5", ds.SimConfig(survey="des", n=4000, seed=0))
     ds.fit(store, "runs/des", ds.TrainConfig(epochs=20, seed=0))
-    ds.evaluate_run("runs/des", store)
+    ds.evaluate_run("runs/des", store)  # calibrated probabilities when the run has a calibration
+    ds.calibrate_run("runs/old", store)  # fit one for a run trained without
     ds.write_report(["runs/des"], "report.html")
 """
 
@@ -35,6 +36,7 @@ _API: dict[str, str] = {
     "TrainConfig": "deepshadows.training",  # train
     "fit": "deepshadows.training",  # train
     "evaluate_run": "deepshadows.evaluation.run",  # evaluate
+    "calibrate_run": "deepshadows.calibration.run",  # calibrate
     "classify": "deepshadows.predict",  # predict
     "load_model": "deepshadows.models",  # (any model, or "des"/"hsc")
     "run_baselines": "deepshadows.baselines",  # baselines

@@ -94,10 +94,24 @@ def test_evaluation_table_holds_values_and_intervals(outputs, found):
     assert table.columns == ["metric", "value", "95 % interval"]
     acc = metrics["intervals"]["accuracy"]
     assert table.rows[0] == ["accuracy", f"{acc['value']:.3f}", f"[{acc['low']:.3f}, {acc['high']:.3f}]"]
-    assert [r[0] for r in table.rows] == ["accuracy", "completeness", "purity", "AUC"]
+    assert [r[0] for r in table.rows] == [
+        "accuracy",
+        "completeness",
+        "purity",
+        "AUC",
+        "ECE (15 bins)",
+        "Brier score",
+        "log loss",
+    ]
     counts = metrics["confusion"]["counts"]
     assert section.tables[1].rows[1][2].startswith(f"{counts[1][1]} (")
-    assert [f.title for f in section.figures] == ["roc.png", "confusion.png", "probabilities.png"]
+    assert [f.title for f in section.figures] == [
+        "roc.png",
+        "confusion.png",
+        "probabilities.png",
+        "reliability.png",
+        "completeness_purity.png",
+    ]
 
 
 def test_three_class_evaluation_adds_its_tables(found):
@@ -235,6 +249,15 @@ def test_files_given_directly(tmp_path, make_png):
     assert facts["fraction predicted per class"] == "type2 0.500, lsbg 0.500, type1 0.000"
     assert facts["fraction predicted LSBG"] == "0.500 (1 of 2)" and facts["mean LSBG probability"] == "0.500"
     assert unknown.kind == "unrecognised"
+
+
+def test_calibrated_predictions_are_recognised(tmp_path):
+    calibrated = tmp_path / "calibrated.csv"
+    calibrated.write_text("id,calibrated_probability,label\na,0.9,1\nb,0.3,0\n")
+    (section,) = collect_sections([calibrated])
+    facts = dict(section.facts)
+    assert section.kind == "predictions" and facts["probabilities"] == "calibrated"
+    assert facts["fraction predicted LSBG"] == "0.500 (1 of 2)" and facts["mean LSBG probability"] == "0.600"
 
 
 def test_broken_predictions_file_warns(tmp_path):

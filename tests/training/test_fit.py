@@ -134,7 +134,10 @@ def test_outputs_and_best_weights(tmp_path: Path, store: Path) -> None:
     out = tmp_path / "run"
     result = fit(store, out, CFG, progress=False, log=lines.append)
     assert {p.name for p in out.iterdir()} == RUN_FILES
-    assert len(lines) == 1 + CFG.epochs and lines[1].startswith("epoch 1/3")
+    assert len(lines) == 2 + CFG.epochs and lines[1].startswith("epoch 1/3")
+    # This store's val split holds artifacts only: the weights stand without a calibration.
+    assert lines[-1].startswith("no calibration: the val split holds only artifacts")
+    assert result["calibration"] is None
     rows = read_history(out / "history.csv")
     assert tuple(rows[0]) == HISTORY_COLUMNS
     assert [int(r["epoch"]) for r in rows] == [1, 2, 3]
@@ -189,7 +192,7 @@ def test_early_stopping(tmp_path: Path, store: Path, monkeypatch: pytest.MonkeyP
     assert result["epochs_completed"] == 4
     assert result["stopped_early"] is True
     assert result["best_epoch"] == 2
-    assert "stopping early" in lines[-1]
+    assert "stopping early" in lines[-2]
 
 
 # -- invalid input -----------------------------------------------------------------------------

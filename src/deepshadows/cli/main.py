@@ -29,6 +29,7 @@ def cli() -> None:
 def _register_commands() -> None:
     """Add the commands, which live in modules by concern."""
     from deepshadows.cli.analysis import baselines, compare, demo, explain, transfer
+    from deepshadows.cli.calibration import calibrate
     from deepshadows.cli.data import import_command, inspect_command, simulate
     from deepshadows.cli.fetch import fetch_command
     from deepshadows.cli.model import evaluate, export, predict, train
@@ -41,6 +42,7 @@ def _register_commands() -> None:
         import_command,
         train,
         evaluate,
+        calibrate,
         predict,
         export,
         baselines,

@@ -7,8 +7,20 @@ from pathlib import Path
 import click
 
 from deepshadows.cli._echo import echo_evaluation
+from deepshadows.cli.calibration import echo_notes, probability_options
 
 __all__ = ["evaluate", "export", "predict", "train"]
+
+
+def _echo_carried_calibration(sidecar: Path) -> None:
+    """Say whether an exported model's description carries a calibration."""
+    import json
+
+    carried = json.loads(sidecar.read_text(encoding="utf-8")).get("calibration")
+    if carried:
+        click.echo(f"  with its calibration ({carried['method']}) in {sidecar.name}")
+    else:
+        click.echo("  without calibration (run `deepshadows calibrate` on the model first to carry one)")
 
 
 @click.command()
@@ -70,6 +82,13 @@ __all__ = ["evaluate", "export", "predict", "train"]
     show_default=True,
     help="Epochs over which the alignment weight rises from zero.",
 )
+@click.option(
+    "--calibration",
+    type=click.Choice(["temperature", "isotonic", "none"]),
+    default="temperature",
+    show_default=True,
+    help="Calibration fitted on the val split after training (isotonic: binary models).",
+)
 @click.option("--resume", is_flag=True, help="Continue an interrupted run from its last checkpoint.")
 @click.option("--overwrite", is_flag=True, help="Replace an existing run folder.")
 @click.option("--quiet", is_flag=True, help="No progress bars.")
@@ -90,6 +109,7 @@ def train(
     adapt_loss: str,
     adapt_weight: float,
     adapt_warmup: int,
+    calibration: str,
     resume: bool,
     overwrite: bool,
     quiet: bool,
@@ -112,6 +132,7 @@ def train(
         adapt_loss=adapt_loss,
         adapt_weight=adapt_weight,
         adapt_warmup=adapt_warmup,
+        calibration=calibration,
     )
     result = fit(store, out, cfg, resume=resume, overwrite=overwrite, progress=not quiet, log=click.echo)
     click.echo(
@@ -133,15 +154,40 @@ def train(
 @click.option("--n-boot", type=int, default=1000, show_default=True, help="Bootstrap resamples.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the bootstrap.")
 @click.option("--device", default="cpu", show_default=True, help="cpu, cuda, cuda:N or auto.")
+@probability_options
 def evaluate(
-    run: Path, store: Path, split: str, out: Path | None, n_boot: int, seed: int, device: str
+    run: Path,
+    store: Path,
+    split: str,
+    out: Path | None,
+    n_boot: int,
+    seed: int,
+    device: str,
+    uncalibrated: bool,
+    target_purity: float | None,
+    target_completeness: float | None,
 ) -> None:
-    """Metrics with 95 % bootstrap intervals, ROC with band and confusion matrix of a trained model."""
+    """Metrics with 95 % bootstrap intervals, ROC, calibration and confusion matrix of a trained model.
+
+    A calibrated model is scored on its calibrated probabilities; the reliability diagram shows
+    its own beside them.
+    """
     from deepshadows.evaluation.run import evaluate_run
 
-    echo_evaluation(
-        evaluate_run(run, store, split=split, out_dir=out, n_boot=n_boot, seed=seed, device=device)
+    result = evaluate_run(
+        run,
+        store,
+        split=split,
+        out_dir=out,
+        n_boot=n_boot,
+        seed=seed,
+        device=device,
+        calibrated=not uncalibrated,
+        target_purity=target_purity,
+        target_completeness=target_completeness,
     )
+    click.echo(f"probabilities: {result['extra']['probabilities']}")
+    echo_evaluation(result)
 
 
 @click.command()
@@ -186,6 +232,7 @@ def evaluate(
     "--partition-size", type=int, default=8192, show_default=True, help="Rows per task with --scheduler."
 )
 @click.option("--quiet", is_flag=True, help="No progress bar.")
+@probability_options
 def predict(
     paths: tuple[Path, ...],
     model_option: str | None,
@@ -200,11 +247,16 @@ def predict(
     scheduler: str | None,
     partition_size: int,
     quiet: bool,
+    uncalibrated: bool,
+    target_purity: float | None,
+    target_completeness: float | None,
 ) -> None:
     """Classify a store, a folder of JPEG/PNG cutouts or one image; write id, probability, label.
 
     MODEL is a run folder or weight file from `train`, an ONNX file from `export --onnx` (run by
     ONNX Runtime), or the name of a model released with the package: des (default) or hsc.
+    A calibrated model writes calibrated probabilities (column calibrated_probability) unless
+    --uncalibrated is given.
     """
     if len(paths) > 2:
         raise click.UsageError("give at most two arguments: [MODEL] INPUT")
@@ -228,8 +280,18 @@ def predict(
         progress=not quiet,
         scheduler=scheduler,
         partition_size=partition_size,
+        calibrated=not uncalibrated,
+        target_purity=target_purity,
+        target_completeness=target_completeness,
+        log=lambda line: echo_notes([line]),
     )
-    click.echo(f"wrote {result['n']} rows to {out} ({result['rows_per_second']:.0f} rows/s)")
+    summary = (
+        f"wrote {result['n']} rows to {out} ({result['rows_per_second']:.0f} rows/s); "
+        f"{result['probabilities']} probabilities"
+    )
+    if result["threshold"] is not None:
+        summary += f", threshold {result['threshold']:.4g}"
+    click.echo(summary)
 
 
 @click.command()
@@ -269,6 +331,7 @@ def export(
     if half_out is not None:
         written = export_half(model, half_out, portable=portable, overwrite=overwrite)
         click.echo(f"wrote {written} ({written.stat().st_size / 1e6:.1f} MB, float16 weights)")
+        _echo_carried_calibration(written.with_suffix(".json"))
     if onnx_out is None:
         return
     path = export_onnx(model, onnx_out, opset=opset, overwrite=overwrite)

@@ -34,7 +34,8 @@ def export_half(
     """Write a copy of a trained model with its weights stored in float16.
 
     The copy keeps the description of the original (configuration, data fingerprint, metrics,
-    threshold, class names) and loads like any model: :func:`deepshadows.models.load_model`
+    threshold, class names), with its calibration (:mod:`deepshadows.calibration`) in the
+    ``calibration`` entry, and loads like any model: :func:`deepshadows.models.load_model`
     turns the weights back into float32. On the released DES model the test accuracy is
     unchanged and the largest probability change is 1.4e-3.
 
@@ -63,7 +64,11 @@ def export_half(
     if out.suffix != ".safetensors":
         raise InputError(f"{out}: a weight file name must end in .safetensors")
     check_writable(out, overwrite=overwrite)
+    from deepshadows.calibration import with_calibration
+    from deepshadows.released import resolve_model_path
+
     model, meta = load_model(model_path)
+    meta = with_calibration(resolve_model_path(model_path), meta)
     metadata = {k: v for k, v in meta.items() if k not in _RESERVED}
     metadata["exported_from"] = {"weights_sha256": meta.get("weights_sha256"), "stored_dtype": "float32"}
     metadata.update(extra or {})

@@ -12,7 +12,8 @@ form; the export check holds the logits to within 1e-4 of the model's own. The o
 
 The model description (the JSON sidecar of the weights: architecture, model arguments, class
 names, decision threshold, ...) is embedded as the ``metadata_props`` entry ``deepshadows``, a
-JSON string, so the ONNX file is self-contained.
+JSON string, so the ONNX file is self-contained; a calibration stored beside the weights
+(:mod:`deepshadows.calibration`) goes into its ``calibration`` entry.
 """
 
 from __future__ import annotations
@@ -32,10 +33,12 @@ from torch import nn
 
 from deepshadows import __version__
 from deepshadows._io import atomic_path, check_writable
+from deepshadows.calibration import with_calibration
 from deepshadows.errors import InputError
 from deepshadows.models.io import WEIGHTS_NAME, load_model
 from deepshadows.predict.batch import predict_logits
 from deepshadows.predict.onnx_backend import METADATA_KEY, OnnxClassifier, import_onnx_module
+from deepshadows.released import resolve_model_path
 
 __all__ = ["CHECK_ATOL", "INPUT_NAME", "OUTPUT_NAME", "export_onnx"]
 
@@ -190,6 +193,7 @@ def export_onnx(
     if check:
         import_onnx_module("onnxruntime")
     model, metadata = load_model(model_path)
+    metadata = with_calibration(resolve_model_path(model_path), metadata)
     model.eval()
     proto = _to_onnx(model, _input_shape(model, metadata), opset)
     written = next((o.version for o in proto.opset_import if o.domain in ("", "ai.onnx")), None)

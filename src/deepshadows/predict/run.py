@@ -1,4 +1,9 @@
-"""``deepshadows predict``: stream an input through a trained classifier into a CSV file."""
+"""``deepshadows predict``: stream an input through a trained classifier into a CSV file.
+
+Probabilities are calibrated by default when the model has a calibration
+(:mod:`deepshadows.calibration`); the CSV's probability columns say which they are
+(``calibrated_probability`` or ``probability``).
+"""
 
 from __future__ import annotations
 
@@ -15,6 +20,7 @@ from tqdm.auto import tqdm
 
 from deepshadows._device import resolve_device
 from deepshadows._io import check_writable, partial_path
+from deepshadows.calibration import Calibration, find_calibration, model_operating_point
 from deepshadows.errors import InputError
 from deepshadows.parallel import open_executor
 from deepshadows.predict.batch import FORWARD_BATCH, logits_to_probabilities, predict_logits
@@ -103,6 +109,10 @@ def predict(
     progress: bool = True,
     scheduler: str | None = None,
     partition_size: int = 8192,
+    calibrated: bool = True,
+    target_purity: float | None = None,
+    target_completeness: float | None = None,
+    log: Callable[[str], object] | None = None,
 ) -> dict[str, Any]:
     """Classify every cutout of an input and write one CSV row per cutout.
 
@@ -120,6 +130,12 @@ def predict(
         ``id,prob_<class 0>,...,prob_<class K-1>,label``: softmax probabilities, named by the
         model's ``class_names`` (by default the class index), and the index of the most
         probable class.
+
+    Calibrated probabilities are written under ``calibrated_probability`` (binary) or
+    ``calibrated_prob_<class>`` instead: by default whenever the model has a calibration (a
+    ``calibration.json`` beside its weights, or one in its description), unless
+    ``calibrated=False``. A model without one writes its own probabilities and says so once
+    through ``log``.
 
     ``num_classes`` and ``image_size`` are read from the model's metadata or its
     ``model_kwargs``.
@@ -167,21 +183,38 @@ def predict(
         their results in order, so the output, and ``resume``, are as without it.
     partition_size : int, optional
         Rows per task on a cluster.
+    calibrated : bool, optional
+        Write the calibrated probabilities of a model that has a calibration (the default);
+        False writes the model's own probabilities.
+    target_purity : float, optional
+        Choose the decision threshold of a binary model as the one of highest completeness
+        whose purity on the validation split, as stored with the calibration, is at least this
+        (see :func:`deepshadows.calibration.choose_operating_point`). Excludes ``threshold``.
+    target_completeness : float, optional
+        The same for a lowest completeness (the threshold of highest purity that reaches it).
+    log : callable, optional
+        Called with a line of text for notes: a model without calibration, the operating
+        point chosen.
 
     Returns
     -------
     dict
         ``n`` (rows in the output), ``out`` (its path), ``seconds`` (time of this call),
         ``rows_per_second`` (rows classified by this call per second), ``threshold`` (the
-        threshold used, None for softmax models of K classes) and ``resumed_from``
-        (rows kept from an earlier run).
+        threshold used, None for softmax models of K classes), ``resumed_from`` (rows kept
+        from an earlier run), ``probabilities`` (``"calibrated"`` or ``"uncalibrated"``),
+        ``calibration`` (the method of the calibration applied, None when the probabilities
+        are the model's own),
+        ``operating_point`` (the chosen point as a dict, or None) and ``notes`` (the lines
+        passed to ``log``).
 
     Raises
     ------
     deepshadows.errors.InputError
         If ``out_csv`` exists and ``overwrite`` is false, the input or the model is invalid, an
-        argument is out of range, or the ``.partial`` to resume was written with other columns
-        or from another input.
+        argument is out of range, a target cannot be met or the model has no stored
+        completeness-purity curve for it, or the ``.partial`` to resume was written with other
+        columns or from another input.
     """
     began = time.perf_counter()
     if int(batch_size) < 1:
@@ -191,12 +224,36 @@ def predict(
     if int(partition_size) < 1:
         raise InputError(f"--partition-size must be at least 1, got {partition_size}")
     out = check_writable(out_csv, overwrite=overwrite)
+    model_name = str(model_path)  # as given: a released model's name rather than its file
     model_path = resolve_model_path(model_path)
     partial = partial_path(out)
     classify, metadata = load_classifier(model_path, device=device, precision=precision)
     source = _open_input(input_path, image_size=_image_size(metadata), resize=resize)
-    n_classes, header = _columns(model_path, metadata)
-    thr = _threshold(model_path, metadata, threshold, n_classes)
+    targeted = target_purity is not None or target_completeness is not None
+    calibration = find_calibration(model_path, metadata) if calibrated or targeted else None
+    use_map = calibrated and calibration is not None and calibration.changes_probabilities
+    n_classes, header = _columns(model_path, metadata, calibrated=use_map)
+    notes = _calibration_notes(model_name, calibration, calibrated)
+    point = None
+    if targeted:
+        if threshold is not None:
+            raise InputError("--threshold excludes --target-purity and --target-completeness; give one")
+        point = model_operating_point(
+            model_name,
+            calibration,
+            n_classes=n_classes,
+            target_purity=target_purity,
+            target_completeness=target_completeness,
+            calibrated=use_map,
+        )
+        notes.append(point.describe())
+        thr: float | None = point.threshold
+    else:
+        thr = _threshold(model_path, metadata, threshold, n_classes)
+    for line in notes:
+        if log is not None:
+            log(line)
+    to_probabilities = calibration.probabilities if use_map else logits_to_probabilities
 
     done, last_id, fresh = 0, None, True
     if resume and partial.exists():
@@ -242,7 +299,8 @@ def predict(
                 )
                 blocks = _after_overlap(parts, last_id, done, partial, input_path)
             for ids, logits in blocks:
-                probabilities = _check_probabilities(logits, len(ids), n_classes, model_path)
+                _check_logits(logits, len(ids), n_classes, model_path)
+                probabilities = to_probabilities(logits)
                 writer.writerows(_rows(ids, probabilities, thr))
                 fh.flush()
                 computed += len(ids)
@@ -258,7 +316,27 @@ def predict(
         "rows_per_second": computed / seconds if seconds > 0 else float("inf"),
         "threshold": thr,
         "resumed_from": done,
+        "probabilities": "calibrated" if use_map else "uncalibrated",
+        "calibration": calibration.method if use_map else None,
+        "operating_point": None if point is None else point.to_dict(),
+        "notes": notes,
     }
+
+
+def _calibration_notes(
+    model_path: str | os.PathLike[str], calibration: Calibration | None, calibrated: bool
+) -> list[str]:
+    """Say when the probabilities written are not calibrated although they were asked to be."""
+    if not calibrated:
+        return []
+    if calibration is None:
+        return [
+            f"note: {model_path} has no calibration, its probabilities are uncalibrated "
+            "(fit one with `deepshadows calibrate MODEL --data STORE`)"
+        ]
+    if not calibration.changes_probabilities:
+        return [f"note: {model_path} was calibrated with method none, its probabilities are uncalibrated"]
+    return []
 
 
 def _after_overlap(
@@ -297,16 +375,19 @@ def _image_size(metadata: Mapping[str, Any]) -> int:
     return IMAGE_SIZE if size is None else int(size)
 
 
-def _columns(model_path: str | os.PathLike[str], metadata: Mapping[str, Any]) -> tuple[int, list[str]]:
+def _columns(
+    model_path: str | os.PathLike[str], metadata: Mapping[str, Any], *, calibrated: bool = False
+) -> tuple[int, list[str]]:
     """Return the number of classes (1 for a binary model) and the CSV header."""
     num_classes = _model_setting(metadata, "num_classes")
     k = 1 if num_classes is None else int(num_classes)
+    prefix = "calibrated_" if calibrated else ""
     if k == 1:
-        return 1, ["id", "probability", "label"]
+        return 1, ["id", f"{prefix}probability", "label"]
     names: Sequence[Any] = metadata.get("class_names") or [str(i) for i in range(k)]
     if len(names) != k:
         raise InputError(f"{model_path}: the model has {k} classes but {len(names)} class names")
-    return k, ["id", *(f"prob_{name}" for name in names), "label"]
+    return k, ["id", *(f"{prefix}prob_{name}" for name in names), "label"]
 
 
 def _threshold(
@@ -327,16 +408,13 @@ def _threshold(
     return value
 
 
-def _check_probabilities(
-    logits: np.ndarray, n: int, n_classes: int, model_path: str | os.PathLike[str]
-) -> np.ndarray:
+def _check_logits(logits: np.ndarray, n: int, n_classes: int, model_path: str | os.PathLike[str]) -> None:
     expected = (n,) if n_classes == 1 else (n, n_classes)
     if logits.shape != expected:
         raise InputError(
             f"{model_path}: the model returned logits of shape {logits.shape} for {n} cutouts, "
             f"expected {expected} from its metadata ({n_classes if n_classes > 1 else 'binary'} classes)"
         )
-    return logits_to_probabilities(logits)
 
 
 def _rows(ids: Sequence[str], probabilities: np.ndarray, threshold: float | None) -> Iterable[list[Any]]:

@@ -14,6 +14,7 @@ import torch
 from deepshadows._device import PRECISIONS
 from deepshadows.adapt.alignment import ALIGNMENT_LOSSES
 from deepshadows.augment import AUGMENT_MODES
+from deepshadows.calibration.fitting import CALIBRATION_METHODS
 from deepshadows.data.store import Store
 from deepshadows.errors import InputError
 from deepshadows.models import list_models
@@ -92,6 +93,11 @@ class TrainConfig:
         Epochs over which that weight rises linearly from zero (0 in the first epoch): aligning
         features before the classifier has learnt any lets the network collapse them all to
         one point, which aligns perfectly and classifies nothing.
+    calibration : {"temperature", "isotonic", "none"}
+        Calibration fitted on the validation split after training and written to
+        ``calibration.json`` (:mod:`deepshadows.calibration`): temperature scaling, isotonic
+        regression (binary models only), or none (only the validation completeness-purity
+        curve is stored, for choosing thresholds).
     """
 
     epochs: int = 100
@@ -111,6 +117,7 @@ class TrainConfig:
     adapt_loss: str = "sinkhorn"
     adapt_weight: float = 0.1
     adapt_warmup: int = 3
+    calibration: str = "temperature"
 
     def validate(self) -> TrainConfig:
         """Check every value, raising :class:`InputError` that names the parameter."""
@@ -155,6 +162,15 @@ class TrainConfig:
             raise InputError(f"--adapt-weight: must be a non-negative number, got {self.adapt_weight!r}")
         if not _is_int(self.adapt_warmup) or self.adapt_warmup < 0:
             raise InputError(f"--adapt-warmup: must be a non-negative integer, got {self.adapt_warmup!r}")
+        if self.calibration not in CALIBRATION_METHODS:
+            raise InputError(
+                f"--calibration: must be one of {', '.join(CALIBRATION_METHODS)}, got {self.calibration!r}"
+            )
+        if self.calibration == "isotonic" and self.num_classes != 1:
+            raise InputError(
+                f"--calibration isotonic: applies to binary models (--classes 1), got {self.num_classes} "
+                "classes; use temperature"
+            )
         return self
 
     def to_dict(self) -> dict[str, Any]:
@@ -174,8 +190,8 @@ class TrainConfig:
         unknown = sorted(set(data) - known)
         if unknown:
             raise InputError(f"training configuration: unknown key(s) {', '.join(unknown)}")
-        # Configurations written before augmentation existed trained without it.
-        return cls(**{"augment": "none", **dict(data)}).validate()
+        # Configurations written before augmentation and calibration existed had neither.
+        return cls(**{"augment": "none", "calibration": "none", **dict(data)}).validate()
 
 
 def class_names(num_classes: int) -> tuple[str, ...]:

@@ -14,6 +14,10 @@ A run folder holds:
     Weights and description of the epoch with the lowest validation loss.
 ``last.pt``
     Checkpoint of the last completed epoch, to resume from.
+``calibration.json``
+    The calibration of the kept weights fitted on the validation split after the last epoch
+    (``cfg.calibration``; see :mod:`deepshadows.calibration`), with the completeness and
+    purity of the decision thresholds there.
 
 Losses in the history are the data losses (binary cross-entropy, or cross-entropy for several
 classes) averaged over images; the L2 penalty, which Keras would fold into both its ``loss`` and
@@ -89,10 +93,11 @@ RUN_FILES: tuple[str, ...] = (
     "history.csv",
     "config.json",
     "training_history.png",
+    "calibration.json",
 )
 # Configuration fields that may change when a run is resumed: they do not change the result
 # of the epochs already trained.
-_RESUMABLE = frozenset({"epochs", "patience", "device", "num_workers"})
+_RESUMABLE = frozenset({"epochs", "patience", "device", "num_workers", "calibration"})
 _EVAL_BATCH = 256
 
 
@@ -105,6 +110,7 @@ def _run_paths(out: Path) -> dict[str, Path]:
         "history": out / "history.csv",
         "plot": out / "training_history.png",
         "config": out / "config.json",
+        "calibration": out / "calibration.json",
     }
 
 
@@ -327,6 +333,39 @@ def _write_history(path: Path, history: list[dict[str, Any]]) -> None:
             writer.writerow({k: (f"{v:.8g}" if isinstance(v, float) else v) for k, v in row.items()})
 
 
+def _calibrate(
+    paths: Mapping[str, Path], data: RunData, cfg: TrainConfig, device: torch.device
+) -> tuple[str, Any]:
+    """Fit the calibration of the kept weights on the validation split; return a line and it.
+
+    A validation split that cannot be calibrated (one class only) is reported, not raised:
+    the trained weights stand without a calibration.
+    """
+    from deepshadows.calibration import calibration_path, fit_calibration, write_calibration
+    from deepshadows.models import load_model
+    from deepshadows.predict.batch import predict_logits
+
+    model, meta = load_model(paths["model"], device=device)
+    logits, targets = [], []
+    for images, y in run_batches(data, "val", batch_size=max(cfg.batch_size, _EVAL_BATCH)):
+        logits.append(predict_logits(model, images, device=device, batch_size=_EVAL_BATCH))
+        targets.append(np.asarray(y))
+    try:
+        calibration = fit_calibration(
+            np.concatenate(logits),
+            np.concatenate(targets).astype(np.int64),
+            method=cfg.calibration,
+            split="val",
+            store={"path": data.path, "fingerprint": data.fingerprint},
+            weights_sha256=meta.get("weights_sha256"),
+        )
+    except InputError as exc:
+        paths["calibration"].unlink(missing_ok=True)
+        return f"no calibration: {exc}", None
+    write_calibration(calibration, calibration_path(paths["model"]))
+    return calibration.describe(), calibration
+
+
 def _epoch_line(row: Mapping[str, Any], epochs: int, best: bool) -> str:
     return (
         f"epoch {row['epoch']:>{len(str(epochs))}}/{epochs}  "
@@ -353,8 +392,10 @@ def fit(
     takes one Adadelta step per batch on the data loss plus the model's L2 penalty, measures
     loss and accuracy on the validation split in evaluation mode, keeps the weights of the
     epoch with the lowest validation loss (``model.safetensors``), and writes ``last.pt`` and
-    ``history.csv``; ``training_history.png`` is drawn at the end. A run resumed from
-    ``last.pt`` on the CPU ends with exactly the weights of an uninterrupted one.
+    ``history.csv``; ``training_history.png`` is drawn at the end, and the kept weights are
+    calibrated on the validation split (``cfg.calibration``, written to ``calibration.json``).
+    A run resumed from ``last.pt`` on the CPU ends with exactly the weights of an
+    uninterrupted one.
 
     Parameters
     ----------
@@ -382,8 +423,10 @@ def fit(
     -------
     dict
         ``best_epoch``, ``best_val_loss``, ``history`` (one dict per epoch, the rows of
-        ``history.csv``), ``epochs_completed``, ``stopped_early`` and ``paths`` (``run``,
-        ``model``, ``model_json``, ``checkpoint``, ``history``, ``plot``, ``config``).
+        ``history.csv``), ``epochs_completed``, ``stopped_early``, ``calibration`` (the
+        :class:`~deepshadows.calibration.Calibration` written, or None when the validation
+        split could not be calibrated) and ``paths`` (``run``, ``model``, ``model_json``,
+        ``checkpoint``, ``history``, ``plot``, ``config``, ``calibration``).
 
     Raises
     ------
@@ -454,6 +497,10 @@ def fit(
             stopped = run.patience_spent(cfg.patience)
             if stopped and run.epoch < cfg.epochs:
                 emit(f"stopping early: no lower validation loss for {cfg.patience} epochs")
+        calibration = None
+        if paths["model"].exists():
+            line, calibration = _calibrate(paths, data, cfg, device)
+            emit(line)
     _write_history(paths["history"], run.history)
     plot_history(run.history, paths["plot"], best_epoch=run.best_epoch or None, title=cfg.model)
     return {
@@ -462,5 +509,6 @@ def fit(
         "history": run.history,
         "epochs_completed": run.epoch,
         "stopped_early": stopped and run.epoch < cfg.epochs,
+        "calibration": calibration,
         "paths": paths,
     }

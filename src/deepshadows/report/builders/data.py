@@ -142,7 +142,8 @@ def is_predictions_csv(path: Path) -> bool:
     -------
     bool
         True for a readable ``.csv`` file whose header is ``id``, then ``probability`` or one
-        ``prob_<class>`` column per class, then ``label``.
+        ``prob_<class>`` column per class (either with the prefix ``calibrated_``), then
+        ``label``.
     """
     if path.suffix.lower() != ".csv" or not path.is_file():
         return False
@@ -151,11 +152,12 @@ def is_predictions_csv(path: Path) -> bool:
             header = next(csv.reader(fh), [])
     except (OSError, UnicodeDecodeError, csv.Error):
         return False
+    columns = [h.removeprefix("calibrated_") for h in header[1:-1]]
     return (
         len(header) >= 3
         and header[0] == "id"
         and header[-1] == "label"
-        and (header[1:-1] == ["probability"] or all(h.startswith("prob_") for h in header[1:-1]))
+        and (columns == ["probability"] or all(h.startswith("prob_") for h in columns))
     )
 
 
@@ -192,11 +194,13 @@ def build_predictions(path: Path, section: Section) -> None:
     except (OSError, UnicodeDecodeError, csv.Error, ValueError, StopIteration) as exc:
         section.warnings.append(f"{path.name}: cannot be read ({exc})")
         return
-    names = [h.removeprefix("prob_") for h in header[1:-1]]
+    calibrated = header[1].startswith("calibrated_")
+    names = [h.removeprefix("calibrated_").removeprefix("prob_") for h in header[1:-1]]
     lsbg = (
         0 if names == ["probability"] else next((i for i, n in enumerate(names) if n.lower() == "lsbg"), None)
     )
     section.facts.append(("rows", str(labels.size)))
+    section.facts.append(("probabilities", "calibrated" if calibrated else "uncalibrated"))
     if labels.size == 0:
         return
     if names != ["probability"]:

@@ -40,7 +40,11 @@ _EVALUATION_FIGURES = (
     ("confusion.png", "Confusion matrix: counts and fraction of the true class (Fig. 4b)"),
     ("confusion_binary.png", "LSBG versus the merged artifact classes"),
     ("probabilities.png", "Predicted probabilities per true class (Fig. 5)"),
+    ("reliability.png", "Reliability diagram: fraction of LSBGs against the predicted probability"),
+    ("completeness_purity.png", "Purity against completeness over all decision thresholds"),
 )
+#: Calibration metrics of the LSBG probability, with their titles.
+_CALIBRATION_TITLES = {"ece": "ECE (15 bins)", "brier": "Brier score", "log_loss": "log loss"}
 
 
 def _pct(level: Any) -> str:
@@ -114,7 +118,9 @@ def _metrics_table_from_json(result: Mapping[str, Any]) -> Table:
     pct = _pct(result.get("level"))
     intervals = result.get("intervals") or {}
     rows = []
-    for m, title in METRIC_TITLES.items():
+    for m, title in {**METRIC_TITLES, **_CALIBRATION_TITLES}.items():
+        if m in _CALIBRATION_TITLES and m not in intervals:
+            continue
         iv = intervals.get(m) or {}
         bounds = bounds_cell(iv.get("low"), iv.get("high"))
         rows.append([title, interval_cell(iv.get("value")), bounds])
