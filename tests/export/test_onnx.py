@@ -246,3 +246,35 @@ def test_cli_export_then_predict_with_onnx_runtime(binary, tmp_path):
         ["predict", str(onnx_file), str(store), "--out", str(tmp_path / "x.csv"), "--precision", "bf16"]
     )
     assert bad == 1
+
+
+def test_onnx_export_carries_the_calibration(binary, tmp_path):
+    """A calibration beside the weights goes into the ONNX metadata, and predict applies it."""
+    from PIL import Image
+
+    from deepshadows.calibration import calibration_path, fit_calibration, write_calibration
+    from deepshadows.predict import predict
+
+    _, weights, _ = binary
+    folder = tmp_path / "run"
+    folder.mkdir()
+    copy = folder / "model.safetensors"
+    copy.write_bytes(weights.read_bytes())
+    sidecar_path(copy).write_text(sidecar_path(weights).read_text())
+    rng = np.random.default_rng(0)
+    labels = rng.integers(0, 2, 200)
+    calibration = fit_calibration(
+        rng.normal(0, 3, 200) + 2 * labels,
+        labels,
+        weights_sha256=json.loads(sidecar_path(copy).read_text())["weights_sha256"],
+    )
+    write_calibration(calibration, calibration_path(folder))
+    out = export_onnx(folder, tmp_path / "calibrated.onnx", check=False)
+    carried = OnnxClassifier(out).metadata["calibration"]
+    assert carried["method"] == "temperature"
+    assert carried["temperature"] == pytest.approx(calibration.probability_map.temperature)
+    images = tmp_path / "one.png"
+    Image.fromarray(_images(1)[0]).save(images)
+    result = predict(out, images, tmp_path / "p.csv", progress=False)
+    assert result["probabilities"] == "calibrated"
+    assert (tmp_path / "p.csv").read_text().splitlines()[0] == "id,calibrated_probability,label"
