@@ -11,25 +11,19 @@ multi-class problems put the LSBGs at class index 0 by convention (see
 from __future__ import annotations
 
 from deepshadows.evaluation.bootstrap import Interval, bootstrap_metrics, roc_band
-from deepshadows.evaluation.figures import (
-    plot_completeness_purity,
-    plot_confusion,
-    plot_probability_histogram,
-    plot_reliability,
-    plot_roc,
-)
+from deepshadows.evaluation.calibration_figures import plot_completeness_purity, plot_reliability
+from deepshadows.evaluation.curves import completeness_purity_curve
+from deepshadows.evaluation.figures import plot_confusion, plot_probability_histogram, plot_roc
 from deepshadows.evaluation.metrics import (
     BINARY_METRICS,
-    CALIBRATION_METRICS,
     binary_metrics,
-    calibration_metrics,
-    completeness_purity_curve,
     confusion,
     multiclass_metrics,
     reduce_to_binary,
-    reliability_bins,
 )
-from deepshadows.evaluation.report import evaluate_predictions, load_roc, metrics_table
+from deepshadows.evaluation.reliability import CALIBRATION_METRICS, calibration_metrics, reliability_bins
+from deepshadows.evaluation.report import evaluate_predictions
+from deepshadows.evaluation.report_writers import load_roc, metrics_table
 
 __all__ = [
     "BINARY_METRICS",

@@ -25,15 +25,13 @@ from typing import Any
 import numpy as np
 
 from deepshadows.errors import InputError
-from deepshadows.evaluation.metrics import (
-    BINARY_METRICS,
+from deepshadows.evaluation.checks import check_binary, check_threshold
+from deepshadows.evaluation.metrics import BINARY_METRICS, binary_metrics
+from deepshadows.evaluation.reliability import (
     CALIBRATION_METRICS,
     ECE_BINS,
     bin_index,
-    binary_metrics,
     calibration_metrics,
-    check_binary,
-    check_threshold,
     pointwise_log_loss,
 )
 

@@ -18,7 +18,7 @@ from deepshadows._io import atomic_path, make_output_dir
 from deepshadows.errors import InputError
 from deepshadows.evaluation.figures import plot_roc
 from deepshadows.evaluation.metrics import BINARY_METRICS
-from deepshadows.evaluation.report import load_roc, metrics_table
+from deepshadows.evaluation.report_writers import load_roc, metrics_table
 
 __all__ = ["compare_models", "find_evaluations", "write_metrics_tables"]
 

@@ -2,10 +2,11 @@
 
 The figures follow Fig. 4 (ROC curves of several models with their 95% bands; the
 confusion matrix with counts and row-normalised fractions) and Fig. 5 (distribution of the
-predicted probabilities per true class) of the paper; the reliability diagram and the
-completeness-purity curve show how far the probabilities can be trusted and what a decision
-threshold selects. They are drawn on bare
-:class:`matplotlib.figure.Figure` objects, so pyplot's backend and state are left alone.
+predicted probabilities per true class) of the paper. They are drawn on bare
+:class:`matplotlib.figure.Figure` objects, so pyplot's backend and state are left alone. The
+reliability diagram and the completeness-purity curve, which show how far the probabilities
+can be trusted and what a decision threshold selects, live in
+:mod:`deepshadows.evaluation.calibration_figures` and are importable from here as well.
 """
 
 from __future__ import annotations
@@ -13,25 +14,15 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
-from deepshadows._io import save_png
 from deepshadows.errors import InputError
 from deepshadows.evaluation.bootstrap import Interval
-from deepshadows.evaluation.metrics import (
-    ECE_BINS,
-    calibration_metrics,
-    check_binary,
-    check_labels,
-    check_prob,
-    completeness_purity_curve,
-    reliability_bins,
-)
-
-if TYPE_CHECKING:
-    from matplotlib.figure import Figure
+from deepshadows.evaluation.calibration_figures import plot_completeness_purity, plot_reliability
+from deepshadows.evaluation.checks import check_labels, check_prob
+from deepshadows.evaluation.figure_style import _STYLES, _save
 
 __all__ = [
     "plot_completeness_purity",
@@ -41,26 +32,8 @@ __all__ = [
     "plot_roc",
 ]
 
-_DPI = 110
-#: Line styles of successive models on the ROC figure (the paper's CNN / SVM / RF look first).
-_STYLES = (
-    ("tab:orange", "-"),
-    ("tab:blue", "--"),
-    ("tab:red", "-."),
-    ("tab:green", ":"),
-    ("tab:purple", "-"),
-    ("tab:brown", "--"),
-    ("tab:pink", "-."),
-    ("tab:gray", ":"),
-    ("tab:olive", "-"),
-    ("tab:cyan", "--"),
-)
 #: Histogram colours: LSBGs blue and artifacts red as in Fig. 5, further classes after.
 _CLASS_COLORS = ("tab:red", "tab:orange", "tab:purple", "tab:green", "tab:brown", "tab:gray")
-
-
-def _save(fig: Figure, out_png: str | os.PathLike[str]) -> Path:
-    return save_png(fig, out_png, dpi=_DPI)
 
 
 def _as_interval(auc: Any) -> Interval | None:
@@ -307,174 +280,4 @@ def plot_probability_histogram(
     ax.set_ylabel("number of objects")
     ax.legend(fontsize=8, loc="upper center")
     ax.grid(alpha=0.3)
-    return _save(fig, out_png)
-
-
-def plot_reliability(
-    y_true: Any,
-    probabilities: Mapping[str, Any],
-    out_png: str | os.PathLike[str],
-    *,
-    n_bins: int = ECE_BINS,
-    title: str | None = None,
-) -> Path:
-    """Draw a reliability diagram: the fraction of LSBGs against the predicted probability.
-
-    For every set of probabilities the objects are grouped into ``n_bins`` equal-width bins
-    (:func:`~deepshadows.evaluation.metrics.reliability_bins`); each non-empty bin is a point at
-    its mean probability and its fraction of LSBGs, so a calibrated model lies on the
-    diagonal. The legend gives each set's expected calibration error; a lower panel shows how
-    many objects fall in each bin.
-
-    Parameters
-    ----------
-    y_true : array-like of shape (N,)
-        True labels, 1 = LSBG, 0 = artifact.
-    probabilities : mapping of str to array-like of shape (N,)
-        Name -> probabilities of being an LSBG of the same objects (e.g. ``{"calibrated": p,
-        "uncalibrated": q}``); drawn in the order given, the first most prominently.
-    out_png : path-like
-        Output PNG file, written atomically.
-    n_bins : int, optional
-        Number of probability bins.
-    title : str, optional
-        Figure title.
-
-    Returns
-    -------
-    pathlib.Path
-        The written file.
-
-    Raises
-    ------
-    deepshadows.errors.InputError
-        If ``probabilities`` is empty, or labels and probabilities are invalid or disagree in
-        length.
-    """
-    from matplotlib.figure import Figure
-
-    if not probabilities:
-        raise InputError("probabilities: no probabilities given")
-    fig = Figure(figsize=(5.4, 6.0), layout="constrained")
-    top, bottom = fig.subplots(2, 1, sharex=True, gridspec_kw={"height_ratios": [3, 1]})
-    top.plot([0, 1], [0, 1], ls="--", color="0.55", lw=1.0, label="perfectly calibrated")
-    for i, (name, prob) in enumerate(probabilities.items()):
-        y, p = check_binary(y_true, prob)
-        bins = reliability_bins(y, p, n_bins=n_bins)
-        ece = calibration_metrics(y, p, n_bins=n_bins)["ece"]
-        color, style = _STYLES[i % len(_STYLES)]
-        filled = bins["count"] > 0
-        top.plot(
-            bins["mean_prob"][filled],
-            bins["fraction_positive"][filled],
-            color=color,
-            ls=style,
-            marker="o",
-            ms=4,
-            lw=1.6 if i == 0 else 1.2,
-            label=f"{name} (ECE {ece:.3f})",
-        )
-        edges = bins["edges"]
-        bottom.stairs(bins["count"], edges, color=color, ls=style, lw=1.2)
-    top.set_xlim(0, 1)
-    top.set_ylim(0, 1.01)
-    top.set_ylabel("fraction of LSBGs")
-    top.grid(alpha=0.3)
-    top.legend(loc="upper left", fontsize=8, framealpha=0.9)
-    bottom.set_yscale("symlog", linthresh=1)
-    bottom.set_xlabel(f"predicted LSBG probability ({n_bins} bins)")
-    bottom.set_ylabel("objects")
-    bottom.grid(alpha=0.3)
-    if title:
-        top.set_title(title, fontsize=10)
-    return _save(fig, out_png)
-
-
-def plot_completeness_purity(
-    y_true: Any,
-    prob: Any,
-    out_png: str | os.PathLike[str],
-    *,
-    threshold: float | None = 0.5,
-    operating_point: Mapping[str, Any] | None = None,
-    title: str | None = None,
-) -> Path:
-    """Draw purity against completeness over every decision threshold.
-
-    The curve comes from :func:`~deepshadows.evaluation.metrics.completeness_purity_curve`.
-    The point of the decision ``threshold`` on these objects is marked with a filled circle;
-    an operating point chosen beforehand (on the validation split) adds a hollow square at
-    the completeness and purity it promised and a dotted line at its target.
-
-    Parameters
-    ----------
-    y_true : array-like of shape (N,)
-        True labels, 1 = LSBG, 0 = artifact; at least one LSBG.
-    prob : array-like of shape (N,)
-        Probability of being an LSBG.
-    out_png : path-like
-        Output PNG file, written atomically.
-    threshold : float or None, optional
-        Decision threshold to mark; None marks none.
-    operating_point : mapping, optional
-        The chosen operating point as
-        :meth:`deepshadows.calibration.OperatingPoint.to_dict` gives it: ``threshold``,
-        ``target`` (``"purity"`` or ``"completeness"``), ``target_value`` and the
-        ``completeness`` and ``purity`` expected from the validation split.
-    title : str, optional
-        Figure title.
-
-    Returns
-    -------
-    pathlib.Path
-        The written file.
-
-    Raises
-    ------
-    deepshadows.errors.InputError
-        If the labels or probabilities are invalid, or no object is an LSBG.
-    """
-    from matplotlib.figure import Figure
-
-    y, p = check_binary(y_true, prob)
-    curve = completeness_purity_curve(y, p)
-    fig = Figure(figsize=(5.4, 5.0), layout="constrained")
-    ax = fig.add_subplot(1, 1, 1)
-    ax.plot(curve["completeness"], curve["purity"], color="tab:orange", lw=1.8, drawstyle="steps-post")
-    ax.axhline(float(y.mean()), color="0.55", ls="--", lw=1.0, label=f"LSBG fraction {y.mean():.3f}")
-    if threshold is not None:
-        chosen = p > float(threshold)
-        tp = int((chosen & (y == 1)).sum())
-        completeness = tp / int(y.sum())
-        purity = tp / int(chosen.sum()) if chosen.any() else float("nan")
-        ax.plot(
-            [completeness],
-            [purity],
-            "o",
-            color="tab:blue",
-            ms=7,
-            label=f"threshold {float(threshold):.3g}: completeness {completeness:.3f}, purity {purity:.3f}",
-        )
-    if operating_point is not None:
-        target = str(operating_point.get("target"))
-        value = float(operating_point.get("target_value"))
-        (ax.axhline if target == "purity" else ax.axvline)(value, color="tab:green", ls=":", lw=1.2)
-        ax.plot(
-            [float(operating_point.get("completeness"))],
-            [float(operating_point.get("purity"))],
-            "s",
-            mfc="none",
-            mec="tab:green",
-            ms=9,
-            mew=1.6,
-            label=f"target {target} >= {value:g}: expected from validation",
-        )
-    ax.set_xlim(0, 1.01)
-    ax.set_ylim(0, 1.01)
-    ax.set_xlabel("completeness (fraction of LSBGs kept)")
-    ax.set_ylabel("purity (fraction of kept objects that are LSBGs)")
-    ax.grid(alpha=0.3)
-    ax.legend(loc="lower left", fontsize=7, framealpha=0.9)
-    if title:
-        ax.set_title(title, fontsize=10)
     return _save(fig, out_png)

@@ -25,8 +25,8 @@ import numpy as np
 
 from deepshadows.errors import InputError
 from deepshadows.evaluation.bootstrap import bootstrap_metrics
-from deepshadows.evaluation.metrics import check_labels
-from deepshadows.evaluation.report import _plain
+from deepshadows.evaluation.checks import check_labels
+from deepshadows.evaluation.report_writers import _plain
 from deepshadows.predict.batch import FORWARD_BATCH
 
 __all__ = [

@@ -37,178 +37,46 @@ one only the K-class results and one-versus-rest ROC curves are written.
 
 from __future__ import annotations
 
-import csv
-import io
-import math
 import os
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from deepshadows._io import atomic_path, make_output_dir, write_json_atomic
+from deepshadows._io import make_output_dir, write_json_atomic
 from deepshadows.errors import InputError
 from deepshadows.evaluation.bootstrap import (
-    Interval,
     _check_options,
     _check_seed,
     bootstrap_metrics,
     roc_band,
 )
-from deepshadows.evaluation.figures import (
-    plot_completeness_purity,
-    plot_confusion,
-    plot_probability_histogram,
-    plot_reliability,
-    plot_roc,
-)
+from deepshadows.evaluation.checks import check_labels, check_prob, check_threshold
+from deepshadows.evaluation.figures import plot_confusion, plot_probability_histogram, plot_roc
 from deepshadows.evaluation.metrics import (
-    BINARY_METRICS,
-    CALIBRATION_METRICS,
-    ECE_BINS,
     binary_metrics,
-    calibration_metrics,
-    check_labels,
-    check_prob,
-    check_threshold,
     confusion,
     multiclass_metrics,
     reduce_to_binary,
 )
+from deepshadows.evaluation.reliability import calibration_metrics
+from deepshadows.evaluation.report_calibration import (
+    _calibration_section,
+    _positive_column,
+    _threshold_table,
+)
+from deepshadows.evaluation.report_writers import (
+    _multiclass_md,
+    _plain,
+    _report_csv,
+    _report_md,
+    _write_roc_npz,
+    _write_text,
+    load_roc,
+    metrics_table,
+)
 
 __all__ = ["evaluate_predictions", "load_roc", "metrics_table"]
-
-#: Column titles of the metrics, as in the paper's tables.
-_TITLES = {"accuracy": "accuracy", "completeness": "completeness", "purity": "purity", "auc": "AUC"}
-#: Titles of the calibration metrics.
-_CALIBRATION_TITLES = {"ece": f"ECE ({ECE_BINS} bins)", "brier": "Brier score", "log_loss": "log loss"}
-#: Thresholds of the printed completeness-purity table.
-_TABLE_THRESHOLDS = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
-
-
-# --------------------------------------------------------------------------- helpers
-
-
-def _plain(obj: Any) -> Any:
-    """Convert to JSON-ready Python objects; ``nan``/``inf`` become ``None``."""
-    if isinstance(obj, Interval):
-        return _plain(obj.to_dict())
-    if isinstance(obj, Mapping):
-        return {str(k): _plain(v) for k, v in obj.items()}
-    if isinstance(obj, np.ndarray):
-        return _plain(obj.tolist())
-    if isinstance(obj, list | tuple):
-        return [_plain(v) for v in obj]
-    if isinstance(obj, np.generic):
-        return _plain(obj.item())
-    if isinstance(obj, float):
-        return obj if math.isfinite(obj) else None
-    if obj is None or isinstance(obj, bool | int | str):
-        return obj
-    return str(obj)
-
-
-def _num(x: Any, digits: int = 3) -> str:
-    """Format a number for a table; ``None``/``nan`` print as ``nan``."""
-    if x is None:
-        return "nan"
-    x = float(x)
-    return "nan" if math.isnan(x) else f"{x:.{digits}f}"
-
-
-def _interval_of(entry: Any) -> Interval | None:
-    """Read one table entry: an Interval, a value/low/high mapping or a plain number."""
-    if entry is None:
-        return None
-    if isinstance(entry, Interval):
-        return entry
-    if isinstance(entry, Mapping):
-        return Interval.from_dict(entry)
-    try:
-        return Interval(float(entry), float("nan"), float("nan"))
-    except (TypeError, ValueError):
-        return None
-
-
-def _cell(iv: Interval | None) -> str:
-    if iv is None:
-        return "–"
-    if math.isnan(iv.low) and math.isnan(iv.high):
-        return _num(iv.value)
-    return f"{_num(iv.value)} [{_num(iv.low)}, {_num(iv.high)}]"
-
-
-def _md_escape(text: str) -> str:
-    return str(text).replace("|", "\\|")
-
-
-def _confusion_md(counts: np.ndarray, normalized: np.ndarray, names: Sequence[str]) -> list[str]:
-    lines = [
-        "| true \\ predicted | " + " | ".join(_md_escape(n) for n in names) + " |",
-        "|---" * (len(names) + 1) + "|",
-    ]
-    for i, name in enumerate(names):
-        cells = [f"{int(counts[i, j])} ({normalized[i, j]:.3f})" for j in range(len(names))]
-        lines.append(f"| {_md_escape(name)} | " + " | ".join(cells) + " |")
-    return lines
-
-
-def _write_text(path: Path, text: str) -> None:
-    with atomic_path(path) as tmp:
-        tmp.write_text(text, encoding="utf-8")
-
-
-def _write_roc_npz(path: Path, curve: Mapping[str, Any], name: str) -> None:
-    auc = curve["auc"]
-    with atomic_path(path) as tmp, open(tmp, "wb") as fh:
-        np.savez(
-            fh,
-            fpr=np.asarray(curve["fpr"], dtype=np.float64),
-            tpr=np.asarray(curve["tpr"], dtype=np.float64),
-            low=np.asarray(curve["low"], dtype=np.float64),
-            high=np.asarray(curve["high"], dtype=np.float64),
-            auc=np.array([auc.value, auc.low, auc.high], dtype=np.float64),
-            level=np.float64(curve["level"]),
-            name=np.array(str(name)),
-        )
-
-
-def load_roc(path: str | os.PathLike[str]) -> dict[str, Any]:
-    """Read a ``roc.npz`` written by :func:`evaluate_predictions`.
-
-    Parameters
-    ----------
-    path : path-like
-        The ``roc.npz`` file (or the evaluation folder holding it).
-
-    Returns
-    -------
-    dict
-        ``fpr``, ``tpr``, ``low``, ``high`` (arrays), ``auc``
-        (:class:`~deepshadows.evaluation.bootstrap.Interval`), ``level`` and ``name``; ready
-        to pass as one entry of :func:`~deepshadows.evaluation.figures.plot_roc`.
-
-    Raises
-    ------
-    deepshadows.errors.InputError
-        If the file is missing or is not a ROC file.
-    """
-    path = Path(path)
-    if path.is_dir():
-        path = path / "roc.npz"
-    try:
-        with np.load(path, allow_pickle=False) as data:
-            out = {k: np.asarray(data[k]) for k in ("fpr", "tpr", "low", "high", "auc", "level", "name")}
-    except FileNotFoundError:
-        raise InputError(f"{path}: ROC file not found") from None
-    except (KeyError, ValueError, OSError) as exc:
-        raise InputError(f"{path}: not a ROC file written by evaluate_predictions ({exc})") from None
-    auc = out["auc"]
-    out["auc"] = Interval(float(auc[0]), float(auc[1]), float(auc[2]))
-    out["level"] = float(out["level"])
-    out["name"] = str(out["name"])
-    return out
 
 
 # --------------------------------------------------------------------------- evaluation
@@ -251,24 +119,6 @@ def _binary_block(
         "completeness_purity": _threshold_table(y, p, threshold),
     }
     return block, curve
-
-
-def _threshold_table(y: np.ndarray, p: np.ndarray, threshold: float) -> list[dict[str, Any]]:
-    """Completeness and purity at a few round thresholds and at the decision threshold."""
-    rows = []
-    for t in sorted({*_TABLE_THRESHOLDS, float(threshold)}):
-        chosen = p > t
-        tp = int((chosen & (y == 1)).sum())
-        rows.append(
-            {
-                "threshold": t,
-                "selected": int(chosen.sum()),
-                "completeness": tp / int(y.sum()),
-                "purity": tp / int(chosen.sum()) if chosen.any() else float("nan"),
-                "decision": t == float(threshold),
-            }
-        )
-    return rows
 
 
 def _lsbg_index(names: Sequence[str]) -> int | None:
@@ -479,28 +329,16 @@ def evaluate_predictions(
         hy, hp, out / "probabilities.png", class_names=hnames, xlabel=hlabel, threshold=hthr
     )
     if view is not None:
-        yb_all, pb_all = view
-        if others:
-            result["compared_calibration"] = {
-                label: calibration_metrics(yb_all, other) for label, other in others.items()
-            }
-        plot_reliability(
-            yb_all,
-            {probability_label or name: pb_all, **others},
-            out / "reliability.png",
-            title=name,
-        )
-        plot_completeness_purity(
-            yb_all,
-            pb_all,
-            out / "completeness_purity.png",
+        files += _calibration_section(
+            result,
+            out,
+            view,
+            others,
+            name=name,
+            probability_label=probability_label,
             threshold=threshold,
             operating_point=operating_point,
-            title=name,
         )
-        files += ["reliability.png", "completeness_purity.png"]
-        if operating_point is not None:
-            result["operating_point"] = dict(operating_point)
     result["files"] = sorted(files)
     result["extra"] = dict(extra or {})
 
@@ -509,169 +347,3 @@ def evaluate_predictions(
     _write_text(out / "metrics.md", _report_md(result, md_multi))
     _write_text(out / "metrics.csv", _report_csv(result))
     return result
-
-
-def _positive_column(other: Any, pos: int | None, multiclass: bool, n: int, label: Any) -> np.ndarray:
-    """Return the LSBG probability of other probabilities of the same objects."""
-    if multiclass:
-        arr = check_prob(other, f"compare_probabilities[{label!r}]", ndim=2)
-        if arr.shape[1] <= int(pos or 0):
-            raise InputError(f"compare_probabilities[{label!r}]: has {arr.shape[1]} columns")
-        arr = arr[:, int(pos or 0)]
-    else:
-        arr = check_prob(other, f"compare_probabilities[{label!r}]", ndim=1)
-    if arr.shape[0] != n:
-        raise InputError(
-            f"compare_probabilities[{label!r}]: has {arr.shape[0]} rows but y_true has {n} labels"
-        )
-    return arr
-
-
-# --------------------------------------------------------------------------- text outputs
-
-
-def _multiclass_md(mc: Mapping[str, Any]) -> list[str]:
-    names = mc["class_names"]
-    lines = [
-        f"## {len(names)} classes (arg-max prediction)",
-        "",
-        f"accuracy: {_num(mc['accuracy'])}",
-        "",
-        "| class | n | completeness | purity | AUC (vs rest) |",
-        "|---|---|---|---|---|",
-    ]
-    for c in names:
-        lines.append(
-            f"| {_md_escape(c)} | {mc['support'][c]} | {_num(mc['completeness'][c])} | "
-            f"{_num(mc['purity'][c])} | {_num(mc['auc'][c])} |"
-        )
-    lines += ["", *_confusion_md(np.asarray(mc["confusion"]), np.asarray(mc["confusion_normalized"]), names)]
-    return lines
-
-
-def _report_md(result: Mapping[str, Any], md_multi: list[str]) -> str:
-    support = ", ".join(f"{n} {_md_escape(c)}" for c, n in result["support"].items())
-    pct = f"{100 * result['level']:g}%"
-    lines = [
-        f"# Evaluation: {_md_escape(result['name'])}",
-        "",
-        f"{result['n']} objects evaluated ({support}); decision threshold {result['threshold']:g}; "
-        f"{pct} intervals from {result['n_boot']} bootstrap resamples (seed {result['seed']}).",
-        "",
-    ]
-    if "intervals" in result:
-        neg, pos = result["confusion"]["class_names"]
-        if "binary" in result:
-            lines += [f"## {_md_escape(pos)} vs rest ({_md_escape(neg)})", ""]
-        lines += [f"| metric | value | {pct} interval |", "|---|---|---|"]
-        titles = {**_TITLES, **_CALIBRATION_TITLES}
-        for m in (*BINARY_METRICS, *CALIBRATION_METRICS):
-            if m not in result["intervals"]:
-                continue
-            iv = Interval.from_dict(result["intervals"][m])
-            lines.append(f"| {titles[m]} | {_num(iv.value)} | [{_num(iv.low)}, {_num(iv.high)}] |")
-        for label, values in (result.get("compared_calibration") or {}).items():
-            cells = ", ".join(f"{_CALIBRATION_TITLES[m]} {_num(values[m])}" for m in CALIBRATION_METRICS)
-            lines.append("")
-            lines.append(f"{_md_escape(label)} probabilities: {cells}.")
-        lines += [
-            "",
-            "Confusion matrix (rows: true, columns: predicted; fraction of the true class in parentheses):",
-            "",
-            *_confusion_md(
-                np.asarray(result["confusion"]["counts"]),
-                np.asarray(result["confusion"]["normalized"], dtype=np.float64),
-                result["confusion"]["class_names"],
-            ),
-            "",
-            *_completeness_purity_md(result),
-        ]
-    if md_multi:
-        lines += [*md_multi, ""]
-    if result.get("extra"):
-        lines += ["## Extra", ""]
-        lines += [f"- {_md_escape(k)}: {_md_escape(v)}" for k, v in result["extra"].items()]
-        lines.append("")
-    return "\n".join(lines)
-
-
-def _completeness_purity_md(result: Mapping[str, Any]) -> list[str]:
-    lines = ["Completeness and purity by decision threshold (`*`: the one used):", ""]
-    lines += ["| threshold | selected | completeness | purity |", "|---|---|---|---|"]
-    for row in result.get("completeness_purity") or []:
-        mark = " *" if row["decision"] else ""
-        lines.append(
-            f"| {row['threshold']:.6g}{mark} | {row['selected']} | {_num(row['completeness'])} | "
-            f"{_num(row['purity'])} |"
-        )
-    lines.append("")
-    point = result.get("operating_point")
-    if point:
-        lines += [
-            f"Operating point: {point['target']} >= {point['target_value']:g} on the validation split gave "
-            f"threshold {point['threshold']:.4g} (validation completeness {_num(point['completeness'])}, "
-            f"purity {_num(point['purity'])}); the table above shows what it gives here.",
-            "",
-        ]
-    return lines
-
-
-def _report_csv(result: Mapping[str, Any]) -> str:
-    buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow(["metric", "value", "low", "high"])
-
-    def cell(x: Any) -> str:
-        return "" if x is None else repr(float(x))
-
-    names = (*BINARY_METRICS, *CALIBRATION_METRICS) if "intervals" in result else ()
-    for m in names:
-        if m not in result["intervals"]:
-            continue
-        iv = result["intervals"][m]
-        writer.writerow([m, cell(iv["value"]), cell(iv["low"]), cell(iv["high"])])
-    mc = result.get("multiclass")
-    if mc:
-        writer.writerow(["multiclass_accuracy", cell(mc["accuracy"]), "", ""])
-        for key in ("completeness", "purity", "auc"):
-            for c in mc["class_names"]:
-                writer.writerow([f"{key}[{c}]", cell(mc[key][c]), "", ""])
-    return buf.getvalue()
-
-
-def metrics_table(results: Mapping[str, Mapping[str, Any]]) -> str:
-    """Markdown table of several models, one row each (Tables 2 and 3 combined).
-
-    Parameters
-    ----------
-    results : mapping of str to mapping
-        Model name -> the dict returned by :func:`evaluate_predictions` (or read from its
-        ``metrics.json``), the dict of intervals returned by
-        :func:`~deepshadows.evaluation.bootstrap.bootstrap_metrics`, or a dict of point values
-        such as :func:`~deepshadows.evaluation.metrics.binary_metrics` returns.
-
-    Returns
-    -------
-    str
-        Columns model, accuracy, completeness, purity, AUC; each cell reads
-        ``"0.920 [0.912, 0.927]"`` (or just the value when there is no interval, ``–`` when
-        the metric is missing). Ends with a newline.
-
-    Raises
-    ------
-    deepshadows.errors.InputError
-        If ``results`` is empty or an entry is not a mapping.
-    """
-    if not results:
-        raise InputError("results: no model given")
-    lines = [
-        "| model | " + " | ".join(_TITLES[m] for m in BINARY_METRICS) + " |",
-        "|---" * (len(BINARY_METRICS) + 1) + "|",
-    ]
-    for model, res in results.items():
-        if not isinstance(res, Mapping):
-            raise InputError(f"results[{model!r}]: expected a mapping, got {type(res).__name__}")
-        source = res.get("intervals") or res.get("metrics") or res
-        cells = [_cell(_interval_of(source.get(m))) for m in BINARY_METRICS]
-        lines.append(f"| {_md_escape(model)} | " + " | ".join(cells) + " |")
-    return "\n".join(lines) + "\n"
