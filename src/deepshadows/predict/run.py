@@ -11,7 +11,7 @@ import contextlib
 import csv
 import os
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -20,19 +20,24 @@ from tqdm.auto import tqdm
 
 from deepshadows._device import resolve_device
 from deepshadows._io import check_writable, partial_path
-from deepshadows.calibration import Calibration, find_calibration, model_operating_point
+from deepshadows.calibration import find_calibration, model_operating_point
 from deepshadows.errors import InputError
 from deepshadows.parallel import open_executor
 from deepshadows.predict.batch import FORWARD_BATCH, logits_to_probabilities, predict_logits
+from deepshadows.predict.csv_output import _after_overlap, _resume_state, _rows
 from deepshadows.predict.inputs import _open_input
+from deepshadows.predict.model_settings import (
+    _calibration_notes,
+    _check_logits,
+    _columns,
+    _image_size,
+    _threshold,
+)
 from deepshadows.predict.partitions import Partition, classify_partitions
 from deepshadows.released import resolve_model_path
 
 __all__ = ["load_classifier", "predict"]
 
-#: Side in pixels of the cutouts a model takes when its metadata does not say.
-IMAGE_SIZE = 64
-_BLOCK = 1 << 16
 _READ_ROWS = 2048
 
 
@@ -321,156 +326,3 @@ def predict(
         "operating_point": None if point is None else point.to_dict(),
         "notes": notes,
     }
-
-
-def _calibration_notes(
-    model_path: str | os.PathLike[str], calibration: Calibration | None, calibrated: bool
-) -> list[str]:
-    """Say when the probabilities written are not calibrated although they were asked to be."""
-    if not calibrated:
-        return []
-    if calibration is None:
-        return [
-            f"note: {model_path} has no calibration, its probabilities are uncalibrated "
-            "(fit one with `deepshadows calibrate MODEL --data STORE`)"
-        ]
-    if not calibration.changes_probabilities:
-        return [f"note: {model_path} was calibrated with method none, its probabilities are uncalibrated"]
-    return []
-
-
-def _after_overlap(
-    blocks: Iterable[tuple[list[str], Any]],
-    last_id: str | None,
-    done: int,
-    partial: Path,
-    input_path: str | os.PathLike[str],
-) -> Iterator[tuple[list[str], Any]]:
-    """Drop the row a resumed run re-reads, after checking its id against the last one written."""
-    for ids, values in blocks:
-        if last_id is not None:
-            if ids[0] != last_id:
-                raise InputError(
-                    f"{partial}: row {done} has id {last_id!r} but row {done} of {input_path} "
-                    f"is {ids[0]!r}; the partial output was made from another input, "
-                    "rerun without --resume"
-                )
-            ids, values, last_id = ids[1:], values[1:], None
-            if not ids:
-                continue
-        yield ids, values
-
-
-def _model_setting(metadata: Mapping[str, Any], key: str) -> Any:
-    """Return a setting from the metadata, or from its ``model_kwargs``, or None."""
-    if metadata.get(key) is not None:
-        return metadata[key]
-    kwargs = metadata.get("model_kwargs")
-    return kwargs.get(key) if isinstance(kwargs, Mapping) else None
-
-
-def _image_size(metadata: Mapping[str, Any]) -> int:
-    """Return the side of the cutouts the model takes (64 unless its metadata says otherwise)."""
-    size = _model_setting(metadata, "image_size")
-    return IMAGE_SIZE if size is None else int(size)
-
-
-def _columns(
-    model_path: str | os.PathLike[str], metadata: Mapping[str, Any], *, calibrated: bool = False
-) -> tuple[int, list[str]]:
-    """Return the number of classes (1 for a binary model) and the CSV header."""
-    num_classes = _model_setting(metadata, "num_classes")
-    k = 1 if num_classes is None else int(num_classes)
-    prefix = "calibrated_" if calibrated else ""
-    if k == 1:
-        return 1, ["id", f"{prefix}probability", "label"]
-    names: Sequence[Any] = metadata.get("class_names") or [str(i) for i in range(k)]
-    if len(names) != k:
-        raise InputError(f"{model_path}: the model has {k} classes but {len(names)} class names")
-    return k, ["id", *(f"{prefix}prob_{name}" for name in names), "label"]
-
-
-def _threshold(
-    model_path: str | os.PathLike[str],
-    metadata: Mapping[str, Any],
-    threshold: float | None,
-    n_classes: int,
-) -> float | None:
-    if n_classes > 1:
-        if threshold is not None:
-            raise InputError(
-                f"--threshold applies to binary models only; {model_path} has {n_classes} classes"
-            )
-        return None
-    value = float(metadata.get("threshold", 0.5) if threshold is None else threshold)
-    if not 0.0 <= value <= 1.0:
-        raise InputError(f"{model_path}: the model's threshold {value} lies outside [0, 1]")
-    return value
-
-
-def _check_logits(logits: np.ndarray, n: int, n_classes: int, model_path: str | os.PathLike[str]) -> None:
-    expected = (n,) if n_classes == 1 else (n, n_classes)
-    if logits.shape != expected:
-        raise InputError(
-            f"{model_path}: the model returned logits of shape {logits.shape} for {n} cutouts, "
-            f"expected {expected} from its metadata ({n_classes if n_classes > 1 else 'binary'} classes)"
-        )
-
-
-def _rows(ids: Sequence[str], probabilities: np.ndarray, threshold: float | None) -> Iterable[list[Any]]:
-    if probabilities.ndim == 1:
-        assert threshold is not None
-        for ident, p in zip(ids, probabilities.tolist(), strict=True):
-            yield [ident, format(p, ".8g"), int(p > threshold)]
-    else:
-        labels = probabilities.argmax(axis=1).tolist()
-        for ident, row, label in zip(ids, probabilities.tolist(), labels, strict=True):
-            yield [ident, *(format(p, ".8g") for p in row), label]
-
-
-def _truncate_to_last_newline(path: Path) -> None:
-    """Cut a file after its last newline, dropping a line left incomplete by an interruption."""
-    with open(path, "r+b") as fh:
-        pos = fh.seek(0, os.SEEK_END)
-        while pos > 0:
-            step = min(_BLOCK, pos)
-            fh.seek(pos - step)
-            at = fh.read(step).rfind(b"\n")
-            if at >= 0:
-                fh.truncate(pos - step + at + 1)
-                return
-            pos -= step
-        fh.truncate(0)
-
-
-def _resume_state(partial: Path, header: list[str]) -> tuple[int, str | None] | None:
-    """Return the number of complete rows of an interrupted output and the last row's id.
-
-    A trailing incomplete line is cut off first. Returns None when not even the header line is
-    complete, so the file is to be rewritten.
-    """
-    hint = "rerun without --resume to start over"
-    _truncate_to_last_newline(partial)
-    count, last_id = 0, None
-    try:
-        with open(partial, newline="", encoding="utf-8") as fh:
-            reader = csv.reader(fh)
-            first = next(reader, None)
-            if first is None:
-                return None
-            if first != header:
-                raise InputError(
-                    f"{partial}: cannot resume, its columns ({','.join(first)}) differ from this "
-                    f"model's ({','.join(header)}); {hint}"
-                )
-            for record in reader:
-                if len(record) != len(header):
-                    raise InputError(
-                        f"{partial}: cannot resume, line {reader.line_num} has {len(record)} fields, "
-                        f"expected {len(header)}; {hint}"
-                    )
-                count += 1
-                last_id = record[0]
-    except (UnicodeDecodeError, csv.Error) as exc:
-        raise InputError(f"{partial}: cannot resume, the file is not a readable CSV ({exc}); {hint}") from exc
-    return count, last_id
