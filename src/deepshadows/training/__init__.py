@@ -5,7 +5,6 @@ from __future__ import annotations
 from deepshadows.training.checkpoint import load_checkpoint, save_checkpoint
 from deepshadows.training.fit import (
     BINARY_CLASS_NAMES,
-    HISTORY_COLUMNS,
     THREE_CLASS_NAMES,
     TrainConfig,
     class_names,
@@ -14,6 +13,7 @@ from deepshadows.training.fit import (
 )
 from deepshadows.training.loop import evaluate_loss, train_one_epoch
 from deepshadows.training.plots import plot_history
+from deepshadows.training.run_files import HISTORY_COLUMNS
 from deepshadows.training.selection import RowSelection
 
 __all__ = [

@@ -23,6 +23,8 @@ __all__: list[str] = []
 
 # Rows read at once when a row selection too large for memory streams from the store.
 _SELECTION_BLOCK = 4096
+# Batch size of the passes that only evaluate a model (validation loss, calibration logits).
+_EVAL_BATCH = 256
 
 _T = TypeVar("_T")
 

@@ -27,13 +27,11 @@ the fit to the data alone.
 
 from __future__ import annotations
 
-import csv
 import math
 import os
 import random
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -42,13 +40,12 @@ import torch
 from tqdm.auto import tqdm
 
 from deepshadows._device import resolve_device, resolve_precision
-from deepshadows._io import atomic_path, write_json_atomic
-from deepshadows._provenance import package_versions, provenance
 from deepshadows.data.store import open_store
 from deepshadows.errors import InputError
 from deepshadows.models import create_model, save_model
-from deepshadows.training.batches import RunData, load_run_data, prefetch, run_batches
-from deepshadows.training.checkpoint import get_rng_state, load_checkpoint, save_checkpoint, set_rng_state
+from deepshadows.training.batches import _EVAL_BATCH, RunData, load_run_data, prefetch, run_batches
+from deepshadows.training.calibrate import _calibrate
+from deepshadows.training.checkpoint import get_rng_state, save_checkpoint
 from deepshadows.training.config import (
     BINARY_CLASS_NAMES,
     THREE_CLASS_NAMES,
@@ -60,6 +57,15 @@ from deepshadows.training.config import (
 from deepshadows.training.domain import DomainTools
 from deepshadows.training.loop import evaluate_loss, train_one_epoch
 from deepshadows.training.plots import plot_history
+from deepshadows.training.resume import _prepare_run, _restore, _Run
+from deepshadows.training.run_files import (
+    HISTORY_COLUMNS,
+    RUN_FILES,
+    _model_metadata,
+    _run_paths,
+    _write_config,
+    _write_history,
+)
 from deepshadows.training.selection import RowSelection
 
 __all__ = [
@@ -74,93 +80,6 @@ __all__ = [
     "store_targets",
 ]
 
-#: Columns of ``history.csv``.
-HISTORY_COLUMNS: tuple[str, ...] = (
-    "epoch",
-    "train_loss",
-    "train_accuracy",
-    "val_loss",
-    "val_accuracy",
-    "seconds",
-    "train_total_loss",
-    "train_alignment",
-)
-#: Files that make a folder a training run.
-RUN_FILES: tuple[str, ...] = (
-    "last.pt",
-    "model.safetensors",
-    "model.json",
-    "history.csv",
-    "config.json",
-    "training_history.png",
-    "calibration.json",
-)
-# Configuration fields that may change when a run is resumed: they do not change the result
-# of the epochs already trained.
-_RESUMABLE = frozenset({"epochs", "patience", "device", "num_workers", "calibration"})
-_EVAL_BATCH = 256
-
-
-def _run_paths(out: Path) -> dict[str, Path]:
-    return {
-        "run": out,
-        "model": out / "model.safetensors",
-        "model_json": out / "model.json",
-        "checkpoint": out / "last.pt",
-        "history": out / "history.csv",
-        "plot": out / "training_history.png",
-        "config": out / "config.json",
-        "calibration": out / "calibration.json",
-    }
-
-
-def _check_resumable(state: Mapping[str, Any], cfg: TrainConfig, fingerprint: str, path: Path) -> None:
-    hint = "pass --overwrite to start a new run in this folder"
-    old, new = dict(state.get("config") or {}), cfg.to_dict()
-    differ = sorted(k for k in old.keys() | new.keys() if k not in _RESUMABLE and old.get(k) != new.get(k))
-    if differ:
-        detail = ", ".join(f"{k}: {old.get(k)!r} -> {new.get(k)!r}" for k in differ)
-        raise InputError(
-            f"{path}: cannot resume, the run was started with a different configuration ({detail}); {hint}"
-        )
-    if state.get("store_fingerprint") != fingerprint:
-        raise InputError(f"{path}: cannot resume, the run was trained on a different data store; {hint}")
-
-
-def _prepare_run(
-    out: Path, cfg: TrainConfig, fingerprint: str, *, resume: bool, overwrite: bool
-) -> dict[str, Any] | None:
-    """Check the run folder and return the checkpoint to resume from, if any."""
-    if out.exists() and not out.is_dir():
-        raise InputError(f"{out}: exists and is not a folder")
-    present = [name for name in RUN_FILES if (out / name).exists()]
-    checkpoint = out / "last.pt"
-    if resume:
-        if checkpoint.exists():
-            state = load_checkpoint(checkpoint)
-            _check_resumable(state, cfg, fingerprint, checkpoint)
-            return state
-        if present:
-            raise InputError(
-                f"{out}: no last.pt to resume from ({', '.join(present)} present); "
-                "pass --overwrite to start a new run in this folder"
-            )
-    elif present:
-        if not overwrite:
-            raise InputError(
-                f"{out}: folder already holds a training run ({', '.join(present)}); "
-                "pass --resume to continue it or --overwrite to replace it"
-            )
-        for name in present:
-            (out / name).unlink()
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise InputError(f"{out}: cannot create the run folder ({exc.strerror})") from exc
-    if not os.access(out, os.W_OK):
-        raise InputError(f"{out}: run folder is not writable")
-    return None
-
 
 def _seed_everything(seed: int) -> None:
     random.seed(seed)
@@ -171,33 +90,6 @@ def _seed_everything(seed: int) -> None:
 def _epoch_seed(seed: int, epoch: int) -> int:
     """Seed of the batch order of one epoch: the same in a resumed run as in a straight one."""
     return int(np.random.SeedSequence([seed, epoch]).generate_state(1, dtype=np.uint64)[0])
-
-
-@dataclass
-class _Run:
-    """Mutable state of a run: what ``last.pt`` saves besides the model and optimizer."""
-
-    history: list[dict[str, Any]] = field(default_factory=list)
-    best_epoch: int = 0
-    best_val_loss: float = math.inf
-
-    @property
-    def epoch(self) -> int:
-        return int(self.history[-1]["epoch"]) if self.history else 0
-
-    def record(self, row: dict[str, Any]) -> bool:
-        """Append an epoch's row and return whether it is the new best."""
-        self.history.append(row)
-        # The first epoch is always kept, so a run whose validation loss is NaN still has weights,
-        # and a finite loss replaces a NaN one.
-        best = self.best_val_loss
-        if self.best_epoch == 0 or row["val_loss"] < best or math.isnan(best):
-            self.best_epoch, self.best_val_loss = int(row["epoch"]), float(row["val_loss"])
-            return True
-        return False
-
-    def patience_spent(self, patience: int | None) -> bool:
-        return patience is not None and self.epoch > 0 and self.epoch - self.best_epoch >= patience
 
 
 def _warmup(epoch: int, epochs: int) -> float:
@@ -259,111 +151,6 @@ def _train_epoch(
         "train_total_loss": train["total_loss"],
         **({"train_alignment": train["alignment"]} if "alignment" in train else {}),
     }
-
-
-def _restore(
-    state: Mapping[str, Any],
-    model: torch.nn.Module,
-    optimizer: torch.optim.Optimizer,
-    scaler: torch.amp.GradScaler | None,
-) -> _Run:
-    model.load_state_dict(state["model"])
-    try:
-        optimizer.load_state_dict(state["optimizer"])
-    except (ValueError, KeyError) as exc:
-        raise InputError(
-            f"cannot resume: the checkpoint's optimizer state does not fit this version's optimizer "
-            f"({exc}); pass --overwrite to start a new run"
-        ) from exc
-    if scaler is not None and state.get("scaler"):
-        scaler.load_state_dict(state["scaler"])
-    set_rng_state(state["rng"])
-    return _Run(
-        [dict(row) for row in state["history"]], int(state["best_epoch"]), float(state["best_val_loss"])
-    )
-
-
-def _model_metadata(cfg: TrainConfig, data: RunData, precision: str) -> dict[str, Any]:
-    """Sidecar entries of the saved weights, besides the metrics of the kept epoch."""
-    return {
-        "config": cfg.to_dict(),
-        "trained_precision": precision,
-        "store": {"path": data.path, "fingerprint": data.fingerprint},
-        "selection": None if data.selection is None else data.selection.description,
-        "versions": package_versions(),
-        "class_names": list(class_names(cfg.num_classes)),
-        "threshold": 0.5 if cfg.num_classes == 1 else None,
-        "preprocessing": {
-            "input_shape": [int(s) for s in data.shape],
-            "source_dtype": "uint8",
-            "scale": 1 / 255,
-            "layout": "NCHW, channels in the store's order",
-        },
-    }
-
-
-def _write_config(
-    path: Path, cfg: TrainConfig, data: RunData, model: torch.nn.Module, resumed: int | None, precision: str
-) -> None:
-    write_json_atomic(
-        path,
-        {
-            "train": cfg.to_dict(),
-            "precision": precision,
-            "store": {
-                "path": data.path,
-                "fingerprint": data.fingerprint,
-                "n_train": int(data.splits["train"].size),
-                "n_val": int(data.splits["val"].size),
-            },
-            "selection": None if data.selection is None else data.selection.description,
-            "model": {"architecture": model.architecture, "model_kwargs": model.model_kwargs},
-            "class_names": list(class_names(cfg.num_classes)),
-            "resumed_from_epoch": resumed,
-            "provenance": provenance(),
-        },
-    )
-
-
-def _write_history(path: Path, history: list[dict[str, Any]]) -> None:
-    with atomic_path(path) as tmp, tmp.open("w", newline="", encoding="utf-8") as f:
-        writer = csv.DictWriter(f, fieldnames=HISTORY_COLUMNS, extrasaction="ignore", lineterminator="\n")
-        writer.writeheader()
-        for row in history:
-            writer.writerow({k: (f"{v:.8g}" if isinstance(v, float) else v) for k, v in row.items()})
-
-
-def _calibrate(
-    paths: Mapping[str, Path], data: RunData, cfg: TrainConfig, device: torch.device
-) -> tuple[str, Any]:
-    """Fit the calibration of the kept weights on the validation split; return a line and it.
-
-    A validation split that cannot be calibrated (one class only) is reported, not raised:
-    the trained weights stand without a calibration.
-    """
-    from deepshadows.calibration import calibration_path, fit_calibration, write_calibration
-    from deepshadows.models import load_model
-    from deepshadows.predict.batch import predict_logits
-
-    model, meta = load_model(paths["model"], device=device)
-    logits, targets = [], []
-    for images, y in run_batches(data, "val", batch_size=max(cfg.batch_size, _EVAL_BATCH)):
-        logits.append(predict_logits(model, images, device=device, batch_size=_EVAL_BATCH))
-        targets.append(np.asarray(y))
-    try:
-        calibration = fit_calibration(
-            np.concatenate(logits),
-            np.concatenate(targets).astype(np.int64),
-            method=cfg.calibration,
-            split="val",
-            store={"path": data.path, "fingerprint": data.fingerprint},
-            weights_sha256=meta.get("weights_sha256"),
-        )
-    except InputError as exc:
-        paths["calibration"].unlink(missing_ok=True)
-        return f"no calibration: {exc}", None
-    write_calibration(calibration, calibration_path(paths["model"]))
-    return calibration.describe(), calibration
 
 
 def _epoch_line(row: Mapping[str, Any], epochs: int, best: bool) -> str:
