@@ -196,7 +196,7 @@ def evaluate(
     "--model",
     "model_option",
     default=None,
-    help="Released model (des, hsc) or a model path, instead of the MODEL argument [des].",
+    help="Released model (des, hsc, ls-dr10) or a model path, instead of the MODEL argument [des].",
 )
 @click.option(
     "--out",
@@ -254,7 +254,7 @@ def predict(
     """Classify a store, a folder of JPEG/PNG cutouts or one image; write id, probability, label.
 
     MODEL is a run folder or weight file from `train`, an ONNX file from `export --onnx` (run by
-    ONNX Runtime), or the name of a model released with the package: des (default) or hsc.
+    ONNX Runtime), or the name of a model released with the package: des (default), hsc or ls-dr10.
     A calibrated model writes calibrated probabilities (column calibrated_probability) unless
     --uncalibrated is given.
     """
