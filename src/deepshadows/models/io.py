@@ -181,9 +181,10 @@ def load_model(path: str | os.PathLike[str], *, device: str | torch.device = "cp
     Parameters
     ----------
     path : path-like
-        The ``.safetensors`` weight file, a run folder holding ``model.safetensors``, or the
-        name of a model released with the package (``"des"``, ``"hsc"``; see
-        :mod:`deepshadows.released`).
+        The ``.safetensors`` weight file, a run folder holding ``model.safetensors``, an
+        ensemble folder (loaded by :func:`deepshadows.ensemble.load_ensemble` as one module
+        whose logits are those of the members' mean probability), or the name of a model
+        released with the package (``"des"``, ``"hsc"``; see :mod:`deepshadows.released`).
     device : str or torch.device, optional
         Where to put the model.
 
@@ -201,9 +202,15 @@ def load_model(path: str | os.PathLike[str], *, device: str | torch.device = "cp
         unknown architecture, or the weights do not fit the architecture; the message names the
         file.
     """
+    from deepshadows.ensemble.layout import is_ensemble
     from deepshadows.released import resolve_model_path
 
-    weights = _weights_file(resolve_model_path(path))
+    resolved = resolve_model_path(path)
+    if is_ensemble(resolved):
+        from deepshadows.ensemble.model import load_ensemble
+
+        return load_ensemble(resolved, device=device)
+    weights = _weights_file(resolved)
     meta = _read_sidecar(weights)
     expected = meta.get("weights_sha256")
     if expected is not None and _sha256(weights) != expected:
