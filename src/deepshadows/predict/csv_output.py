@@ -18,15 +18,30 @@ __all__: list[str] = []
 _BLOCK = 1 << 16
 
 
-def _rows(ids: Sequence[str], probabilities: np.ndarray, threshold: float | None) -> Iterable[list[Any]]:
+def _rows(
+    ids: Sequence[str],
+    probabilities: np.ndarray,
+    threshold: float | None,
+    uncertainty: np.ndarray | None = None,
+) -> Iterable[list[Any]]:
+    """Yield the CSV rows of a block; an ensemble's ``uncertainty`` is the last column."""
     if probabilities.ndim == 1:
         assert threshold is not None
-        for ident, p in zip(ids, probabilities.tolist(), strict=True):
-            yield [ident, format(p, ".8g"), int(p > threshold)]
+        rows = (
+            [ident, format(p, ".8g"), int(p > threshold)]
+            for ident, p in zip(ids, probabilities.tolist(), strict=True)
+        )
     else:
         labels = probabilities.argmax(axis=1).tolist()
-        for ident, row, label in zip(ids, probabilities.tolist(), labels, strict=True):
-            yield [ident, *(format(p, ".8g") for p in row), label]
+        rows = (
+            [ident, *(format(p, ".8g") for p in row), label]
+            for ident, row, label in zip(ids, probabilities.tolist(), labels, strict=True)
+        )
+    if uncertainty is None:
+        yield from rows
+        return
+    for row, spread in zip(rows, uncertainty.tolist(), strict=True):
+        yield [*row, format(spread, ".8g")]
 
 
 def _after_overlap(

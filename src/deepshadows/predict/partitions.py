@@ -40,6 +40,8 @@ class Partition:
         Cutouts per forward pass.
     start, size : int
         The rows.
+    members : bool, optional
+        The model is an ensemble: return its members' logits, stacked on axis 1.
     """
 
     model: str
@@ -51,6 +53,7 @@ class Partition:
     batch_size: int
     start: int = 0
     size: int = 0
+    members: bool = False
 
 
 def classify_partition(part: Partition) -> tuple[list[str], np.ndarray]:
@@ -70,7 +73,8 @@ def classify_partition(part: Partition) -> tuple[list[str], np.ndarray]:
         Identifiers of the rows, in input order (fewer than ``part.size`` at the end of the
         input; empty past it).
     logits : ndarray of shape (n,) or (n, K), float32
-        Logits of those rows.
+        Logits of those rows; (n, M) or (n, M, K) for the ``M`` members of an ensemble with
+        ``part.members``.
     """
     from deepshadows.predict.inputs import _open_input
     from deepshadows.predict.run import load_classifier
@@ -87,7 +91,8 @@ def classify_partition(part: Partition) -> tuple[list[str], np.ndarray]:
         break
     if not ids:
         return [], np.empty((0,), dtype=np.float32)
-    return ids, classify(np.concatenate(images), part.batch_size)
+    forward = classify.member_logits if part.members else classify
+    return ids, forward(np.concatenate(images), part.batch_size)
 
 
 def classify_partitions(

@@ -21,6 +21,7 @@ from tqdm.auto import tqdm
 from deepshadows._device import resolve_device
 from deepshadows._io import check_writable, partial_path
 from deepshadows.calibration import find_calibration, model_operating_point
+from deepshadows.ensemble.combine import combine_member_logits
 from deepshadows.errors import InputError
 from deepshadows.parallel import open_executor
 from deepshadows.predict.batch import FORWARD_BATCH, logits_to_probabilities, predict_logits
@@ -61,8 +62,8 @@ def load_classifier(
     Parameters
     ----------
     model_path : path-like
-        Weights written by training (``.safetensors`` or a run folder) or the name of a released
-        model (``"des"``, ``"hsc"``), run by PyTorch; or an ONNX file written by
+        Weights written by training (``.safetensors``, a run folder or an ensemble folder) or
+        the name of a released model (``"des"``, ``"hsc"``), run by PyTorch; or an ONNX file written by
         ``deepshadows export --onnx``, run by ONNX Runtime on the CPU.
     device : str, optional
         Torch device of a PyTorch model.
@@ -72,7 +73,9 @@ def load_classifier(
     Returns
     -------
     classify : callable
-        ``classify(images_uint8, batch_size)`` returns the logits of cutouts (N, H, W, C).
+        ``classify(images_uint8, batch_size)`` returns the logits of cutouts (N, H, W, C). For an
+        ensemble it is an :class:`~deepshadows.ensemble.EnsembleClassifier`: the logits of the
+        members' mean probability, and ``classify.member_logits`` gives each member's.
     metadata : dict
         The model's description (sidecar or embedded ONNX metadata).
 
@@ -92,6 +95,10 @@ def load_classifier(
         onnx_model = OnnxClassifier(path)
         return (lambda images, batch: onnx_model.logits(images, batch_size=batch)), onnx_model.metadata
     model, metadata = _load_model(path, device)
+    if "ensemble" in metadata:
+        from deepshadows.ensemble.model import EnsembleClassifier
+
+        return EnsembleClassifier(model, device=device, precision=precision), metadata
     return (
         lambda images, batch: predict_logits(
             model, images, device=device, batch_size=batch, precision=precision
@@ -135,6 +142,10 @@ def predict(
         ``id,prob_<class 0>,...,prob_<class K-1>,label``: softmax probabilities, named by the
         model's ``class_names`` (by default the class index), and the index of the most
         probable class.
+
+    An ensemble folder writes the members' mean probability and one more column,
+    ``uncertainty``: the standard deviation of the members' probabilities (of the top class for
+    K classes; see :mod:`deepshadows.ensemble.combine`).
 
     Calibrated probabilities are written under ``calibrated_probability`` (binary) or
     ``calibrated_prob_<class>`` instead: by default whenever the model has a calibration (a
@@ -238,6 +249,9 @@ def predict(
     calibration = find_calibration(model_path, metadata) if calibrated or targeted else None
     use_map = calibrated and calibration is not None and calibration.changes_probabilities
     n_classes, header = _columns(model_path, metadata, calibrated=use_map)
+    ensemble = hasattr(classify, "member_logits")
+    if ensemble:
+        header.append("uncertainty")
     notes = _calibration_notes(model_name, calibration, calibrated)
     point = None
     if targeted:
@@ -287,7 +301,8 @@ def predict(
             if scheduler is None:
                 block = max(int(batch_size), _READ_ROWS)
                 batches = _after_overlap(source.batches(first, block), last_id, done, partial, input_path)
-                blocks = ((ids, classify(images, int(batch_size))) for ids, images in batches)
+                forward = classify.member_logits if ensemble else classify
+                blocks = ((ids, forward(images, int(batch_size))) for ids, images in batches)
             else:
                 template = Partition(
                     model=str(Path(model_path).resolve()),
@@ -297,16 +312,18 @@ def predict(
                     device=device,
                     precision=precision,
                     batch_size=int(batch_size),
+                    members=ensemble,
                 )
                 executor = stack.enter_context(open_executor(scheduler))
                 parts = classify_partitions(
                     executor, template, start=first, total=source.total, size=partition_size, max_in_flight=8
                 )
                 blocks = _after_overlap(parts, last_id, done, partial, input_path)
-            for ids, logits in blocks:
+            for ids, values in blocks:
+                logits, uncertainty = combine_member_logits(values)[::2] if ensemble else (values, None)
                 _check_logits(logits, len(ids), n_classes, model_path)
                 probabilities = to_probabilities(logits)
-                writer.writerows(_rows(ids, probabilities, thr))
+                writer.writerows(_rows(ids, probabilities, thr, uncertainty))
                 fh.flush()
                 computed += len(ids)
                 bar.update(len(ids))
