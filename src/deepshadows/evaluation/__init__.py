@@ -21,13 +21,16 @@ from deepshadows.evaluation.metrics import (
     multiclass_metrics,
     reduce_to_binary,
 )
+from deepshadows.evaluation.rejection import REJECTION_FRACTIONS, rejection_table
+from deepshadows.evaluation.rejection_figures import plot_rejection
 from deepshadows.evaluation.reliability import CALIBRATION_METRICS, calibration_metrics, reliability_bins
 from deepshadows.evaluation.report import evaluate_predictions
-from deepshadows.evaluation.report_writers import load_roc, metrics_table
+from deepshadows.evaluation.report_writers import load_roc, metrics_table, write_rejection_csv
 
 __all__ = [
     "BINARY_METRICS",
     "CALIBRATION_METRICS",
+    "REJECTION_FRACTIONS",
     "Interval",
     "binary_metrics",
     "bootstrap_metrics",
@@ -41,9 +44,12 @@ __all__ = [
     "plot_completeness_purity",
     "plot_confusion",
     "plot_probability_histogram",
+    "plot_rejection",
     "plot_reliability",
     "plot_roc",
     "reduce_to_binary",
+    "rejection_table",
     "reliability_bins",
     "roc_band",
+    "write_rejection_csv",
 ]

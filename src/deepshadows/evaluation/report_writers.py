@@ -22,7 +22,7 @@ from deepshadows.evaluation.bootstrap import Interval
 from deepshadows.evaluation.metrics import BINARY_METRICS
 from deepshadows.evaluation.reliability import CALIBRATION_METRICS, ECE_BINS
 
-__all__ = ["load_roc", "metrics_table"]
+__all__ = ["load_roc", "metrics_table", "write_rejection_csv"]
 
 #: Column titles of the metrics, as in the paper's tables.
 _TITLES = {"accuracy": "accuracy", "completeness": "completeness", "purity": "purity", "auc": "AUC"}
@@ -302,3 +302,28 @@ def metrics_table(results: Mapping[str, Mapping[str, Any]]) -> str:
         cells = [_cell(_interval_of(source.get(m))) for m in BINARY_METRICS]
         lines.append(f"| {_md_escape(model)} | " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
+
+
+def write_rejection_csv(table: Sequence[Mapping[str, Any]], path: str | os.PathLike[str]) -> Path:
+    """Write the table of accuracy against the fraction of uncertain objects rejected, as CSV.
+
+    Parameters
+    ----------
+    table : sequence of mapping
+        Rows of :func:`~deepshadows.evaluation.rejection.rejection_table`.
+    path : path-like
+        The CSV file, written atomically: ``fraction,rejected,kept,accuracy,max_uncertainty``.
+
+    Returns
+    -------
+    pathlib.Path
+        The written file.
+    """
+    columns = ("fraction", "rejected", "kept", "accuracy", "max_uncertainty")
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(columns)
+    for row in table:
+        writer.writerow([format(row[c], ".6g") if isinstance(row[c], float) else row[c] for c in columns])
+    _write_text(Path(path), buffer.getvalue())
+    return Path(path)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 from typing import Any
@@ -198,7 +199,7 @@ def evaluate_run(
     Parameters
     ----------
     model_path : path-like
-        A run folder or its ``model.safetensors``.
+        A run folder, its ``model.safetensors`` or an ensemble folder.
     store_path : path-like
         Store holding the split.
     split : str, optional
@@ -224,7 +225,10 @@ def evaluate_run(
     dict
         What :func:`deepshadows.evaluation.evaluate_predictions` wrote to ``metrics.json``,
         plus ``out_dir``. Its ``extra`` records ``probabilities`` (``calibrated (<method>)`` or
-        ``uncalibrated``).
+        ``uncalibrated``). For an ensemble folder also ``uncertainty_rejection``: the accuracy
+        after rejecting the fractions 0, 0.05, 0.1, 0.2, 0.3 and 0.5 of the objects on which
+        the members disagree most (:func:`deepshadows.evaluation.rejection_table`), written
+        to ``rejection.csv``, ``rejection.png`` and ``metrics.json`` too.
 
     Raises
     ------
@@ -254,7 +258,15 @@ def evaluate_run(
             target_completeness=target_completeness,
             calibrated=use_map,
         )
-    indices, logits = logits_of_split(model, store_path, split=split, device=device, batch_size=batch_size)
+    uncertainty = None
+    if "ensemble" in meta:
+        indices, logits, uncertainty = _ensemble_logits_of_split(
+            model, store_path, split=split, device=device, batch_size=batch_size
+        )
+    else:
+        indices, logits = logits_of_split(
+            model, store_path, split=split, device=device, batch_size=batch_size
+        )
     raw = logits_to_probabilities(logits)
     prob = calibration.probabilities(logits) if use_map else raw
     with open_store(store_path) as store:
@@ -285,4 +297,48 @@ def evaluate_run(
         probability_label="calibrated" if use_map else "uncalibrated",
         operating_point=None if point is None else point.to_dict(),
     )
+    if uncertainty is not None:
+        result = _add_rejection(result, out, y_true, prob, uncertainty, threshold, meta)
     return result | {"out_dir": str(out)}
+
+
+def _ensemble_logits_of_split(
+    model: Any, store_path: str | os.PathLike[str], *, split: str, device: str, batch_size: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Rows, logits (of the mean probability) and uncertainty of an ensemble on one split."""
+    from deepshadows.ensemble.combine import combine_member_logits
+
+    with open_store(store_path) as store:
+        indices = store.indices(split)
+    members = [
+        logits_of_rows(member, store_path, indices, device=device, batch_size=batch_size)
+        for member in model.members
+    ]
+    logits, _, uncertainty = combine_member_logits(np.stack(members, axis=1))
+    return indices, logits, uncertainty
+
+
+def _add_rejection(
+    result: dict[str, Any],
+    out: Path,
+    y_true: np.ndarray,
+    prob: np.ndarray,
+    uncertainty: np.ndarray,
+    threshold: float,
+    meta: dict[str, Any],
+) -> dict[str, Any]:
+    """Write accuracy against rejecting the most uncertain objects; add it to ``metrics.json``."""
+    from deepshadows._io import write_json_atomic
+    from deepshadows.evaluation.rejection import rejection_table
+    from deepshadows.evaluation.rejection_figures import plot_rejection
+    from deepshadows.evaluation.report_writers import write_rejection_csv
+
+    table = rejection_table(y_true, prob, uncertainty, threshold=threshold)
+    members = meta["ensemble"]["members"]
+    write_rejection_csv(table, out / "rejection.csv")
+    plot_rejection(table, out / "rejection.png", title=f"ensemble of {members}: rejecting the most uncertain")
+    files = sorted({*result.get("files", []), "rejection.csv", "rejection.png"})
+    metrics_json = out / "metrics.json"
+    stored = json.loads(metrics_json.read_text(encoding="utf-8"))
+    write_json_atomic(metrics_json, stored | {"uncertainty_rejection": table, "files": files})
+    return result | {"uncertainty_rejection": table, "files": files}
