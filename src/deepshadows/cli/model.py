@@ -89,6 +89,18 @@ def _echo_carried_calibration(sidecar: Path) -> None:
     show_default=True,
     help="Calibration fitted on the val split after training (isotonic: binary models).",
 )
+@click.option(
+    "--members",
+    type=int,
+    default=1,
+    show_default=True,
+    help="Train an ensemble of this many networks (seeds SEED, SEED+1, ...) in one folder.",
+)
+@click.option(
+    "--scheduler",
+    default=None,
+    help="Train the members in parallel on Dask: local:N or a scheduler address [one after another].",
+)
 @click.option("--resume", is_flag=True, help="Continue an interrupted run from its last checkpoint.")
 @click.option("--overwrite", is_flag=True, help="Replace an existing run folder.")
 @click.option("--quiet", is_flag=True, help="No progress bars.")
@@ -110,12 +122,19 @@ def train(
     adapt_weight: float,
     adapt_warmup: int,
     calibration: str,
+    members: int,
+    scheduler: str | None,
     resume: bool,
     overwrite: bool,
     quiet: bool,
 ) -> None:
-    """Train the CNN on the train split of a store, validating on its val split."""
-    from deepshadows.training import TrainConfig, fit
+    """Train the CNN on the train split of a store, validating on its val split.
+
+    With --members N > 1, OUT becomes an ensemble folder (members/0 ... members/N-1 and
+    ensemble.json) that every command accepts like a run folder.
+    """
+    from deepshadows.ensemble import fit_ensemble
+    from deepshadows.training import TrainConfig
 
     cfg = TrainConfig(
         epochs=epochs,
@@ -134,7 +153,21 @@ def train(
         adapt_warmup=adapt_warmup,
         calibration=calibration,
     )
-    result = fit(store, out, cfg, resume=resume, overwrite=overwrite, progress=not quiet, log=click.echo)
+    trained = fit_ensemble(
+        store,
+        out,
+        cfg,
+        members=members,
+        scheduler=scheduler,
+        resume=resume,
+        overwrite=overwrite,
+        progress=not quiet,
+        log=click.echo,
+    )
+    result = trained["result"]
+    if result is None:
+        click.echo(f"ensemble of {members} members: {trained['paths']['description']}")
+        return
     click.echo(
         f"best epoch {result['best_epoch']} (val loss {result['best_val_loss']:.4f}); "
         f"model: {result['paths']['model']}"
