@@ -12,7 +12,7 @@ import pytest
 import torch
 from click.testing import CliRunner
 from safetensors.torch import load_file
-from tests.training.test_fit import write_store
+from tests.ensemble.conftest import CFG, TRAIN_OPTIONS
 
 from deepshadows.calibration import read_calibration
 from deepshadows.cli.main import cli
@@ -33,27 +33,6 @@ from deepshadows.predict.partitions import Partition, classify_partition
 from deepshadows.training import TrainConfig, fit
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
-
-#: Train, val and test rows with LSBGs and artifacts in each.
-SPLIT = np.array(["train"] * 4 + ["val", "val", "test", "test"] * 1)
-CFG = TrainConfig(epochs=2, batch_size=8, lr=1.0, seed=7, precision="fp32")
-TRAIN_OPTIONS = ["--epochs", "2", "--batch-size", "8", "--lr", "1.0", "--seed", "7", "--precision", "fp32"]
-
-
-@pytest.fixture(scope="module")
-def store(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return write_store(tmp_path_factory.mktemp("data") / "synthetic.h5", split=np.tile(SPLIT, 8))
-
-
-@pytest.fixture(scope="module")
-def ensemble(tmp_path_factory: pytest.TempPathFactory, store: Path) -> Path:
-    out = tmp_path_factory.mktemp("runs") / "ensemble"
-    result = CliRunner().invoke(
-        cli, ["train", str(store), "--out", str(out), "--members", "3", "--quiet", *TRAIN_OPTIONS]
-    )
-    assert result.exit_code == 0, result.output
-    assert "ensemble of 3 members" in result.output
-    return out
 
 
 def member_probabilities(ensemble: Path, images: np.ndarray) -> np.ndarray:

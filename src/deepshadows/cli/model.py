@@ -356,15 +356,28 @@ def export(
     opset: int | None,
     overwrite: bool,
 ) -> None:
-    """Export a trained model (run folder or weight file) to ONNX and/or a float16 copy."""
-    from deepshadows.export import export_half, export_onnx
+    """Export a trained model (run folder or weight file) to ONNX and/or a float16 copy.
+
+    An ensemble folder exports to one ONNX graph of all members (logits of their mean
+    probability) and, with --half, to a folder of float16 members.
+    """
+    from deepshadows.export import export_half
 
     if onnx_out is None and half_out is None:
         raise click.UsageError("give --onnx FILE, --half FILE or both")
     if half_out is not None:
         written = export_half(model, half_out, portable=portable, overwrite=overwrite)
+        if written.is_dir():
+            click.echo(f"wrote ensemble folder {written} (members with float16 weights)")
+            return _export_onnx(model, onnx_out, opset, overwrite)
         click.echo(f"wrote {written} ({written.stat().st_size / 1e6:.1f} MB, float16 weights)")
         _echo_carried_calibration(written.with_suffix(".json"))
+    _export_onnx(model, onnx_out, opset, overwrite)
+
+
+def _export_onnx(model: Path, onnx_out: Path | None, opset: int | None, overwrite: bool) -> None:
+    from deepshadows.export import export_onnx
+
     if onnx_out is None:
         return
     path = export_onnx(model, onnx_out, opset=opset, overwrite=overwrite)

@@ -55,6 +55,28 @@ class EnsembleModule(nn.Module):
             outputs.append(out[:, 0] if out.ndim == 2 and out.shape[1] == 1 else out)
         return torch.stack(outputs, dim=1)
 
+    def inference_module(self, input_scale: float = 1.0) -> EnsembleModule:
+        """Return the ensemble of the members' inference forms, for export.
+
+        Members with an ``inference_module`` (the Table-1 CNN) are rearranged as
+        :mod:`deepshadows.export.onnx` does for one network; when any member lacks one, the
+        members are kept and the input is multiplied by ``input_scale`` before them.
+
+        Parameters
+        ----------
+        input_scale : float, optional
+            Factor applied to the input (``1 / 255`` for uint8 cutouts).
+
+        Returns
+        -------
+        EnsembleModule
+            A module with the same outputs, for inputs scaled by ``1 / input_scale``.
+        """
+        rearrange = [getattr(member, "inference_module", None) for member in self.members]
+        if all(callable(r) for r in rearrange):
+            return EnsembleModule([r(input_scale=input_scale) for r in rearrange]).eval()
+        return EnsembleModule([_Scaled(member, input_scale) for member in self.members]).eval()
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Return the ensemble's logits (see :mod:`deepshadows.ensemble.combine`).
 
@@ -69,6 +91,17 @@ class EnsembleModule(nn.Module):
             Logits whose sigmoid (softmax) is the members' mean probability.
         """
         return member_outputs(self.member_logits(x))[0]
+
+
+class _Scaled(nn.Module):
+    """A member that multiplies its input by a constant first."""
+
+    def __init__(self, model: nn.Module, scale: float) -> None:
+        super().__init__()
+        self.model, self.scale = model, float(scale)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.model(x * self.scale)
 
 
 def member_logits(

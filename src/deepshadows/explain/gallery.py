@@ -13,7 +13,7 @@ from deepshadows._io import make_output_dir, save_png, write_json_atomic
 from deepshadows.data.store import open_store
 from deepshadows.errors import InputError
 from deepshadows.evaluation.run import predict_split
-from deepshadows.explain.gradcam import gradcam
+from deepshadows.explain.gradcam import ensemble_gradcam
 
 __all__ = ["confident_groups", "explain_run", "plot_gallery"]
 
@@ -195,7 +195,7 @@ def explain_run(
         for name, members in groups.items():
             chosen = np.sort(rng.choice(members, size=min(int(per_group), members.size), replace=False))
             images = store.read_images(rows[chosen])
-            maps, _ = gradcam(model, images, device=device)
+            maps, _ = ensemble_gradcam(model, images, device=device)
             p_lsbg = prob[chosen] if prob.ndim == 1 else prob[chosen, names.index("lsbg")]
             titles = [f"{ident}\nP(LSBG) = {p:.2f}" for ident, p in zip(ids[chosen], p_lsbg, strict=True)]
             png = plot_gallery(

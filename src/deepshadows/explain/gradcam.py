@@ -18,7 +18,7 @@ from torch import nn
 from deepshadows.errors import InputError
 from deepshadows.models.preprocess import as_network_input
 
-__all__ = ["class_scores", "gradcam"]
+__all__ = ["class_scores", "ensemble_gradcam", "gradcam"]
 
 
 def _layer(model: nn.Module, layer: nn.Module | None) -> nn.Module:
@@ -129,3 +129,52 @@ def gradcam(
     if not maps:
         return np.empty((0, *inputs.shape[-2:]), dtype=np.float32), np.empty(0, dtype=np.int64)
     return np.concatenate(maps), np.concatenate(classes).astype(np.int64)
+
+
+def ensemble_gradcam(
+    model: nn.Module,
+    images: Any,
+    *,
+    batch_size: int = 64,
+    device: str | torch.device = "cpu",
+    upsample: bool = True,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Return Grad-CAM maps of a classifier, averaged over the members of an ensemble.
+
+    Every member explains the class the ensemble predicts (its mean probability), and the
+    members' maps are averaged. A model without ``members`` is explained by :func:`gradcam`.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        An :class:`~deepshadows.ensemble.EnsembleModule` or any classifier :func:`gradcam`
+        takes, on ``device``.
+    images : array-like
+        Cutouts as stored, uint8 (N, H, W, C), or network input, float (N, C, H, W) in [0, 1].
+    batch_size : int, optional
+        Cutouts per forward and backward pass.
+    device : str or torch.device, optional
+        Device of the model.
+    upsample : bool, optional
+        Upsample the maps to the input size.
+
+    Returns
+    -------
+    maps : ndarray of shape (N, H, W), float32
+        The members' mean Grad-CAM map.
+    targets : ndarray of shape (N,), int64
+        The explained class (the ensemble's prediction).
+    """
+    members = getattr(model, "members", None)
+    if members is None:
+        return gradcam(model, images, batch_size=batch_size, device=device, upsample=upsample)
+    dev = torch.device(device)
+    with torch.inference_mode():
+        logits = model.eval()(as_network_input(images, dev))
+    target = (logits > 0).long() if logits.ndim == 1 else logits.argmax(dim=1)
+    chosen = target.cpu().numpy().astype(np.int64)
+    maps = [
+        gradcam(member, images, target=chosen, batch_size=batch_size, device=device, upsample=upsample)[0]
+        for member in members
+    ]
+    return np.mean(maps, axis=0).astype(np.float32), chosen

@@ -42,9 +42,11 @@ def export_half(
     Parameters
     ----------
     model_path : path-like
-        Run folder or weight file.
+        Run folder, weight file, or ensemble folder (exported by
+        :func:`deepshadows.ensemble.export.export_ensemble_half` to a folder).
     out : path-like
-        Weight file to write (``.safetensors``; its ``.json`` sidecar goes beside it).
+        Weight file to write (``.safetensors``; its ``.json`` sidecar goes beside it); for an
+        ensemble, the folder to write.
     extra : dict, optional
         Entries added to the copy's sidecar.
     portable : bool, optional
@@ -56,10 +58,15 @@ def export_half(
     Returns
     -------
     pathlib.Path
-        The written weight file.
+        The written weight file (the written folder for an ensemble).
     """
+    from deepshadows.ensemble.layout import is_ensemble
     from deepshadows.models import load_model, save_model
 
+    if is_ensemble(model_path):
+        from deepshadows.ensemble.export import export_ensemble_half
+
+        return export_ensemble_half(model_path, out, portable=portable, overwrite=overwrite)
     out = Path(out)
     if out.suffix != ".safetensors":
         raise InputError(f"{out}: a weight file name must end in .safetensors")
