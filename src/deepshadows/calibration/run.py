@@ -78,13 +78,14 @@ def calibrate_run(
         holds unlabelled objects or lacks a class, or the method does not fit the model.
     """
     from deepshadows.data.store import open_store
+    from deepshadows.ensemble.layout import is_ensemble
     from deepshadows.evaluation.run import logits_of_split
     from deepshadows.models import fingerprint_store, load_model
     from deepshadows.models.io import _weights_file
     from deepshadows.training import store_targets
 
     path = _local_model(model_path)
-    weights = _weights_file(path)
+    weights = path if is_ensemble(path) else _weights_file(path)
     model, meta = load_model(weights, device=device)
     num_classes = int((meta.get("model_kwargs") or {}).get("num_classes", 1))
     indices, logits = logits_of_split(model, store_path, split=split, device=device, batch_size=batch_size)

@@ -157,6 +157,11 @@ def run_transfer(
     mixed = resolve_precision(precision, dev)
     out = make_output_dir(out_dir)
     model, meta = load_model(model_path, device=str(dev))
+    if "ensemble" in meta:
+        raise InputError(
+            f"{model_path}: is an ensemble; transfer fine-tunes one network: "
+            "give it a member's folder (members/<i>)"
+        )
     with open_store(store_path) as store:
         labels = store.labels.astype(np.int64)
         sizes = [int(s) for s in curve]
