@@ -74,8 +74,10 @@ def test_notebook_api_offers_the_same(trained_run, small_store, tmp_path):
     raw = predict(trained_run, small_store, tmp_path / "r.csv", progress=False, calibrated=False)
     assert raw["probabilities"] == "uncalibrated" and raw["calibration"] is None
     released = predict("des", small_store, tmp_path / "d.csv", progress=False, log=notes.append)
-    assert released["probabilities"] == "uncalibrated" and released["calibration"] is None
-    assert len(notes) == 1 and "des has no calibration" in notes[0]
+    assert released["probabilities"] == "calibrated" and released["calibration"] == "temperature"
+    fine_tuned = predict("hsc", small_store, tmp_path / "h.csv", progress=False, log=notes.append)
+    assert fine_tuned["probabilities"] == "uncalibrated" and fine_tuned["calibration"] is None
+    assert len(notes) == 1 and "hsc has no calibration" in notes[0]
 
 
 def test_target_purity_sets_the_threshold(trained_run, small_store, tmp_path, capsys):
@@ -99,7 +101,7 @@ def test_target_purity_sets_the_threshold(trained_run, small_store, tmp_path, ca
     assert main([*args, "--overwrite", "--target-completeness", "0.5", "--threshold", "0.3"]) == 1
     assert "--threshold" in capsys.readouterr().err
     assert (
-        main(["predict", "des", str(small_store), "--out", str(out), "--overwrite", "--target-purity", "0.9"])
+        main(["predict", "hsc", str(small_store), "--out", str(out), "--overwrite", "--target-purity", "0.9"])
         == 1
     )
     assert "run `deepshadows calibrate" in capsys.readouterr().err
