@@ -148,3 +148,16 @@ def test_a_script_without_main_guard_fails_with_advice_instead_of_hanging(tmp_pa
     assert result.returncode != 0
     assert "WorkerError" in result.stderr
     assert 'if __name__ == "__main__":' in result.stderr
+
+
+def test_worker_threads_split_the_cores_between_local_trainings(monkeypatch):
+    from deepshadows.parallel import worker_threads
+
+    monkeypatch.setattr("os.cpu_count", lambda: 8)
+    assert worker_threads(None) is None  # one training: PyTorch's default
+    assert worker_threads(None, jobs=4) == 2
+    assert worker_threads("local:2") == 4 and worker_threads("local:16") == 1
+    assert worker_threads("tcp://10.0.0.1:8786") is None  # a remote cluster's cores are its own
+    assert worker_threads("local:2", threads=3) == 3
+    with pytest.raises(InputError, match="--threads"):
+        worker_threads(None, threads=0)

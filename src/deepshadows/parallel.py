@@ -31,7 +31,14 @@ from typing import Any, TypeVar
 
 from deepshadows.errors import InputError, WorkerError
 
-__all__ = ["InlineExecutor", "describe_scheduler", "map_ordered", "open_executor", "parse_scheduler"]
+__all__ = [
+    "InlineExecutor",
+    "describe_scheduler",
+    "map_ordered",
+    "open_executor",
+    "parse_scheduler",
+    "worker_threads",
+]
 
 _T = TypeVar("_T")
 _R = TypeVar("_R")
@@ -93,6 +100,45 @@ def parse_scheduler(scheduler: str | None) -> tuple[str, int | str | None]:
             f"got {scheduler!r}"
         )
     return "address", text
+
+
+def worker_threads(scheduler: str | None, jobs: int = 1, threads: int | None = None) -> int | None:
+    """PyTorch threads for each of ``jobs`` trainings that share this machine's cores.
+
+    Two trainings whose PyTorch thread pools both span every core run many times slower than
+    one after the other, so local workers split the cores between them.
+
+    Parameters
+    ----------
+    scheduler : str or None
+        As for :func:`parse_scheduler`.
+    jobs : int, optional
+        Trainings run at once in local processes (``scheduler`` None).
+    threads : int, optional
+        An explicit number, which wins.
+
+    Returns
+    -------
+    int or None
+        Threads per training, or None to leave PyTorch's default (one training at a time, or
+        a remote cluster whose machines are not this one).
+
+    Raises
+    ------
+    deepshadows.errors.InputError
+        If ``threads`` is not a positive integer.
+    """
+    if threads is not None:
+        if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
+            raise InputError(f"--threads: must be a positive integer, got {threads!r}")
+        return threads
+    kind, value = parse_scheduler(scheduler)
+    cores = os.cpu_count() or 1
+    if kind == "processes":
+        return None if jobs == 1 else max(1, cores // jobs)
+    if kind == "local":
+        return max(1, cores // int(value))  # type: ignore[arg-type]
+    return None
 
 
 def describe_scheduler(scheduler: str | None, workers: int | None = None) -> str:

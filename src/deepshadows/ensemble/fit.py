@@ -178,7 +178,7 @@ def fit_ensemble(
     from deepshadows._provenance import package_versions, provenance
     from deepshadows.ensemble.calibrate import calibrate_ensemble
     from deepshadows.models import fingerprint_store
-    from deepshadows.parallel import describe_scheduler, map_ordered, open_executor
+    from deepshadows.parallel import describe_scheduler, map_ordered, open_executor, worker_threads
     from deepshadows.training import fit
 
     if isinstance(members, bool) or not isinstance(members, int) or members < 1:
@@ -223,6 +223,7 @@ def fit_ensemble(
             config=member_config(config, i),
             resume=resume,
             overwrite=overwrite,
+            threads=None if scheduler is None else worker_threads(scheduler),
         )
         for i, entry in enumerate(entries)
         if not entry.get("finished")

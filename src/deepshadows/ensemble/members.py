@@ -27,6 +27,9 @@ class MemberJob:
         Continue the member's run from its ``last.pt``.
     overwrite : bool
         Replace a run already in the member's folder.
+    threads : int, optional
+        PyTorch threads of the training (None leaves the default); set when local workers
+        share the cores (:func:`deepshadows.parallel.worker_threads`).
     """
 
     index: int
@@ -35,6 +38,7 @@ class MemberJob:
     config: dict[str, Any]
     resume: bool = False
     overwrite: bool = False
+    threads: int | None = None
 
 
 def train_member(job: MemberJob, log: Callable[[str], object] | None = None) -> dict[str, Any]:
@@ -57,6 +61,10 @@ def train_member(job: MemberJob, log: Callable[[str], object] | None = None) -> 
 
     from deepshadows.training import TrainConfig, fit
 
+    if job.threads is not None:
+        import torch
+
+        torch.set_num_threads(job.threads)
     cfg = TrainConfig.from_dict(job.config)
     prefixed = None if log is None else (lambda line: log(f"member {job.index}: {line}"))
     result = fit(

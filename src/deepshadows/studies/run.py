@@ -30,7 +30,13 @@ from deepshadows.evaluation.compare import write_metrics_tables
 from deepshadows.evaluation.metrics import BINARY_METRICS
 from deepshadows.evaluation.report import load_roc
 from deepshadows.models import fingerprint_store
-from deepshadows.parallel import InlineExecutor, describe_scheduler, open_executor, parse_scheduler
+from deepshadows.parallel import (
+    InlineExecutor,
+    describe_scheduler,
+    open_executor,
+    parse_scheduler,
+    worker_threads,
+)
 from deepshadows.studies.figures import plot_interval_comparison, plot_study_roc, plot_tpr_ratio
 from deepshadows.studies.jobs import StudyJob, read_result, run_job
 from deepshadows.studies.selections import NOISE_MODES
@@ -77,20 +83,6 @@ def _check_params(kind: str, params: dict[str, Any]) -> dict[str, Any]:
         if isinstance(n, bool) or not isinstance(n, int) or not 2 <= n <= 10000:
             raise InputError(f"--n: must be a number of resamples in [2, 10000], got {n!r}")
     return params
-
-
-def _threads(scheduler: str | None, jobs: int, threads: int | None) -> int | None:
-    if threads is not None:
-        if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
-            raise InputError(f"--threads: must be a positive integer, got {threads!r}")
-        return threads
-    kind, value = parse_scheduler(scheduler)
-    cores = os.cpu_count() or 1
-    if kind == "processes":
-        return None if jobs == 1 else max(1, cores // jobs)
-    if kind == "local":
-        return max(1, cores // int(value))  # type: ignore[arg-type]
-    return None
 
 
 def plan_study(
@@ -418,7 +410,7 @@ def run_study(
     if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
         raise InputError(f"--jobs: must be a positive integer, got {jobs!r}")
     parse_scheduler(scheduler)
-    per_run_threads = _threads(scheduler, jobs, threads)
+    per_run_threads = worker_threads(scheduler, jobs, threads)
     inline = scheduler is None and jobs == 1
     out = Path(out_dir)
     store_path = Path(store_path)
