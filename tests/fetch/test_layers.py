@@ -60,7 +60,7 @@ def test_fetched_rows_carry_the_layer(make_server, coordinates, write_catalog, f
     # The server draws each JPEG from the layer it was asked for: the stored cutouts are the
     # ls ones, not those of the default des-dr1 layer.
     for k, (_, ra, dec) in enumerate(rows):
-        ours = resize_cutout(parse_jpeg(server.jpeg_bytes(ra, dec, layer=layer)), size=64)
+        ours = resize_cutout(parse_jpeg(server.jpeg_bytes(ra, dec, layer=layer)), size=64, resize="lanczos")
         des = resize_cutout(parse_jpeg(server.jpeg_bytes(ra, dec)), size=64)
         np.testing.assert_array_equal(images[k], ours)
         assert not np.array_equal(images[k], des)
@@ -82,7 +82,7 @@ def test_ls_dr10_griz_fits_make_grz_cutouts(make_server, coordinates, write_cata
         raw = server.fits_bytes(ra, dec, layer="ls-dr10", size=survey.stamp_pixels, bands="griz")
         bands = read_fits_cube(raw, bands=tuple("griz"))
         grz = {b: bands[b] for b in "grz"}
-        np.testing.assert_array_equal(images[k], bands_to_cutout(grz, survey=survey))
+        np.testing.assert_array_equal(images[k], bands_to_cutout(grz, survey=survey, resize=survey.resize))
         expected, _ = measure_band_features(bands, survey=survey, pixel_scale=survey.native_scale)
         np.testing.assert_array_equal(features[k], expected.astype(np.float32))
     assert np.isfinite(features[:, FEATURE_NAMES.index("g_i")]).all()
@@ -98,3 +98,11 @@ def test_cli_accepts_the_layers(make_server, coordinates, write_catalog, tmp_pat
     with open_store(out) as store:
         assert store.config["layer"] == "ls-dr10"
     assert "ls-dr9" in CliRunner().invoke(fetch_command, ["--help"]).output
+
+
+def test_resize_defaults_to_the_layers_own_filter():
+    assert CutoutConfig(layer="des-dr1").resize == "nearest"
+    assert CutoutConfig(layer="hsc2").resize == "nearest"
+    assert CutoutConfig(layer="ls-dr9").resize == "lanczos"  # as the simulated ls-dr9/ls-dr10 sets
+    assert CutoutConfig(layer="ls-dr10").resize == "lanczos"
+    assert CutoutConfig(layer="ls-dr10", resize="bicubic").validate().resize == "bicubic"

@@ -50,9 +50,8 @@ _SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 @click.option(
     "--resize",
     type=click.Choice(sorted(RESIZE_FILTERS)),
-    default="nearest",
-    show_default=True,
-    help="Filter of the 256 -> 64 pixel resize.",
+    default=None,
+    help="Filter of the 256 -> 64 pixel resize [the layer's: nearest, lanczos for ls-dr9/ls-dr10].",
 )
 @click.option("--concurrency", type=int, default=8, show_default=True, help="Requests in flight at once.")
 @click.option(
@@ -109,7 +108,7 @@ def fetch_command(
     from_fits: bool,
     bands: str,
     image_size: int,
-    resize: str,
+    resize: str | None,
     concurrency: int,
     rate_limit: float | None,
     timeout: float,

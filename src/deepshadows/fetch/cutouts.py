@@ -77,8 +77,10 @@ class CutoutConfig:
         ``ls-dr9`` does not serve).
     image_size : int
         Side of the stored cutouts.
-    resize : {"nearest", "bicubic"}
-        Filter of the 256 -> ``image_size`` resize.
+    resize : {"nearest", "bicubic", "lanczos"}, optional
+        Filter of the 256 -> ``image_size`` resize; None takes the layer's own
+        (:attr:`deepshadows.surveys.Survey.resize`: LANCZOS for the Legacy Survey layers, as the
+        simulated sets that imitate them).
     zoom : int
         Viewer zoom of the JPEG cutouts (15 in the paper).
     base_url : str
@@ -92,7 +94,7 @@ class CutoutConfig:
     from_fits: bool = False
     bands: str = "grz"
     image_size: int = 64
-    resize: str = "nearest"
+    resize: str | None = None
     zoom: int = 15
     base_url: str = DEFAULT_BASE_URL
     subtract_background: bool = False
@@ -102,6 +104,8 @@ class CutoutConfig:
             object.__setattr__(self, "fits", True)
         object.__setattr__(self, "base_url", str(self.base_url).rstrip("/"))
         object.__setattr__(self, "bands", str(self.bands).lower())
+        if self.resize is None and self.layer in LAYERS:
+            object.__setattr__(self, "resize", LAYERS[self.layer].resize)
 
     @property
     def survey(self) -> Survey:

@@ -268,7 +268,7 @@ def fetch_catalog(
     from_fits: bool = False,
     bands: str = "grz",
     image_size: int = 64,
-    resize: str = "nearest",
+    resize: str | None = None,
     base_url: str = DEFAULT_BASE_URL,
     subtract_background: bool = False,
     concurrency: int = 8,
@@ -319,8 +319,9 @@ def fetch_catalog(
         i-band features need).
     image_size : int, optional
         Side of the stored cutouts.
-    resize : {"nearest", "bicubic"}, optional
-        Filter of the 256 -> ``image_size`` resize.
+    resize : {"nearest", "bicubic", "lanczos"}, optional
+        Filter of the 256 -> ``image_size`` resize; by default the layer's own (nearest for
+        ``des-dr1`` and ``hsc2``, LANCZOS for ``ls-dr9`` and ``ls-dr10``).
     base_url : str, optional
         The viewer's site.
     subtract_background : bool, optional
