@@ -14,6 +14,7 @@ __all__ = [
     "check_writable",
     "make_output_dir",
     "partial_path",
+    "read_json",
     "save_png",
     "write_json_atomic",
 ]
@@ -119,6 +120,38 @@ def make_output_dir(path: str | os.PathLike[str], *, parameter: str | None = Non
     except OSError as exc:
         raise InputError(f"{name}: cannot create the output folder ({exc.strerror})") from exc
     return out
+
+
+def read_json(path: str | os.PathLike[str], what: str) -> Any:
+    """Read a JSON file, turning every failure into one message that names it.
+
+    Parameters
+    ----------
+    path : path-like
+        The file.
+    what : str
+        What the file holds, for the messages (``"calibration"``, ``"model description"``).
+
+    Returns
+    -------
+    object
+        The parsed value.
+
+    Raises
+    ------
+    deepshadows.errors.InputError
+        ``"<path>: <what> not found"`` if the file is missing, ``"<path>: cannot read the
+        <what> (<reason>)"`` if it cannot be read or is not JSON.
+    """
+    from deepshadows.errors import InputError
+
+    path = Path(path)
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise InputError(f"{path}: {what} not found") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise InputError(f"{path}: cannot read the {what} ({exc})") from exc
 
 
 def write_json_atomic(path: str | os.PathLike[str], obj: Any) -> None:

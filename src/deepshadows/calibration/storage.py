@@ -10,13 +10,12 @@ file's metadata), so the exported files carry it alone.
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from deepshadows._io import write_json_atomic
+from deepshadows._io import read_json, write_json_atomic
 from deepshadows.calibration.record import Calibration
 from deepshadows.calibration.serialization import calibration_from_dict, calibration_to_dict
 from deepshadows.errors import InputError
@@ -98,13 +97,7 @@ def read_calibration(path: str | os.PathLike[str]) -> Calibration:
         If the file is missing, not JSON or not a valid calibration; the message names it.
     """
     path = Path(path)
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise InputError(f"{path}: calibration file not found") from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise InputError(f"{path}: cannot read the calibration ({exc})") from exc
-    return calibration_from_dict(data, source=str(path))
+    return calibration_from_dict(read_json(path, "calibration"), source=str(path))
 
 
 def find_calibration(model_path: str | os.PathLike[str], metadata: Mapping[str, Any]) -> Calibration | None:

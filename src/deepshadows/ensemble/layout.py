@@ -19,13 +19,12 @@ An ensemble folder holds:
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from deepshadows._io import write_json_atomic
+from deepshadows._io import read_json, write_json_atomic
 from deepshadows.errors import InputError
 
 __all__ = [
@@ -150,12 +149,7 @@ def read_ensemble_description(ensemble: str | os.PathLike[str]) -> dict[str, Any
         list is malformed; the message names the file.
     """
     path = Path(ensemble) / ENSEMBLE_NAME
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise InputError(f"{path}: ensemble description not found") from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise InputError(f"{path}: cannot read the ensemble description ({exc})") from exc
+    data = read_json(path, "ensemble description")
     if not isinstance(data, dict) or data.get("format") != ENSEMBLE_FORMAT:
         raise InputError(f"{path}: not an ensemble description (format {ENSEMBLE_FORMAT!r} expected)")
     version = data.get("format_version")

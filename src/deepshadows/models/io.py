@@ -26,7 +26,7 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 from torch import nn
 
-from deepshadows._io import atomic_path, write_json_atomic
+from deepshadows._io import atomic_path, read_json, write_json_atomic
 from deepshadows.errors import InputError
 from deepshadows.models.registry import create_model, list_models
 
@@ -151,10 +151,7 @@ def _read_sidecar(path: Path) -> dict[str, Any]:
     sidecar = sidecar_path(path)
     if not sidecar.is_file():
         raise InputError(f"{sidecar}: model description not found beside the weights {path.name}")
-    try:
-        meta = json.loads(sidecar.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise InputError(f"{sidecar}: cannot read the model description ({exc})") from exc
+    meta = read_json(sidecar, "model description")
     if not isinstance(meta, dict):
         raise InputError(f"{sidecar}: model description is not a JSON object")
     missing = sorted(key for key in ("format_version", "architecture", "model_kwargs") if key not in meta)
