@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from deepshadows._io import check_writable
-from deepshadows.data.importer import _write_rows
+from deepshadows.data.writing import _write_rows
 from deepshadows.errors import InputError
 
 __all__ = ["NPZ_SUFFIX", "import_npz", "parse_select", "read_npz_columns"]

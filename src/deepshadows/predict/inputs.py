@@ -16,7 +16,7 @@ from pathlib import Path
 import h5py
 import numpy as np
 
-from deepshadows.data.importer import IMAGE_SUFFIXES, _check_resize, _folder_images, read_image
+from deepshadows.data.images import IMAGE_SUFFIXES, _check_resize, _folder_images, read_image
 from deepshadows.data.store import open_store
 from deepshadows.errors import InputError
 from deepshadows.viewer import resize_cutout

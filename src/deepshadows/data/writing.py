@@ -1,0 +1,96 @@
+"""Writing imported rows into a store, block by block, with their splits and configuration."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from deepshadows._io import partial_path
+from deepshadows._provenance import provenance
+from deepshadows.data.fits import feature_dtype
+from deepshadows.data.splits import SPLIT_NAMES, make_splits
+from deepshadows.data.store import DEFAULT_ID_WIDTH, StoreWriter
+from deepshadows.errors import InputError
+
+# Shared by the modules of this package; not part of the public API.
+__all__: list[str] = []
+
+_BATCH = 256
+
+#: Reads rows [start, stop): their cutouts, and their features and flags (None without features).
+_BlockReader = Callable[[int, int], tuple[np.ndarray, np.ndarray | None, np.ndarray | None]]
+
+
+def _write_rows(
+    n: int,
+    ids: Sequence[str],
+    labels: Sequence[int] | np.ndarray,
+    *,
+    read_block: _BlockReader,
+    out: Path,
+    with_features: bool,
+    kinds: Sequence[str] | None,
+    subclasses: Sequence[str] | None,
+    splits: Sequence[str] | None,
+    image_size: int,
+    overwrite: bool,
+    seed: int,
+    fractions: Sequence[float],
+    config: Mapping[str, Any],
+) -> Path:
+    """Write ``n`` rows read block by block into the store ``out``; remove it on any error."""
+    label_arr = np.asarray(labels, dtype=np.int64)
+    if n == 0:
+        raise InputError(f"{out}: no images to import")
+    if len(ids) != n or label_arr.shape != (n,):
+        raise ValueError(
+            f"paths, ids and labels must have the same length, got {n}, "
+            f"{len(ids)}, {label_arr.shape[0] if label_arr.ndim else 0}"
+        )
+    kind_arr = np.asarray(kinds if kinds is not None else np.where(label_arr == 1, "lsbg", ""), dtype=str)
+    sub_arr = np.asarray(subclasses if subclasses is not None else [""] * n, dtype=str)
+    if splits is not None:
+        split_arr = np.asarray(splits, dtype=str)
+        split_seed: int | None = None
+        recorded = [float(np.mean(split_arr == s)) for s in SPLIT_NAMES]
+    elif (label_arr >= 0).all():
+        split_arr = make_splits(label_arr, fractions=fractions, seed=seed)
+        split_seed, recorded = int(seed), list(fractions)
+    else:
+        split_arr = np.full(n, "", dtype="S5")
+        split_seed, recorded = None, None
+    attrs = {"config": dict(config), "provenance": provenance()}
+    size = int(image_size)
+    writer = StoreWriter(
+        out,
+        n_total=n,
+        feature_dtype=feature_dtype() if with_features else None,
+        truth_dtype=None,
+        attrs=attrs,
+        image_shape=(size, size, 3),
+        overwrite=overwrite,
+        id_width=max([DEFAULT_ID_WIDTH, *(len(str(i).encode("utf-8")) for i in ids)]),
+    )
+    try:
+        for start in range(0, n, _BATCH):
+            stop = min(start + _BATCH, n)
+            images, features, flags = read_block(start, stop)
+            batch = {
+                "images": images,
+                "label": label_arr[start:stop],
+                "kind": kind_arr[start:stop],
+                "subclass": sub_arr[start:stop],
+                "id": np.asarray(ids[start:stop], dtype=object),
+            }
+            if with_features:
+                batch["features"] = np.array([tuple(row) for row in features], dtype=feature_dtype())
+                batch["feature_flag"] = flags
+            writer.append(batch)
+        return writer.finalize(split_arr, split_fractions=recorded, split_seed=split_seed)
+    except BaseException:
+        writer.close()
+        partial_path(out).unlink(missing_ok=True)
+        raise
