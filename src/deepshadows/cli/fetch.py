@@ -6,14 +6,13 @@ from pathlib import Path
 
 import click
 
+from deepshadows.cli._status import EXIT_SOME_FAILED, exit_if_some_failed
 from deepshadows.errors import DeepShadowsError
 from deepshadows.fetch.cutouts import DEFAULT_BASE_URL, LAYERS
 from deepshadows.viewer import RESIZE_FILTERS
 
 __all__ = ["EXIT_SOME_FAILED", "fetch_command"]
 
-#: Exit status when the store was written but some rows are missing from it.
-EXIT_SOME_FAILED = 3
 _SHOWN_BAD_ROWS = 20
 _SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
@@ -189,10 +188,4 @@ def fetch_command(
     if result.path is None:
         click.echo(f"error: no row could be fetched; the reasons are in {result.failures_path}", err=True)
         raise click.exceptions.Exit(1)
-    if result.failures:
-        click.echo(
-            f"warning: {len(result.failures)} of {result.n_catalog} rows are not in the store; "
-            f"they are listed in {result.failures_path}",
-            err=True,
-        )
-        raise click.exceptions.Exit(EXIT_SOME_FAILED)
+    exit_if_some_failed(len(result.failures), result.n_catalog, "in the store", result.failures_path)

@@ -2,7 +2,9 @@
 
 Every command parses its options and calls one function of the library, which works the same
 from a notebook. Errors caused by the input are printed as one line naming the culprit, with
-exit status 1 (2 for usage errors, as click does).
+exit status 1 (2 for usage errors, as click does). A batch command (``predict``, ``import``,
+``fetch``) that wrote its output but could not process some rows exits with status 3 and lists
+them in ``<out>.failures.csv``; see :mod:`deepshadows.cli._status` for every status.
 """
 
 from __future__ import annotations
@@ -75,7 +77,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     -------
     int
         Exit status: 0 on success, 1 for an error of the package, click's status for a usage
-        error (2) and 130 when aborted or interrupted.
+        error (2), 3 when a batch command completed with some failed rows (listed in its
+        failures file) and 130 when aborted or interrupted.
     """
     try:
         cli.main(

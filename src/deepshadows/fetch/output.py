@@ -7,7 +7,8 @@ Files, for an output ``<out>``:
     :class:`~deepshadows.data.store.StoreWriter`; the ``truth`` table holds where each row came
     from (:data:`POSITION_DTYPE`: catalogue data row, ra, dec).
 ``<out>.failures.csv``
-    Rows not in the store: ``row, id, ra, dec, reason`` (absent when every row was stored).
+    Rows not in the store: ``row, id, ra, dec, reason`` (absent when every row was stored),
+    written by :func:`deepshadows.failures.write_failures`.
 ``<out>.fetch.json``
     Configuration, client settings, provenance and statistics.
 ``<out>.parts/``
@@ -16,7 +17,6 @@ Files, for an output ``<out>``:
 
 from __future__ import annotations
 
-import csv
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -25,10 +25,10 @@ from typing import Any
 
 import numpy as np
 
-from deepshadows._io import atomic_path
 from deepshadows.data.fits import feature_dtype
 from deepshadows.data.splits import make_splits
 from deepshadows.data.store import DEFAULT_ID_WIDTH, StoreWriter
+from deepshadows.failures import failures_path, write_failures
 from deepshadows.fetch.catalog import BadRow, Catalog, CatalogRow
 from deepshadows.fetch.http import FetchStats
 from deepshadows.fetch.staging import PartitionStaging
@@ -64,23 +64,6 @@ def staging_path(out: str | os.PathLike[str]) -> Path:
     return out.with_name(out.name + ".parts")
 
 
-def failures_path(out: str | os.PathLike[str]) -> Path:
-    """Return the file listing the rows that were not stored: ``<out>.failures.csv``.
-
-    Parameters
-    ----------
-    out : path-like
-        The store.
-
-    Returns
-    -------
-    pathlib.Path
-        ``<out>.failures.csv`` beside the store.
-    """
-    out = Path(out)
-    return out.with_name(out.name + ".failures.csv")
-
-
 def report_path(out: str | os.PathLike[str]) -> Path:
     """Return the file of the configuration, provenance and statistics: ``<out>.fetch.json``.
 
@@ -96,32 +79,6 @@ def report_path(out: str | os.PathLike[str]) -> Path:
     """
     out = Path(out)
     return out.with_name(out.name + ".fetch.json")
-
-
-def write_failures(path: Path, failures: Sequence[BadRow]) -> Path | None:
-    """Write the failures CSV atomically, or remove a stale one when there are none.
-
-    Parameters
-    ----------
-    path : pathlib.Path
-        The CSV file (see :func:`failures_path`).
-    failures : sequence of BadRow
-        Rows not in the store, written in this order as ``row, id, ra, dec, reason``.
-
-    Returns
-    -------
-    pathlib.Path or None
-        The file, or None when ``failures`` is empty.
-    """
-    if not failures:
-        path.unlink(missing_ok=True)
-        return None
-    with atomic_path(path) as tmp, open(tmp, "w", newline="", encoding="utf-8") as fh:
-        writer = csv.writer(fh)
-        writer.writerow(["row", "id", "ra", "dec", "reason"])
-        for bad in failures:
-            writer.writerow([bad.row, bad.ident, bad.ra, bad.dec, bad.reason])
-    return path
 
 
 @dataclass

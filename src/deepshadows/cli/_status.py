@@ -1,0 +1,54 @@
+"""Exit statuses of the command line, and the ending of a batch command some of whose rows failed.
+
+======  ==============================================================================
+status  meaning
+======  ==============================================================================
+0       success
+1       error: a bad input, file, row or parameter (one ``error: ...`` line names it)
+2       usage error (an unknown option, a missing argument), as click reports it
+3       completed with some failures: the output is written, and the rows that could not
+        be processed are listed with their reasons in ``<out>.failures.csv``
+130     aborted or interrupted (rerun with ``--resume`` to continue)
+======  ==============================================================================
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+__all__ = ["EXIT_ERROR", "EXIT_SOME_FAILED", "exit_if_some_failed"]
+
+#: Exit status of an error of the package.
+EXIT_ERROR = 1
+#: Exit status when the output was written but some rows failed (listed in the failures file).
+EXIT_SOME_FAILED = 3
+
+
+def exit_if_some_failed(n_failed: int, n_total: int, what: str, listed: Path | str | None) -> None:
+    """Warn and exit with :data:`EXIT_SOME_FAILED` when some rows failed; return otherwise.
+
+    Parameters
+    ----------
+    n_failed : int
+        Rows that failed.
+    n_total : int
+        Rows of the input.
+    what : str
+        What happened to the other rows, for the warning (``"classified"``, ``"in the store"``).
+    listed : path-like or None
+        The failures file.
+
+    Raises
+    ------
+    click.exceptions.Exit
+        With status 3 when ``n_failed`` is positive.
+    """
+    if n_failed <= 0:
+        return
+    click.echo(
+        f"warning: {n_failed} of {n_total} rows are not {what}; they are listed in {listed}",
+        err=True,
+    )
+    raise click.exceptions.Exit(EXIT_SOME_FAILED)
