@@ -34,7 +34,8 @@ def _register_commands() -> None:
     from deepshadows.cli.calibration import calibrate
     from deepshadows.cli.data import import_command, inspect_command, simulate
     from deepshadows.cli.fetch import fetch_command
-    from deepshadows.cli.model import evaluate, export, predict, train
+    from deepshadows.cli.model import evaluate, export, train
+    from deepshadows.cli.predict import predict
     from deepshadows.cli.report import report_command
     from deepshadows.cli.study import study
 

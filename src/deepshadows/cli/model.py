@@ -1,4 +1,4 @@
-"""Model commands: ``train``, ``evaluate``, ``predict`` and ``export``."""
+"""Model commands: ``train``, ``evaluate`` and ``export`` (``predict`` has its own module)."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ from pathlib import Path
 import click
 
 from deepshadows.cli._echo import echo_evaluation
-from deepshadows.cli.calibration import echo_notes, probability_options
+from deepshadows.cli.calibration import probability_options
 
-__all__ = ["evaluate", "export", "predict", "train"]
+__all__ = ["evaluate", "export", "train"]
 
 
 def _echo_carried_calibration(sidecar: Path) -> None:
@@ -221,110 +221,6 @@ def evaluate(
     )
     click.echo(f"probabilities: {result['extra']['probabilities']}")
     echo_evaluation(result)
-
-
-@click.command()
-@click.argument("paths", metavar="[MODEL] INPUT", nargs=-1, required=True, type=click.Path(path_type=Path))
-@click.option(
-    "--model",
-    "model_option",
-    default=None,
-    help="Released model (des, hsc, ls-dr10) or a model path, instead of the MODEL argument [des].",
-)
-@click.option(
-    "--out",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=Path("predictions.csv"),
-    show_default=True,
-    help="Output CSV.",
-)
-@click.option("--threshold", type=float, default=None, help="LSBG when the probability exceeds it [model's].")
-@click.option("--batch-size", type=int, default=64, show_default=True, help="Images per forward pass.")
-@click.option(
-    "--resize",
-    type=click.Choice(["nearest", "bicubic"]),
-    default=None,
-    help="Resize images of another size instead of rejecting them.",
-)
-@click.option("--device", default="cpu", show_default=True, help="cpu, cuda, cuda:N or auto.")
-@click.option(
-    "--precision",
-    type=click.Choice(["auto", "fp32", "bf16", "fp16"]),
-    default="auto",
-    show_default=True,
-    help="auto: bf16 on CPUs with native bfloat16, fp16 on CUDA, else fp32 (ONNX models: fp32).",
-)
-@click.option("--resume", is_flag=True, help="Continue an interrupted prediction.")
-@click.option("--overwrite", is_flag=True, help="Replace an existing output file.")
-@click.option(
-    "--scheduler",
-    default=None,
-    help="Classify on Dask: local:N (a local cluster of N workers) or a scheduler address.",
-)
-@click.option(
-    "--partition-size", type=int, default=8192, show_default=True, help="Rows per task with --scheduler."
-)
-@click.option("--quiet", is_flag=True, help="No progress bar.")
-@probability_options
-def predict(
-    paths: tuple[Path, ...],
-    model_option: str | None,
-    out: Path,
-    threshold: float | None,
-    batch_size: int,
-    resize: str | None,
-    device: str,
-    precision: str,
-    resume: bool,
-    overwrite: bool,
-    scheduler: str | None,
-    partition_size: int,
-    quiet: bool,
-    uncalibrated: bool,
-    target_purity: float | None,
-    target_completeness: float | None,
-) -> None:
-    """Classify a store, a folder of JPEG/PNG cutouts or one image; write id, probability, label.
-
-    MODEL is a run folder or weight file from `train`, an ONNX file from `export --onnx` (run by
-    ONNX Runtime), or the name of a model released with the package: des (default), hsc or ls-dr10.
-    A calibrated model writes calibrated probabilities (column calibrated_probability) unless
-    --uncalibrated is given.
-    """
-    if len(paths) > 2:
-        raise click.UsageError("give at most two arguments: [MODEL] INPUT")
-    if len(paths) == 2 and model_option is not None:
-        raise click.UsageError("give the model either as the MODEL argument or as --model, not both")
-    model: str | Path = paths[0] if len(paths) == 2 else (model_option or "des")
-    input_path = paths[-1]
-    from deepshadows.predict import predict as run_predict
-
-    result = run_predict(
-        model,
-        input_path,
-        out,
-        threshold=threshold,
-        batch_size=batch_size,
-        resize=resize,
-        device=device,
-        precision=precision,
-        resume=resume,
-        overwrite=overwrite,
-        progress=not quiet,
-        scheduler=scheduler,
-        partition_size=partition_size,
-        calibrated=not uncalibrated,
-        target_purity=target_purity,
-        target_completeness=target_completeness,
-        log=lambda line: echo_notes([line]),
-    )
-    summary = (
-        f"wrote {result['n']} rows to {out} ({result['rows_per_second']:.0f} rows/s); "
-        f"{result['probabilities']} probabilities"
-    )
-    if result["threshold"] is not None:
-        summary += f", threshold {result['threshold']:.4g}"
-    click.echo(summary)
 
 
 @click.command()
