@@ -86,7 +86,16 @@ def test_predict_rejects_images_of_another_size(trained_run, tmp_path, capsys):
     Image.fromarray(np.zeros((256, 256, 3), np.uint8)).save(folder / "a.png")
     assert main(["predict", str(trained_run), str(folder), "--out", str(tmp_path / "p.csv"), "--quiet"]) == 1
     assert "a.png" in capsys.readouterr().err
-    args = ["predict", str(trained_run), str(folder), "--out", str(tmp_path / "p.csv"), "--resize", "bicubic"]
+    args = [
+        "predict",
+        str(trained_run),
+        str(folder),
+        "--out",
+        str(tmp_path / "p.csv"),
+        "--resize",
+        "bicubic",
+        "--overwrite",
+    ]
     assert main([*args, "--quiet"]) == 0
 
 

@@ -137,8 +137,8 @@ def test_predict_writes_the_mean_and_the_uncertainty(ensemble: Path, store: Path
         plain = [float(r["probability"]) for r in csv.DictReader(f)]
     np.testing.assert_allclose(plain, mean, atol=1e-6)
     part = Partition(str(ensemble), str(store), 16, None, "cpu", "fp32", 8, start=3, size=5, members=True)
-    ids, member_logits = classify_partition(part)
-    assert member_logits.shape == (5, 3) and ids[0] == rows[3]["id"]
+    ids, member_logits, failures = classify_partition(part)
+    assert member_logits.shape == (5, 3) and ids[0] == rows[3]["id"] and failures == []
 
 
 def test_evaluate_reports_rejection(ensemble: Path, store: Path, tmp_path: Path) -> None:

@@ -336,8 +336,10 @@ def test_wrong_size_image_needs_resize(
     save(folder / "b.png", big)
     out = tmp_path / "big.csv"
     with pytest.raises(InputError, match=r"b\.png: image is 128x128.*--resize"):
-        predict("model.pt", folder, out, precision="fp32", progress=False)
+        predict("model.pt", folder, out, precision="fp32", progress=False, strict=True)
     assert not out.exists()
+    result = predict("model.pt", folder, out, precision="fp32", progress=False)
+    assert result["n"] == 1 and result["failed"] == 1 and "128x128" in result["failures"][0].reason
     predict("model.pt", folder, out, resize="nearest", overwrite=True, precision="fp32", progress=False)
     _, rows = read_csv(out)
     assert [r[0] for r in rows] == ["a", "b"]

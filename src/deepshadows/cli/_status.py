@@ -15,10 +15,11 @@ status  meaning
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import click
 
-__all__ = ["EXIT_ERROR", "EXIT_SOME_FAILED", "exit_if_some_failed"]
+__all__ = ["EXIT_ERROR", "EXIT_SOME_FAILED", "exit_if_some_failed", "strict_option"]
 
 #: Exit status of an error of the package.
 EXIT_ERROR = 1
@@ -26,8 +27,12 @@ EXIT_ERROR = 1
 EXIT_SOME_FAILED = 3
 
 
-def exit_if_some_failed(n_failed: int, n_total: int, what: str, listed: Path | str | None) -> None:
+def exit_if_some_failed(
+    n_failed: int, n_total: int, what: str, listed: Path | str | None, first: str | None = None
+) -> None:
     """Warn and exit with :data:`EXIT_SOME_FAILED` when some rows failed; return otherwise.
+
+    When every row failed the command has nothing to show: that is an error (status 1).
 
     Parameters
     ----------
@@ -39,16 +44,41 @@ def exit_if_some_failed(n_failed: int, n_total: int, what: str, listed: Path | s
         What happened to the other rows, for the warning (``"classified"``, ``"in the store"``).
     listed : path-like or None
         The failures file.
+    first : str, optional
+        The message of the first failure, shown when every row failed.
 
     Raises
     ------
     click.exceptions.Exit
-        With status 3 when ``n_failed`` is positive.
+        With status 3 when ``n_failed`` is positive, 1 when it is ``n_total``.
     """
     if n_failed <= 0:
         return
-    click.echo(
-        f"warning: {n_failed} of {n_total} rows are not {what}; they are listed in {listed}",
-        err=True,
-    )
+    if n_failed >= n_total:
+        example = f" ({first})" if first else ""
+        click.echo(
+            f"error: none of the {n_total} rows is {what}{example}; all are listed in {listed}", err=True
+        )
+        raise click.exceptions.Exit(EXIT_ERROR)
+    click.echo(f"warning: {n_failed} of {n_total} rows are not {what}; they are listed in {listed}", err=True)
     raise click.exceptions.Exit(EXIT_SOME_FAILED)
+
+
+def strict_option(command: Any) -> Any:
+    """Add ``--strict`` to a batch command: stop at the first row that cannot be read.
+
+    Parameters
+    ----------
+    command : callable
+        The command function (before ``click.command``).
+
+    Returns
+    -------
+    callable
+        The command with the option.
+    """
+    return click.option(
+        "--strict",
+        is_flag=True,
+        help="Stop at the first unreadable file (exit 1) instead of listing it in OUT.failures.csv (exit 3).",
+    )(command)

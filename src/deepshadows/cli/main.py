@@ -82,7 +82,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         failures file) and 130 when aborted or interrupted.
     """
     try:
-        cli.main(
+        # Without standalone mode click returns the status of a command that exits early.
+        status = cli.main(
             args=list(argv) if argv is not None else None, prog_name="deepshadows", standalone_mode=False
         )
     except DeepShadowsError as exc:
@@ -99,7 +100,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         click.echo("interrupted; rerun with --resume to continue", err=True)
         return 130
-    return 0
+    return status if isinstance(status, int) else 0
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from deepshadows.cli._status import exit_if_some_failed, strict_option
 from deepshadows.cli.calibration import echo_notes, probability_options
 
 __all__ = ["predict"]
@@ -43,6 +44,8 @@ __all__ = ["predict"]
     help="auto: bf16 on CPUs with native bfloat16, fp16 on CUDA, else fp32 (ONNX models: fp32).",
 )
 @click.option("--resume", is_flag=True, help="Continue an interrupted prediction.")
+@click.option("--retry-failed", is_flag=True, help="With --resume: read the rows that failed before again.")
+@strict_option
 @click.option("--overwrite", is_flag=True, help="Replace an existing output file.")
 @click.option(
     "--scheduler",
@@ -64,6 +67,8 @@ def predict(
     device: str,
     precision: str,
     resume: bool,
+    retry_failed: bool,
+    strict: bool,
     overwrite: bool,
     scheduler: str | None,
     partition_size: int,
@@ -77,7 +82,7 @@ def predict(
     MODEL is a run folder or weight file from `train`, an ONNX file from `export --onnx` (run by
     ONNX Runtime), or the name of a model released with the package: des (default), hsc or ls-dr10.
     A calibrated model writes calibrated probabilities (column calibrated_probability) unless
-    --uncalibrated is given.
+    --uncalibrated is given. Unreadable images are listed in OUT.failures.csv (exit status 3).
     """
     if len(paths) > 2:
         raise click.UsageError("give at most two arguments: [MODEL] INPUT")
@@ -104,12 +109,16 @@ def predict(
         calibrated=not uncalibrated,
         target_purity=target_purity,
         target_completeness=target_completeness,
+        strict=strict,
+        retry_failed=retry_failed,
         log=lambda line: echo_notes([line]),
     )
     summary = (
         f"wrote {result['n']} rows to {out} ({result['rows_per_second']:.0f} rows/s); "
-        f"{result['probabilities']} probabilities"
+        f"{result['failed']} failed; {result['probabilities']} probabilities"
     )
     if result["threshold"] is not None:
         summary += f", threshold {result['threshold']:.4g}"
     click.echo(summary)
+    first = result["failures"][0].message if result["failures"] else None
+    exit_if_some_failed(result["failed"], result["n_input"], "classified", result["failures_path"], first)

@@ -4,13 +4,22 @@ from __future__ import annotations
 
 import csv
 import os
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TextIO
 
 import numpy as np
 
+from deepshadows.ensemble.combine import combine_member_logits
 from deepshadows.errors import InputError
+from deepshadows.failures import FailedRow
+from deepshadows.predict.model_settings import _check_logits
+
+if TYPE_CHECKING:
+    from deepshadows.predict.failed_rows import _FailureLog
+
+Block = tuple[list[str], Any, list[FailedRow]]
 
 # Shared by the modules of this package; not part of the public API.
 __all__: list[str] = []
@@ -45,25 +54,29 @@ def _rows(
 
 
 def _after_overlap(
-    blocks: Iterable[tuple[list[str], Any]],
+    blocks: Iterable[tuple[list[str], Any, list[FailedRow]]],
     last_id: str | None,
-    done: int,
+    resume_at: int,
     partial: Path,
     input_path: str | os.PathLike[str],
-) -> Iterator[tuple[list[str], Any]]:
-    """Drop the row a resumed run re-reads, after checking its id against the last one written."""
-    for ids, values in blocks:
-        if last_id is not None:
+) -> Iterator[tuple[list[str], Any, list[FailedRow]]]:
+    """Drop what a resumed run re-reads, after checking the overlap row's id against the last one written.
+
+    A resumed run starts at the last row written (``last_id``), so its first row read is that
+    row; the failures of rows before ``resume_at`` (0-based), already recorded, are dropped.
+    """
+    for ids, values, failures in blocks:
+        failures = [bad for bad in failures if bad.row > resume_at]
+        if last_id is not None and ids:
             if ids[0] != last_id:
                 raise InputError(
-                    f"{partial}: row {done} has id {last_id!r} but row {done} of {input_path} "
+                    f"{partial}: its last row has id {last_id!r} but the matching row of {input_path} "
                     f"is {ids[0]!r}; the partial output was made from another input, "
                     "rerun without --resume"
                 )
             ids, values, last_id = ids[1:], values[1:], None
-            if not ids:
-                continue
-        yield ids, values
+        if ids or failures:
+            yield ids, values, failures
 
 
 def _truncate_to_last_newline(path: Path) -> None:
@@ -112,3 +125,63 @@ def _resume_state(partial: Path, header: list[str]) -> tuple[int, str | None] | 
     except (UnicodeDecodeError, csv.Error) as exc:
         raise InputError(f"{partial}: cannot resume, the file is not a readable CSV ({exc}); {hint}") from exc
     return count, last_id
+
+
+@dataclass(frozen=True)
+class _BlockWriter:
+    """Classifies blocks of cutouts and writes their rows; records the rows that failed.
+
+    ``classify`` gives the logits of uint8 cutouts (the members' logits for an ensemble), and
+    ``to_probabilities`` turns logits into the probabilities written.
+    """
+
+    classify: Callable[[np.ndarray, int], np.ndarray]
+    ensemble: bool
+    batch_size: int
+    n_classes: int
+    model_path: str | os.PathLike[str]
+    to_probabilities: Callable[[np.ndarray], np.ndarray]
+    threshold: float | None
+    strict: bool
+
+    def forward(self, blocks: Iterable[Block]) -> Iterator[Block]:
+        """Replace the cutouts of each block by their logits."""
+        forward = self.classify.member_logits if self.ensemble else self.classify  # type: ignore[attr-defined]
+        for ids, images, failures in blocks:
+            yield ids, forward(images, self.batch_size) if ids else images, failures
+
+    def write(self, blocks: Iterable[Block], writer: Any, fh: TextIO, log: _FailureLog, bar: Any) -> int:
+        """Record each block's failures, then write its rows; return the rows written.
+
+        With ``strict`` the first failure raises its error instead, before its block is written.
+        """
+        written = 0
+        for ids, values, failures in blocks:
+            if failures and self.strict:
+                raise InputError(failures[0].message)
+            log.add(failures)
+            if ids:
+                self._write_rows(ids, values, writer)
+                fh.flush()
+                written += len(ids)
+            bar.update(len(ids) + len(failures))
+        return written
+
+    def retry(self, source: Any, rows: Sequence[FailedRow], writer: Any, fh: TextIO) -> list[FailedRow]:
+        """Read failed rows again, write those now readable; return those that still fail."""
+        still: list[FailedRow] = []
+        for bad in rows:
+            for ids, values, failures in self.forward(source.blocks(bad.row - 1, 1)):
+                if failures and self.strict:
+                    raise InputError(failures[0].message)
+                still.extend(failures)
+                if ids:
+                    self._write_rows(ids, values, writer)
+                    fh.flush()
+                break
+        return still
+
+    def _write_rows(self, ids: list[str], values: np.ndarray, writer: Any) -> None:
+        logits, uncertainty = combine_member_logits(values)[::2] if self.ensemble else (values, None)
+        _check_logits(logits, len(ids), self.n_classes, self.model_path)
+        writer.writerows(_rows(ids, self.to_probabilities(logits), self.threshold, uncertainty))

@@ -19,6 +19,7 @@ import numpy as np
 from deepshadows.data.images import IMAGE_SUFFIXES, _check_resize, _folder_images, read_image
 from deepshadows.data.store import open_store
 from deepshadows.errors import InputError
+from deepshadows.failures import FailedRow, failed_row
 from deepshadows.viewer import resize_cutout
 
 __all__ = ["STORE_SUFFIXES", "iter_input"]
@@ -28,23 +29,42 @@ __all__ = ["STORE_SUFFIXES", "iter_input"]
 STORE_SUFFIXES: tuple[str, ...] = (".h5", ".hdf5")
 
 Batch = tuple[list[str], np.ndarray]
+#: A batch of the rows that could be read, and the failure records of those that could not.
+Block = tuple[list[str], np.ndarray, list[FailedRow]]
 
 
 @dataclass(frozen=True)
 class _Input:
-    """An opened input: its number of rows and a function that streams batches from a row."""
+    """An opened input: its number of rows and a function that streams blocks from a row."""
 
     path: Path
     total: int
-    stream: Callable[[int, int], Iterator[Batch]]
+    stream: Callable[[int, int], Iterator[Block]]
 
-    def batches(self, start: int, batch_size: int) -> Iterator[Batch]:
-        """Return an iterator over the batches of rows ``start`` onwards."""
+    def blocks(self, start: int, batch_size: int) -> Iterator[Block]:
+        """Return an iterator over the blocks of rows ``start`` onwards, unreadable rows apart.
+
+        Each block covers ``batch_size`` rows of the input (fewer at its end): the ids and
+        cutouts of those that could be read, and a :class:`~deepshadows.failures.FailedRow`
+        for each image that could not (unreadable, or of the wrong size).
+        """
         if int(batch_size) < 1:
             raise InputError(f"--batch-size must be at least 1, got {batch_size}")
         if not 0 <= int(start) <= self.total:
             raise InputError(f"{self.path}: cannot start at row {start}, the input has {self.total} rows")
         return self.stream(int(start), int(batch_size))
+
+    def batches(self, start: int, batch_size: int) -> Iterator[Batch]:
+        """Return an iterator over the batches of rows ``start`` onwards; an unreadable row raises."""
+        return _strict(self.blocks(start, batch_size))
+
+
+def _strict(blocks: Iterator[Block]) -> Iterator[Batch]:
+    """Yield the batches of ``blocks``, raising the error of the first row that failed."""
+    for ids, images, failures in blocks:
+        if failures:
+            raise InputError(failures[0].message)
+        yield ids, images
 
 
 def iter_input(
@@ -136,11 +156,20 @@ def _open_folder(folder: Path, image_size: int, resize: str | None) -> _Input:
 
 
 def _open_files(path: Path, files: list[Path], image_size: int, resize: str | None) -> _Input:
-    def stream(start: int, batch_size: int) -> Iterator[Batch]:
+    def stream(start: int, batch_size: int) -> Iterator[Block]:
         for lo in range(start, len(files), batch_size):
-            chunk = files[lo : lo + batch_size]
-            images = np.stack([read_image(f, image_size=image_size, resize=resize) for f in chunk])
-            yield [f.stem for f in chunk], images
+            ids: list[str] = []
+            images: list[np.ndarray] = []
+            failures: list[FailedRow] = []
+            for row, file in enumerate(files[lo : lo + batch_size], start=lo + 1):
+                try:
+                    images.append(read_image(file, image_size=image_size, resize=resize))
+                except InputError as exc:
+                    failures.append(failed_row(row, file.stem, file, exc))
+                    continue
+                ids.append(file.stem)
+            empty = np.empty((0, image_size, image_size, 3), dtype=np.uint8)
+            yield ids, np.stack(images) if images else empty, failures
 
     return _Input(path, len(files), stream)
 
@@ -173,8 +202,9 @@ def _open_store(path: Path, image_size: int, resize: str | None) -> _Input:
         def convert(images: np.ndarray) -> np.ndarray:
             return np.stack([resize_cutout(im, size=image_size, resize=resize) for im in images])  # type: ignore[arg-type]
 
-    def stream(start: int, batch_size: int) -> Iterator[Batch]:
-        yield from _store_batches(path, n, start, batch_size, chunk_rows, convert)
+    def stream(start: int, batch_size: int) -> Iterator[Block]:
+        for ids, images in _store_batches(path, n, start, batch_size, chunk_rows, convert):
+            yield ids, images, []
 
     return _Input(path, n, stream)
 

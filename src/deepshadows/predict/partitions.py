@@ -14,6 +14,8 @@ from typing import Any
 
 import numpy as np
 
+from deepshadows.failures import FailedRow
+
 __all__ = ["Partition", "classify_partition", "classify_partitions"]
 
 # Classifiers loaded by this process, by (model, device, precision): a worker keeps its model.
@@ -56,7 +58,7 @@ class Partition:
     members: bool = False
 
 
-def classify_partition(part: Partition) -> tuple[list[str], np.ndarray]:
+def classify_partition(part: Partition) -> tuple[list[str], np.ndarray, list[FailedRow]]:
     """Return the ids and logits of a partition's rows (loading the model on first use).
 
     The model is kept in this process for the later partitions with the same model, device and
@@ -75,6 +77,8 @@ def classify_partition(part: Partition) -> tuple[list[str], np.ndarray]:
     logits : ndarray of shape (n,) or (n, K), float32
         Logits of those rows; (n, M) or (n, M, K) for the ``M`` members of an ensemble with
         ``part.members``.
+    failures : list of FailedRow
+        The rows of the partition whose image could not be read (they are not in ``ids``).
     """
     from deepshadows.predict.inputs import _open_input
     from deepshadows.predict.run import load_classifier
@@ -85,20 +89,21 @@ def classify_partition(part: Partition) -> tuple[list[str], np.ndarray]:
     classify = _LOADED[key]
     source = _open_input(part.input, image_size=part.image_size, resize=part.resize)
     ids: list[str] = []
-    images = []
-    for batch_ids, batch_images in source.batches(part.start, part.size):
-        ids, images = batch_ids[: part.size], [batch_images[: part.size]]
+    images: list[np.ndarray] = []
+    failures: list[FailedRow] = []
+    for batch_ids, batch_images, batch_failures in source.blocks(part.start, part.size):
+        ids, images, failures = batch_ids[: part.size], [batch_images[: part.size]], batch_failures
         break
     if not ids:
-        return [], np.empty((0,), dtype=np.float32)
+        return [], np.empty((0,), dtype=np.float32), failures
     forward = classify.member_logits if part.members else classify
-    return ids, forward(np.concatenate(images), part.batch_size)
+    return ids, forward(np.concatenate(images), part.batch_size), failures
 
 
 def classify_partitions(
     executor: Executor, template: Partition, *, start: int, total: int, size: int, max_in_flight: int
-) -> Iterator[tuple[list[str], np.ndarray]]:
-    """Yield (ids, logits) of rows ``start`` to ``total`` in order, ``size`` rows per task.
+) -> Iterator[tuple[list[str], np.ndarray, list[FailedRow]]]:
+    """Yield (ids, logits, failures) of rows ``start`` to ``total`` in order, ``size`` rows per task.
 
     Parameters
     ----------
@@ -121,6 +126,8 @@ def classify_partitions(
         Identifiers of one task's rows.
     logits : ndarray of shape (n,) or (n, K), float32
         Their logits.
+    failures : list of FailedRow
+        The task's rows whose image could not be read.
     """
     from deepshadows.parallel import map_ordered
 

@@ -21,15 +21,14 @@ from tqdm.auto import tqdm
 from deepshadows._device import resolve_device
 from deepshadows._io import check_writable, partial_path
 from deepshadows.calibration import find_calibration, model_operating_point
-from deepshadows.ensemble.combine import combine_member_logits
 from deepshadows.errors import InputError
 from deepshadows.parallel import open_executor
 from deepshadows.predict.batch import FORWARD_BATCH, logits_to_probabilities, predict_logits
-from deepshadows.predict.csv_output import _after_overlap, _resume_state, _rows
+from deepshadows.predict.csv_output import _after_overlap, _BlockWriter, _resume_state
+from deepshadows.predict.failed_rows import _FailureLog, _recorded_failures, _reopen_finished, _resume_point
 from deepshadows.predict.inputs import _open_input
 from deepshadows.predict.model_settings import (
     _calibration_notes,
-    _check_logits,
     _columns,
     _image_size,
     _threshold,
@@ -52,6 +51,11 @@ def _load_model(model_path: str | os.PathLike[str], device: str) -> tuple[Any, d
     from deepshadows.models import load_model
 
     return load_model(model_path, device=device)
+
+
+def _finished(out_csv: str | os.PathLike[str], resume: bool) -> bool:
+    """Whether ``out_csv`` is the finished output of an earlier run that ``resume`` reopens."""
+    return resume and Path(out_csv).exists() and not partial_path(out_csv).exists()
 
 
 def load_classifier(
@@ -124,6 +128,8 @@ def predict(
     calibrated: bool = True,
     target_purity: float | None = None,
     target_completeness: float | None = None,
+    strict: bool = False,
+    retry_failed: bool = False,
     log: Callable[[str], object] | None = None,
 ) -> dict[str, Any]:
     """Classify every cutout of an input and write one CSV row per cutout.
@@ -158,6 +164,12 @@ def predict(
 
     Probabilities are written with 8 significant digits.
 
+    An image that cannot be read (empty, truncated, not an image, or of another size without
+    ``resize``) does not stop the run: its row is left out of the output and listed with the
+    reason in ``<out_csv>.failures.csv`` (columns ``row, id, file, reason``; see
+    :mod:`deepshadows.failures`), which is absent when every row was classified. ``strict=True``
+    stops at the first such image instead.
+
     Parameters
     ----------
     model_path : path-like
@@ -185,9 +197,11 @@ def predict(
         do not depend on the machine beyond rounding. ONNX models run in float32.
     resume : bool, optional
         Continue an existing ``<out_csv>.partial``: its complete rows are kept (a trailing
-        incomplete line is cut off) and prediction continues with the next row. The last kept
-        row's id must match the input's. Without a ``.partial`` the run starts from scratch.
-        With ``resume=False`` an existing ``.partial`` is replaced.
+        incomplete line is cut off) and prediction continues with the next row; rows recorded
+        as failed are not read again (see ``retry_failed``). The last kept row's id must match
+        the input's. Without a ``.partial`` the run starts from scratch, unless ``out_csv`` is
+        the finished output of an earlier run: then it is kept and only ``retry_failed`` adds to
+        it. With ``resume=False`` an existing ``.partial`` is replaced.
     overwrite : bool, optional
         Whether an existing ``out_csv`` may be replaced.
     progress : bool, optional
@@ -208,6 +222,13 @@ def predict(
         (see :func:`deepshadows.calibration.choose_operating_point`). Excludes ``threshold``.
     target_completeness : float, optional
         The same for a lowest completeness (the threshold of highest purity that reaches it).
+    strict : bool, optional
+        Stop at the first image that cannot be read, with an error that names it, instead of
+        listing it in the failures file.
+    retry_failed : bool, optional
+        With ``resume``, read the rows that an earlier run recorded as failed again, at the end:
+        those now readable are appended to the output (after the other rows, so out of input
+        order), the others stay in the failures file.
     log : callable, optional
         Called with a line of text for notes: a model without calibration, the operating
         point chosen.
@@ -215,10 +236,13 @@ def predict(
     Returns
     -------
     dict
-        ``n`` (rows in the output), ``out`` (its path), ``seconds`` (time of this call),
+        ``n`` (rows in the output), ``n_input`` (rows of the input), ``failed`` (rows listed
+        in the failures file), ``failures`` (those rows, as
+        :class:`~deepshadows.failures.FailedRow`), ``failures_path`` (the failures file, None
+        when no row failed), ``out`` (its path), ``seconds`` (time of this call),
         ``rows_per_second`` (rows classified by this call per second), ``threshold`` (the
-        threshold used, None for softmax models of K classes), ``resumed_from`` (rows kept
-        from an earlier run), ``probabilities`` (``"calibrated"`` or ``"uncalibrated"``),
+        threshold used, None for softmax models of K classes), ``resumed_from`` (rows of the
+        input accounted for by an earlier run), ``probabilities`` (``"calibrated"`` or ``"uncalibrated"``),
         ``calibration`` (the method of the calibration applied, None when the probabilities
         are the model's own),
         ``operating_point`` (the chosen point as a dict, or None) and ``notes`` (the lines
@@ -229,8 +253,8 @@ def predict(
     deepshadows.errors.InputError
         If ``out_csv`` exists and ``overwrite`` is false, the input or the model is invalid, an
         argument is out of range, a target cannot be met or the model has no stored
-        completeness-purity curve for it, or the ``.partial`` to resume was written with other
-        columns or from another input.
+        completeness-purity curve for it, the ``.partial`` to resume was written with other
+        columns or from another input, or, with ``strict``, an image cannot be read.
     """
     began = time.perf_counter()
     if int(batch_size) < 1:
@@ -239,7 +263,7 @@ def predict(
         raise InputError(f"--threshold must lie in [0, 1], got {threshold}")
     if int(partition_size) < 1:
         raise InputError(f"--partition-size must be at least 1, got {partition_size}")
-    out = check_writable(out_csv, overwrite=overwrite)
+    out = check_writable(out_csv, overwrite=overwrite or _finished(out_csv, resume))
     model_name = str(model_path)  # as given: a released model's name rather than its file
     model_path = resolve_model_path(model_path)
     partial = partial_path(out)
@@ -274,18 +298,26 @@ def predict(
             log(line)
     to_probabilities = calibration.probabilities if use_map else logits_to_probabilities
 
+    if _finished(out, resume):
+        _reopen_finished(out, partial)
     done, last_id, fresh = 0, None, True
     if resume and partial.exists():
         state = _resume_state(partial, header)
         if state is not None:
             (done, last_id), fresh = state, False
-        if done > source.total:
-            raise InputError(
-                f"{partial}: holds {done} rows but {input_path} has only {source.total}; "
-                "it was made from another input, rerun without --resume"
-            )
-    computed = 0
-    bar = tqdm(total=source.total, initial=done, desc="predict", unit="cutout", disable=not progress)
+    recorded = _recorded_failures(out) if not fresh else []
+    resume_at, overlap, kept = _resume_point(done, recorded)
+    if resume_at > source.total:
+        raise InputError(
+            f"{partial}: holds {done} rows and {len(kept)} failures but {input_path} has only "
+            f"{source.total} rows; it was made from another input, rerun without --resume"
+        )
+    retry = kept if retry_failed else []
+    failure_log = _FailureLog(out, kept)
+    job = _BlockWriter(
+        classify, ensemble, int(batch_size), n_classes, model_path, to_probabilities, thr, strict
+    )
+    bar = tqdm(total=source.total, initial=resume_at, desc="predict", unit="cutout", disable=not progress)
     try:
         with (
             contextlib.ExitStack() as stack,
@@ -296,13 +328,12 @@ def predict(
                 writer.writerow(header)
                 fh.flush()
             # Read and write in blocks of many forward batches: fewer HDF5 reads and flushes.
-            # A resumed run starts one row early, to check that row's id against the output's.
-            first = max(done - 1, 0)
+            # A resumed run starts at the last row written, to check its id against the output's.
+            first = resume_at if overlap is None else overlap
             if scheduler is None:
                 block = max(int(batch_size), _READ_ROWS)
-                batches = _after_overlap(source.batches(first, block), last_id, done, partial, input_path)
-                forward = classify.member_logits if ensemble else classify
-                blocks = ((ids, forward(images, int(batch_size))) for ids, images in batches)
+                blocks = _after_overlap(source.blocks(first, block), last_id, resume_at, partial, input_path)
+                computed = job.write(job.forward(blocks), writer, fh, failure_log, bar)
             else:
                 template = Partition(
                     model=str(Path(model_path).resolve()),
@@ -318,26 +349,29 @@ def predict(
                 parts = classify_partitions(
                     executor, template, start=first, total=source.total, size=partition_size, max_in_flight=8
                 )
-                blocks = _after_overlap(parts, last_id, done, partial, input_path)
-            for ids, values in blocks:
-                logits, uncertainty = combine_member_logits(values)[::2] if ensemble else (values, None)
-                _check_logits(logits, len(ids), n_classes, model_path)
-                probabilities = to_probabilities(logits)
-                writer.writerows(_rows(ids, probabilities, thr, uncertainty))
-                fh.flush()
-                computed += len(ids)
-                bar.update(len(ids))
+                blocks = _after_overlap(parts, last_id, resume_at, partial, input_path)
+                computed = job.write(blocks, writer, fh, failure_log, bar)
+            # Rows that failed in an earlier run are read again at the end, on request.
+            still = job.retry(source, retry, writer, fh)
+            computed += len(retry) - len(still)
     finally:
         bar.close()
+        failure_log.close()
     os.replace(partial, out)
+    failures = [bad for bad in failure_log.rows if bad not in retry] + still
+    listed = failure_log.finish(failures)
     seconds = time.perf_counter() - began
     return {
-        "n": source.total,
+        "n": source.total - len(failures),
+        "n_input": source.total,
+        "failed": len(failures),
+        "failures": sorted(failures, key=lambda b: b.row),
+        "failures_path": listed,
         "out": out,
         "seconds": seconds,
         "rows_per_second": computed / seconds if seconds > 0 else float("inf"),
         "threshold": thr,
-        "resumed_from": done,
+        "resumed_from": resume_at,
         "probabilities": "calibrated" if use_map else "uncalibrated",
         "calibration": calibration.method if use_map else None,
         "operating_point": None if point is None else point.to_dict(),
