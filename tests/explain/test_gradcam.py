@@ -88,11 +88,9 @@ def test_confident_groups_follow_figure_6() -> None:
     assert {k: v.tolist() for k, v in three.items()} == {"true_a_predicted_a": [0], "true_c_predicted_b": [1]}
 
 
-def test_explain_writes_galleries(tmp_path: Path) -> None:
-    from deepshadows.cli.main import main
+def _store(tmp_path: Path, n: int = 40) -> Path:
     from deepshadows.data import StoreWriter
 
-    n = 40
     images = _images(n, seed=5)
     with StoreWriter(
         tmp_path / "s.h5",
@@ -111,7 +109,14 @@ def test_explain_writes_galleries(tmp_path: Path) -> None:
                 "id": np.array([f"o{i}" for i in range(n)]),
             }
         )
-        store = writer.finalize(np.array(["test"] * n), split_fractions=None, split_seed=None)
+        return writer.finalize(np.array(["test"] * n), split_fractions=None, split_seed=None)
+
+
+def test_explain_writes_galleries(tmp_path: Path) -> None:
+    from deepshadows.cli.main import main
+
+    n = 40
+    store = _store(tmp_path, n)
     model = _model(1)
     with torch.no_grad():  # a large head bias: every object confidently "LSBG"
         model.head.bias.fill_(5.0)
@@ -128,3 +133,31 @@ def test_explain_writes_galleries(tmp_path: Path) -> None:
     args = ["explain", str(tmp_path / "run"), "--data", str(store), "--out", str(tmp_path / "cli")]
     assert main(args) == 0
     assert main([*args, "--per-group", "0"]) == 1
+
+
+def test_explain_on_an_unconfident_model_says_why_and_draws_the_most_confident(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from deepshadows.cli.main import main
+
+    store = _store(tmp_path, 40)
+    model = _model(1)
+    with torch.no_grad():  # a barely trained model: every probability close to 0.5
+        model.head.weight.mul_(1e-3)
+        model.head.bias.zero_()
+    save_model(model, tmp_path / "run" / "model.safetensors", metadata={"class_names": ["artifact", "lsbg"]})
+    result = explain_run(tmp_path / "run", store, tmp_path / "explain", per_group=3)
+    assert set(result["groups"]) == {"most_confident_artifact", "most_confident_lsbg"}
+    for name, group in result["groups"].items():
+        assert not group["confident"] and len(group["shown"]) == 3
+        assert (tmp_path / "explain" / f"{name}.png").read_bytes()[:4] == b"\x89PNG"
+    note = result["notes"][0]
+    assert "true_positives (no LSBG with P > 0.8)" in note and "false_negatives" in note
+    assert "0 of the 40 test objects have P(LSBG) > 0.8 and 0 have P(LSBG) < 0.2" in note
+    assert "--high" in note and "--low" in note
+    assert json.loads((tmp_path / "explain" / "explain.json").read_text())["notes"] == result["notes"]
+
+    args = ["explain", str(tmp_path / "run"), "--data", str(store), "--out", str(tmp_path / "cli")]
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    assert "note: empty galleries" in out and "most_confident_lsbg" in out

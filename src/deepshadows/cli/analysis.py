@@ -171,8 +171,12 @@ def explain(
     result = explain_run(
         run, store, out, split=split, per_group=per_group, high=high, low=low, seed=seed, device=device
     )
+    for line in result["notes"]:
+        click.echo(f"note: {line}")
     for name, group in result["groups"].items():
         click.echo(f"{name}: {group['size']} objects, {len(group['shown'])} shown: {group['png']}")
+    if not result["groups"]:
+        raise InputError(f"{store}: no {split} object to draw")
 
 
 @click.command()

@@ -145,6 +145,12 @@ def explain_run(
     (seeded) and shown with the Grad-CAM map of their predicted class: ``<group>.png``, and
     ``explain.json`` (the objects shown, their probabilities and the group sizes).
 
+    The empty groups are named in ``notes``, with the numbers of objects above ``high`` and
+    below ``low``. When no group has a member (a model that is not yet confident), the
+    ``per_group`` objects of each true class that the model finds most likely to be of that
+    class are drawn instead, as ``most_confident_<class>.png`` (``confident`` false in the
+    summary).
+
     Parameters
     ----------
     model_path : path-like
@@ -167,7 +173,8 @@ def explain_run(
     Returns
     -------
     dict
-        ``groups`` (name -> ``size``, ``shown`` ids, ``probabilities``, ``png``) and ``out_dir``.
+        ``groups`` (name -> ``size``, ``shown`` ids, ``probabilities``, ``png``, ``confident``),
+        ``notes`` (lines saying which galleries are empty and why) and ``out_dir``.
 
     Raises
     ------
@@ -189,6 +196,10 @@ def explain_run(
         y_true = store_targets(store, num_classes)[rows]
         ids = store.ids[rows]
         groups = confident_groups(y_true, prob, names, high=high, low=low)
+        notes = _empty_notes(groups, y_true, prob, split, high=high, low=low)
+        fallback = not groups
+        if fallback:
+            groups = _most_confident(y_true, prob, names, int(per_group))
         out = make_output_dir(out_dir)
         rng = np.random.default_rng(seed)
         summary: dict[str, Any] = {}
@@ -198,21 +209,84 @@ def explain_run(
             maps, _ = ensemble_gradcam(model, images, device=device)
             p_lsbg = prob[chosen] if prob.ndim == 1 else prob[chosen, names.index("lsbg")]
             titles = [f"{ident}\nP(LSBG) = {p:.2f}" for ident, p in zip(ids[chosen], p_lsbg, strict=True)]
-            png = plot_gallery(
-                images,
-                maps,
-                titles,
-                out / f"{name}.png",
-                title=f"{name.replace('_', ' ')}: {members.size} in {split}, {chosen.size} shown",
+            label = name.replace("_", " ")
+            heading = (
+                f"{label} in {split} (none is confident), {chosen.size} shown"
+                if fallback
+                else f"{label}: {members.size} in {split}, {chosen.size} shown"
             )
+            png = plot_gallery(images, maps, titles, out / f"{name}.png", title=heading)
             summary[name] = {
                 "size": int(members.size),
                 "shown": [str(i) for i in ids[chosen]],
                 "probabilities": np.round(prob[chosen], 6).tolist(),
                 "png": str(png),
+                "confident": not fallback,
             }
+        if fallback and summary:
+            notes.append(
+                "drew the most confident objects of each true class instead: "
+                + ", ".join(f"{name}.png" for name in summary)
+            )
     write_json_atomic(
         out / "explain.json",
-        {"model": str(model_path), "store": str(store_path), "split": split, "seed": seed, "groups": summary},
+        {
+            "model": str(model_path),
+            "store": str(store_path),
+            "split": split,
+            "seed": seed,
+            "groups": summary,
+            "notes": notes,
+        },
     )
-    return {"groups": summary, "out_dir": str(out)}
+    return {"groups": summary, "notes": notes, "out_dir": str(out)}
+
+
+def _empty_notes(
+    groups: dict[str, np.ndarray],
+    y_true: np.ndarray,
+    prob: np.ndarray,
+    split: str,
+    *,
+    high: float,
+    low: float,
+) -> list[str]:
+    """Say which galleries are empty and why, with the counts, and what to try."""
+    n = len(y_true)
+    hint = "lower --high or raise --low to widen them"
+    if prob.ndim > 1:
+        if groups:
+            return []
+        top = prob.max(axis=1) if n else prob.max(axis=1, initial=0)
+        peak = f", the highest top-class probability is {top.max():.3f}" if n else ""
+        return [
+            f"no gallery: none of the {n} {split} objects has a class probability above {high}{peak}; {hint}"
+        ]
+    above, below = int((prob > high).sum()), int((prob < low).sum())
+    counts = f"{above} of the {n} {split} objects have P(LSBG) > {high} and {below} have P(LSBG) < {low}" + (
+        f"; P(LSBG) ranges from {prob.min():.3f} to {prob.max():.3f}" if n else ""
+    )
+    wanted = {
+        "true_positives": f"no LSBG with P > {high}",
+        "false_positives": f"no artifact with P > {high}",
+        "true_negatives": f"no artifact with P < {low}",
+        "false_negatives": f"no LSBG with P < {low}",
+    }
+    empty = [f"{name} ({why})" for name, why in wanted.items() if name not in groups]
+    if not empty:
+        return []
+    return [f"empty galleries: {', '.join(empty)}: {counts}; {hint} (--high, --low)"]
+
+
+def _most_confident(
+    y_true: np.ndarray, prob: np.ndarray, class_names: Sequence[str], per_group: int
+) -> dict[str, np.ndarray]:
+    """Return, for each true class, the objects of that class the model finds most likely to be it."""
+    p = np.stack([1.0 - prob, prob], axis=1) if prob.ndim == 1 else prob
+    groups: dict[str, np.ndarray] = {}
+    for k in range(p.shape[1]):
+        members = np.flatnonzero(np.asarray(y_true) == k)
+        if members.size:
+            best = members[np.argsort(-p[members, k], kind="stable")[:per_group]]
+            groups[f"most_confident_{class_names[k]}"] = best
+    return groups
