@@ -92,8 +92,10 @@ def test_wrong_size_image(folder: Path, tmp_path: Path) -> None:
     save(folder, "big.png", cutout(99, size=256))
     out = tmp_path / "s.h5"
     with pytest.raises(InputError, match=r"big\.png: image is 256x256 pixels.*--resize"):
-        import_folder(folder, labels_csv=None, out=out)
+        import_folder(folder, labels_csv=None, out=out, strict=True)
     assert not out.exists() and not partial_path(out).exists()
+    result = import_folder(folder, labels_csv=None, out=out)
+    assert result.n_stored == 16 and [b.ident for b in result.failures] == ["big"]
 
 
 @pytest.mark.parametrize("method", ["nearest", "bicubic"])
@@ -114,7 +116,7 @@ def test_resize_viewer_cutouts(folder: Path, tmp_path: Path, method: str) -> Non
 def test_non_square_image_cannot_be_resized(folder: Path, tmp_path: Path) -> None:
     save(folder, "wide.png", np.zeros((64, 80, 3), np.uint8))
     with pytest.raises(InputError, match=r"wide\.png: image is 80x64 pixels; only square"):
-        import_folder(folder, labels_csv=None, out=tmp_path / "s.h5", resize="bicubic")
+        import_folder(folder, labels_csv=None, out=tmp_path / "s.h5", resize="bicubic", strict=True)
 
 
 def test_custom_image_size(folder: Path, tmp_path: Path) -> None:
@@ -134,7 +136,7 @@ def test_unreadable_image(folder: Path, tmp_path: Path) -> None:
     (folder / "broken.png").write_bytes(b"definitely not a PNG")
     out = tmp_path / "s.h5"
     with pytest.raises(InputError, match=r"broken\.png: cannot be read"):
-        import_folder(folder, labels_csv=None, out=out)
+        import_folder(folder, labels_csv=None, out=out, strict=True)
     assert not out.exists() and not partial_path(out).exists()
 
 
@@ -198,11 +200,11 @@ def test_existing_output(folder: Path, tmp_path: Path) -> None:
 
 
 def test_failed_overwrite_keeps_old_store(folder: Path, tmp_path: Path) -> None:
-    out = import_folder(folder, labels_csv=None, out=tmp_path / "s.h5")
+    out = import_folder(folder, labels_csv=None, out=tmp_path / "s.h5").path
     before = out.read_bytes()
     save(folder, "zz.png", cutout(1, size=32))
     with pytest.raises(InputError, match=r"zz\.png"):
-        import_folder(folder, labels_csv=None, out=out, overwrite=True)
+        import_folder(folder, labels_csv=None, out=out, overwrite=True, strict=True)
     assert out.read_bytes() == before and not partial_path(out).exists()
 
 
@@ -228,3 +230,39 @@ def test_long_unicode_file_names_keep_their_ids(folder: Path, tmp_path: Path) ->
     save(folder, f"{name}.png", cutout(99))
     store = Store(import_folder(folder, labels_csv=None, out=tmp_path / "long.h5"))
     assert name in set(store.ids)
+
+
+def test_bad_files_are_left_out_and_listed(
+    folder: Path, tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    from deepshadows.cli.main import main
+    from deepshadows.failures import failures_path, read_failures
+
+    (folder / "a02x.png").write_bytes(b"")
+    whole = (folder / "a00.png").read_bytes()
+    (folder / "a05x.png").write_bytes(whole[: len(whole) // 2])
+    (folder / "a07x.jpg").write_text("not a JPEG")
+    save(folder, "a09x.png", cutout(50, size=100))
+    labels = write_csv(
+        tmp_path / "labels.csv",
+        ["id,label", *(f"a{i:02d},{i % 2}" for i in range(16)), "a02x,1", "a05x,0", "a07x,1", "a09x,0"],
+    )
+    out = tmp_path / "s.h5"
+    result = import_folder(folder, labels_csv=labels, out=out)
+    store = Store(result)
+    assert len(store) == result.n_stored == 16 and set(store.ids) == {f"a{i:02d}" for i in range(16)}
+    assert set(store.splits) == {"train", "val", "test"}
+    listed = read_failures(failures_path(out))
+    assert [(b.row, b.ident) for b in listed] == [(17, "a02x"), (18, "a05x"), (19, "a07x"), (20, "a09x")]
+    assert listed == result.failures and result.failures_path == failures_path(out)
+    assert all(b.reason.startswith("cannot be read as a JPEG or PNG image") for b in listed[:3])
+    assert listed[3].reason.startswith("image is 100x100 pixels, expected 64x64")
+
+    args = ["import", str(folder), "--labels", str(labels), "--out", str(out), "--overwrite"]
+    assert main(args) == 3
+    captured = capsys.readouterr()
+    assert "16 rows; 4 failed" in captured.out and "4 of 20 rows are not in the store" in captured.err
+    assert main([*args, "--strict"]) == 1
+    assert "a02x.png: cannot be read" in capsys.readouterr().err
+    assert main([*args, "--resize", "nearest"]) == 3
+    assert len(Store(out)) == 17

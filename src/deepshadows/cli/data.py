@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from deepshadows.cli._echo import echo_summary
+from deepshadows.cli._status import exit_if_some_failed, strict_option
 
 __all__ = ["import_command", "inspect_command", "simulate"]
 
@@ -193,6 +194,7 @@ def inspect_command(store: Path, out: Path | None, per_group: int, seed: int, re
     help=".npz only: keep the rows whose field equals a value, FIELD=VALUE (repeat to combine), "
     "e.g. selection=random.",
 )
+@strict_option
 @click.option("--overwrite", is_flag=True, help="Replace an existing output file.")
 def import_command(
     folder: Path,
@@ -203,11 +205,13 @@ def import_command(
     seed: int,
     survey: str | None,
     select: tuple[str, ...],
+    strict: bool,
     overwrite: bool,
 ) -> None:
     """Build a store from a folder of JPEG/PNG or FITS cutouts and a CSV of ids and labels.
 
     FITS cutouts go through the viewer's float -> 8-bit pipeline and get the 19 features.
+    Unreadable JPEG/PNG images are left out and listed in OUT.failures.csv (exit status 3).
 
     SOURCE may also be a .npz file of uint8 cutouts `images` (N, H, W, 3) with an optional
     `label` and per-row columns, kept as metadata; all its rows go to the test split.
@@ -231,7 +235,7 @@ def import_command(
     if select:
         raise click.UsageError(f"--select: applies to .npz files only, and {folder} is not one")
 
-    path = import_folder(
+    result = import_folder(
         folder,
         labels_csv=labels_csv,
         out=out,
@@ -240,5 +244,8 @@ def import_command(
         overwrite=overwrite,
         seed=seed,
         survey=survey,
+        strict=strict,
     )
-    click.echo(f"wrote {path}")
+    n_failed = len(result.failures)
+    click.echo(f"wrote {result.path}: {result.n_stored} rows; {n_failed} failed")
+    exit_if_some_failed(n_failed, result.n_stored + n_failed, "in the store", result.failures_path)

@@ -8,8 +8,10 @@ their public names are available here too.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -19,14 +21,16 @@ from deepshadows._io import check_writable
 from deepshadows.data.fits import find_fits_objects
 from deepshadows.data.fits_import import import_fits, read_fits_cutout
 from deepshadows.data.images import IMAGE_SUFFIXES, RESIZE_METHODS, _check_resize, _folder_files, read_image
-from deepshadows.data.labels import _rows_from_csv, _rows_from_fits, _rows_from_folder
+from deepshadows.data.labels import _Rows, _rows_from_csv, _rows_from_fits, _rows_from_folder
 from deepshadows.data.splits import check_split_fractions
 from deepshadows.data.writing import _write_rows
 from deepshadows.errors import InputError
+from deepshadows.failures import FailedRow, failed_row, failures_path, write_failures
 from deepshadows.surveys import get_survey
 
 __all__ = [
     "IMAGE_SUFFIXES",
+    "ImportResult",
     "RESIZE_METHODS",
     "import_fits",
     "import_folder",
@@ -34,6 +38,57 @@ __all__ = [
     "read_fits_cutout",
     "read_image",
 ]
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    """What :func:`import_folder` wrote; usable as the store's path (``os.fspath``).
+
+    Parameters
+    ----------
+    path : pathlib.Path
+        The store.
+    n_stored : int
+        Rows in the store.
+    failures : list of FailedRow
+        Rows left out because their image could not be read, in import order.
+    failures_path : pathlib.Path or None
+        The file listing them (None when every row was imported).
+    """
+
+    path: Path
+    n_stored: int
+    failures: list[FailedRow]
+    failures_path: Path | None
+
+    def __fspath__(self) -> str:
+        """Return the store's path."""
+        return os.fspath(self.path)
+
+
+def _readable_rows(
+    rows: _Rows, *, image_size: int, resize: str | None, strict: bool
+) -> tuple[_Rows, list[FailedRow]]:
+    """Read every image once; return the rows whose image can be read, and the others."""
+    keep: list[int] = []
+    failures: list[FailedRow] = []
+    for index, (path, ident) in enumerate(zip(rows.paths, rows.ids, strict=True)):
+        try:
+            read_image(path, image_size=image_size, resize=resize)  # type: ignore[arg-type]
+        except InputError as exc:
+            if strict:
+                raise
+            failures.append(failed_row(index + 1, ident, path, exc))  # type: ignore[arg-type]
+            continue
+        keep.append(index)
+    if not failures:
+        return rows, failures
+    kept = {
+        f.name: [getattr(rows, f.name)[i] for i in keep]
+        for f in dataclasses.fields(rows)
+        if getattr(rows, f.name) is not None
+    }
+    return dataclasses.replace(rows, **kept), failures
 
 
 def import_images(
@@ -144,7 +199,8 @@ def import_folder(
     seed: int = 0,
     split_fractions: Sequence[float] | str = (0.75, 0.125, 0.125),
     survey: str | None = None,
-) -> Path:
+    strict: bool = False,
+) -> ImportResult:
     """Build a store from a folder of JPEG, PNG or FITS cutouts.
 
     Every visible file directly in ``folder`` must be a ``.jpg``, ``.jpeg`` or ``.png`` image,
@@ -204,11 +260,19 @@ def import_folder(
     survey : {"des", "hsc"} or None, optional
         Survey of FITS cutouts (native pixel scale, noise and colour scales); required for FITS
         and only for FITS.
+    strict : bool, optional
+        Stop at the first JPEG or PNG image that cannot be read (or is of the wrong size
+        without ``resize``) instead of leaving it out. By default such rows are left out of the
+        store (every image is read once before the store is written, to know which) and listed
+        with their reasons in ``<out>.failures.csv`` (columns ``row, id, file, reason``, rows
+        numbered from 1 in import order; see :mod:`deepshadows.failures`), and the splits are
+        drawn among the rows kept. FITS cutouts are always strict.
 
     Returns
     -------
-    pathlib.Path
-        The store file, written atomically: on any error nothing is left at ``out``.
+    ImportResult
+        The store file (``path``; the result can be used as a path), written atomically: on
+        any error nothing is left at ``out``; and the rows left out (``failures``).
 
     Raises
     ------
@@ -247,7 +311,7 @@ def import_folder(
     if fits_files:
         objects = find_fits_objects(fits_files)
         rows = _rows_from_fits(objects) if csv_path is None else _rows_from_csv(csv_path, folder, [], objects)
-        return import_fits(
+        fits_path = import_fits(
             rows.paths,  # type: ignore[arg-type]
             rows.ids,
             rows.labels,
@@ -263,8 +327,17 @@ def import_folder(
             split_fractions=split_fractions,
             config=config,
         )
+        failures_path(out).unlink(missing_ok=True)
+        return ImportResult(fits_path, len(rows.ids), [], None)
     rows = _rows_from_folder(images) if csv_path is None else _rows_from_csv(csv_path, folder, images)
-    return import_images(
+    rows, failures = _readable_rows(rows, image_size=int(image_size), resize=resize, strict=strict)
+    listed = write_failures(failures_path(out), failures)
+    if not rows.ids:
+        raise InputError(
+            f"{folder}: none of the {len(failures)} images can be read ({failures[0].message}); "
+            f"all are listed in {listed}"
+        )
+    path = import_images(
         rows.paths,  # type: ignore[arg-type]
         rows.ids,
         rows.labels,
@@ -279,3 +352,4 @@ def import_folder(
         split_fractions=split_fractions,
         config=config,
     )
+    return ImportResult(path, len(rows.ids), failures, listed)
