@@ -28,7 +28,12 @@ def _echo_carried_calibration(sidecar: Path) -> None:
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True, help="Run folder.")
 @click.option("--epochs", type=int, default=100, show_default=True, help="Training epochs.")
 @click.option("--batch-size", type=int, default=64, show_default=True, help="Images per step.")
-@click.option("--lr", type=float, default=0.1, show_default=True, help="Adadelta learning rate.")
+@click.option(
+    "--lr",
+    type=float,
+    default=None,
+    help="Peak learning rate [default: the architecture's: 0.1 for Table 1, 0.002 for compact-resnet].",
+)
 @click.option(
     "--seed", type=int, default=0, show_default=True, help="Seed of initialisation, order, dropout."
 )
@@ -44,7 +49,35 @@ def _echo_carried_calibration(sidecar: Path) -> None:
     show_default=True,
     help="1: LSBG vs artifact (sigmoid); 3: LSBG, type-2 and type-1 artifacts (softmax).",
 )
-@click.option("--model", "model_name", default="deepshadows-table1", show_default=True, help="Architecture.")
+@click.option(
+    "--model",
+    "model_name",
+    default="deepshadows-table1",
+    show_default=True,
+    help="Architecture: deepshadows-table1 (the paper's CNN) or compact-resnet (a compact ResNet, "
+    "not in the paper; AdamW, weight decay and a cosine schedule by default).",
+)
+@click.option(
+    "--optimizer",
+    type=click.Choice(["adadelta", "adamw"]),
+    default=None,
+    help="Optimizer [default: the architecture's: adadelta for Table 1, adamw for compact-resnet].",
+)
+@click.option(
+    "--weight-decay", type=float, default=None, help="AdamW weight decay [default: the architecture's]."
+)
+@click.option(
+    "--schedule",
+    type=click.Choice(["constant", "cosine"]),
+    default=None,
+    help="Learning rate: constant, or linear warm-up then cosine decay [default: the architecture's].",
+)
+@click.option(
+    "--warmup-epochs",
+    type=int,
+    default=None,
+    help="Warm-up epochs of the cosine schedule [default: the architecture's].",
+)
 @click.option(
     "--precision",
     type=click.Choice(["auto", "fp32", "bf16", "fp16"]),
@@ -109,12 +142,16 @@ def train(
     out: Path,
     epochs: int,
     batch_size: int,
-    lr: float,
+    lr: float | None,
     seed: int,
     device: str,
     patience: int | None,
     num_classes: str,
     model_name: str,
+    optimizer: str | None,
+    weight_decay: float | None,
+    schedule: str | None,
+    warmup_epochs: int | None,
     precision: str,
     augment: str,
     adapt_to: Path | None,
@@ -128,7 +165,10 @@ def train(
     overwrite: bool,
     quiet: bool,
 ) -> None:
-    """Train the CNN on the train split of a store, validating on its val split.
+    """Train a network on the train split of a store, validating on its val split.
+
+    The optimizer settings not given take the architecture's defaults, and the run's
+    config.json records the values used.
 
     With --members N > 1, OUT becomes an ensemble folder (members/0 ... members/N-1 and
     ensemble.json) that every command accepts like a run folder.
@@ -144,6 +184,10 @@ def train(
         device=device,
         patience=patience,
         model=model_name,
+        optimizer=optimizer,
+        weight_decay=weight_decay,
+        schedule=schedule,
+        warmup_epochs=warmup_epochs,
         num_classes=int(num_classes),
         precision=precision,
         augment=augment,

@@ -36,8 +36,10 @@ _RETRAIN = ("epochs", "patience", "calibration")
 
 
 def _check_resumable(old: Mapping[str, Any], new: Mapping[str, Any], fingerprint: str, path: Path) -> None:
+    from deepshadows.training.config import comparable_config
+
     hint = "pass --overwrite to start a new ensemble in this folder"
-    config = dict(old.get("config") or {})
+    config = comparable_config(old.get("config") or {})
     differ = sorted(
         k for k in config.keys() | new.keys() if k not in _RESUMABLE and config.get(k) != new.get(k)
     )

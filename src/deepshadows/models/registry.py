@@ -9,7 +9,7 @@ from torch import nn
 
 from deepshadows.errors import InputError
 
-__all__ = ["create_model", "list_models", "register_model"]
+__all__ = ["create_model", "list_models", "model_class", "register_model"]
 
 _Builder = TypeVar("_Builder", bound=Callable[..., nn.Module])
 _REGISTRY: dict[str, Callable[..., nn.Module]] = {}
@@ -54,6 +54,32 @@ def list_models() -> list[str]:
     return sorted(_REGISTRY)
 
 
+def model_class(name: str) -> Callable[..., nn.Module]:
+    """Return the class (or factory) registered under ``name``, e.g. to read its class attributes.
+
+    Parameters
+    ----------
+    name : str
+        Registry name (see :func:`list_models`).
+
+    Returns
+    -------
+    callable
+        What :func:`register_model` registered.
+
+    Raises
+    ------
+    deepshadows.errors.InputError
+        If no model is registered under ``name``.
+    """
+    try:
+        return _REGISTRY[name]
+    except KeyError:
+        raise InputError(
+            f"--model: unknown architecture {name!r}; known: {', '.join(list_models()) or 'none'}"
+        ) from None
+
+
 def create_model(name: str, **kwargs: Any) -> nn.Module:
     """Build a registered model.
 
@@ -77,12 +103,6 @@ def create_model(name: str, **kwargs: Any) -> nn.Module:
     deepshadows.errors.InputError
         If no model is registered under ``name``.
     """
-    try:
-        builder = _REGISTRY[name]
-    except KeyError:
-        raise InputError(
-            f"--model: unknown architecture {name!r}; known: {', '.join(list_models()) or 'none'}"
-        ) from None
-    model = builder(**kwargs)
+    model = model_class(name)(**kwargs)
     model.architecture = name
     return model

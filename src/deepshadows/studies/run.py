@@ -40,6 +40,7 @@ from deepshadows.parallel import (
 from deepshadows.studies.figures import plot_interval_comparison, plot_study_roc, plot_tpr_ratio
 from deepshadows.studies.jobs import StudyJob, read_result, run_job
 from deepshadows.studies.selections import NOISE_MODES
+from deepshadows.training.config import comparable_config
 from deepshadows.training.fit import TrainConfig
 
 __all__ = ["STUDY_KINDS", "plan_study", "run_study"]
@@ -192,6 +193,9 @@ def _prepare_folder(out: Path, identity: dict[str, Any], *, resume: bool, overwr
                 raise InputError(
                     f"{study_file}: not readable ({exc}); pass --overwrite to start again"
                 ) from exc
+            # Studies started before the optimizer settings were recorded lack them.
+            if isinstance(old.get("train"), dict):
+                old["train"] = comparable_config(old["train"])
             new = json.loads(json.dumps(identity))
             differ = sorted(k for k in old.keys() | new.keys() if old.get(k) != new.get(k))
             if differ:

@@ -18,16 +18,38 @@ from deepshadows.calibration.fitting import CALIBRATION_METHODS
 from deepshadows.data.store import Store
 from deepshadows.errors import InputError
 from deepshadows.models import list_models
+from deepshadows.models.registry import model_class
 from deepshadows.training.optim import KerasAdadelta
+from deepshadows.training.schedule import make_adamw
 
 __all__ = [
     "BINARY_CLASS_NAMES",
     "THREE_CLASS_NAMES",
+    "OPTIMIZERS",
+    "PAPER_OPTIMIZER",
+    "SCHEDULES",
     "TrainConfig",
     "class_names",
+    "comparable_config",
     "make_optimizer",
+    "optimizer_defaults",
     "store_targets",
 ]
+
+#: The paper's architecture, the default of :attr:`TrainConfig.model`.
+PAPER_MODEL = "deepshadows-table1"
+#: Optimizers a run can use.
+OPTIMIZERS: tuple[str, ...] = ("adadelta", "adamw")
+#: Learning-rate schedules a run can use.
+SCHEDULES: tuple[str, ...] = ("constant", "cosine")
+#: The paper's optimizer settings (section 4.2): Adadelta at a constant learning rate of 0.1.
+PAPER_OPTIMIZER: Mapping[str, Any] = {
+    "optimizer": "adadelta",
+    "lr": 0.1,
+    "weight_decay": 0.0,
+    "schedule": "constant",
+    "warmup_epochs": 0,
+}
 
 #: Class names of the binary problem, by target index (1 = LSBG, the positive class).
 BINARY_CLASS_NAMES: tuple[str, ...] = ("artifact", "lsbg")
@@ -49,7 +71,11 @@ class TrainConfig:
     """Configuration of a training run (saved with every run, checkpoint and weight file).
 
     The defaults are the paper's (section 4.2): Adadelta with learning rate 0.1, Keras's
-    ``rho`` and ``epsilon``, batches of 64, 100 epochs.
+    ``rho`` and ``epsilon``, batches of 64, 100 epochs. The optimizer settings left at None
+    (``optimizer``, ``lr``, ``weight_decay``, ``schedule``, ``warmup_epochs``) are filled in
+    from the architecture's defaults (:func:`optimizer_defaults`): the paper's for Table 1,
+    AdamW with a cosine schedule for ``compact-resnet``; the resolved values are what
+    ``to_dict`` returns and every run records.
 
     Parameters
     ----------
@@ -57,8 +83,10 @@ class TrainConfig:
         Number of epochs to train (a resumed run continues up to this number).
     batch_size : int
         Images per optimisation step.
-    lr, rho, eps : float
-        Adadelta learning rate, decay of the running averages and epsilon.
+    lr : float or None
+        Peak learning rate (None: the architecture's default).
+    rho, eps : float
+        Adadelta's decay of the running averages and epsilon (unused by AdamW).
     seed : int
         Seed of the initial weights, dropout and the order of the batches.
     device : str
@@ -98,17 +126,29 @@ class TrainConfig:
         ``calibration.json`` (:mod:`deepshadows.calibration`): temperature scaling, isotonic
         regression (binary models only), or none (only the validation completeness-purity
         curve is stored, for choosing thresholds).
+    optimizer : {"adadelta", "adamw"} or None
+        Adadelta (with the model's L2 regularisers folded into its update, as the paper's
+        Keras model) or AdamW with decoupled weight decay (spared on biases and normalisation
+        parameters). None: the architecture's default.
+    weight_decay : float or None
+        AdamW's decoupled weight decay (0 with Adadelta). None: the architecture's default.
+    schedule : {"constant", "cosine"} or None
+        Learning rate over the run: constant, or a linear warm-up over ``warmup_epochs``
+        followed by a cosine decay to zero at the last of ``epochs``, set before every step.
+        None: the architecture's default.
+    warmup_epochs : int or None
+        Epochs of linear warm-up of the cosine schedule. None: the architecture's default.
     """
 
     epochs: int = 100
     batch_size: int = 64
-    lr: float = 0.1
+    lr: float | None = None
     rho: float = 0.95
     eps: float = 1e-7
     seed: int = 0
     device: str = "cpu"
     patience: int | None = None
-    model: str = "deepshadows-table1"
+    model: str = PAPER_MODEL
     num_classes: int = 1
     num_workers: int = 0
     precision: str = "auto"
@@ -118,6 +158,16 @@ class TrainConfig:
     adapt_weight: float = 0.1
     adapt_warmup: int = 3
     calibration: str = "temperature"
+    optimizer: str | None = None
+    weight_decay: float | None = None
+    schedule: str | None = None
+    warmup_epochs: int | None = None
+
+    def __post_init__(self) -> None:
+        defaults = optimizer_defaults(self.model if self.model in list_models() else PAPER_MODEL)
+        for name, value in defaults.items():
+            if getattr(self, name) is None:
+                object.__setattr__(self, name, value)
 
     def validate(self) -> TrainConfig:
         """Check every value, raising :class:`InputError` that names the parameter."""
@@ -166,12 +216,29 @@ class TrainConfig:
             raise InputError(
                 f"--calibration: must be one of {', '.join(CALIBRATION_METHODS)}, got {self.calibration!r}"
             )
+        self._validate_optimizer()
         if self.calibration == "isotonic" and self.num_classes != 1:
             raise InputError(
                 f"--calibration isotonic: applies to binary models (--classes 1), got {self.num_classes} "
                 "classes; use temperature"
             )
         return self
+
+    def _validate_optimizer(self) -> None:
+        if self.optimizer not in OPTIMIZERS:
+            raise InputError(f"--optimizer: must be one of {', '.join(OPTIMIZERS)}, got {self.optimizer!r}")
+        wd = self.weight_decay
+        if not _is_number(wd) or not math.isfinite(wd) or wd < 0:
+            raise InputError(f"--weight-decay: must be a non-negative number, got {wd!r}")
+        if self.optimizer == "adadelta" and wd != 0:
+            raise InputError(
+                f"--weight-decay: applies to --optimizer adamw (Adadelta takes the model's L2 "
+                f"penalties), got {wd!r}"
+            )
+        if self.schedule not in SCHEDULES:
+            raise InputError(f"--schedule: must be one of {', '.join(SCHEDULES)}, got {self.schedule!r}")
+        if not _is_int(self.warmup_epochs) or self.warmup_epochs < 0:
+            raise InputError(f"--warmup-epochs: must be a non-negative integer, got {self.warmup_epochs!r}")
 
     def to_dict(self) -> dict[str, Any]:
         """Return the configuration as a JSON-serialisable mapping."""
@@ -190,8 +257,49 @@ class TrainConfig:
         unknown = sorted(set(data) - known)
         if unknown:
             raise InputError(f"training configuration: unknown key(s) {', '.join(unknown)}")
-        # Configurations written before augmentation and calibration existed had neither.
+        # Configurations written before augmentation and calibration existed had neither; those
+        # written before the optimizer settings had the paper's, which the None defaults resolve to.
         return cls(**{"augment": "none", "calibration": "none", **dict(data)}).validate()
+
+
+def optimizer_defaults(model: str) -> dict[str, Any]:
+    """Return the optimizer settings an architecture trains with unless told otherwise.
+
+    Parameters
+    ----------
+    model : str
+        Registered architecture. Its class may define ``training_defaults``, a mapping of
+        some of ``optimizer``, ``lr``, ``weight_decay``, ``schedule`` and ``warmup_epochs``;
+        the others take the paper's values (:data:`PAPER_OPTIMIZER`).
+
+    Returns
+    -------
+    dict
+        ``optimizer``, ``lr``, ``weight_decay``, ``schedule`` and ``warmup_epochs``.
+    """
+    chosen = dict(getattr(model_class(model), "training_defaults", None) or {})
+    return {key: chosen.get(key, value) for key, value in PAPER_OPTIMIZER.items()}
+
+
+def comparable_config(config: Mapping[str, Any]) -> dict[str, Any]:
+    """Return a stored configuration with the optimizer settings it was trained with filled in.
+
+    Configurations written before the optimizer settings were recorded lack them; they trained
+    with their architecture's defaults. Used to compare a run to resume with its new settings.
+
+    Parameters
+    ----------
+    config : mapping
+        A configuration as :meth:`TrainConfig.to_dict` returns, possibly older.
+
+    Returns
+    -------
+    dict
+        The same mapping with any missing optimizer setting added.
+    """
+    model = config.get("model", PAPER_MODEL)
+    defaults = optimizer_defaults(model if model in list_models() else PAPER_MODEL)
+    return {**defaults, **{k: v for k, v in config.items() if not (k in defaults and v is None)}}
 
 
 def class_names(num_classes: int) -> tuple[str, ...]:
@@ -234,9 +342,12 @@ def store_targets(store: Store, num_classes: int) -> np.ndarray:
 
 
 def make_optimizer(model: torch.nn.Module, cfg: TrainConfig) -> torch.optim.Optimizer:
-    """Return the optimizer of a run: Adadelta with the model's L2 regularisers folded in.
+    """Return the optimizer of a run: AdamW, or Adadelta with the model's L2 regularisers folded in.
 
-    Models that define ``l2_param_groups()`` get their penalties applied in the fused update of
+    With ``cfg.optimizer == "adamw"``: :func:`deepshadows.training.schedule.make_adamw` with
+    ``cfg.lr`` and ``cfg.weight_decay`` (an L2 penalty the model defines is still added to the
+    loss by the training loop). With Adadelta, models that define ``l2_param_groups()`` get
+    their penalties applied in the fused update of
     :class:`deepshadows.training.optim.KerasAdadelta`. A model that defines only
     ``l2_penalty()`` gets :class:`torch.optim.Adadelta`, and the training loop adds the
     penalty to the loss.
@@ -246,14 +357,18 @@ def make_optimizer(model: torch.nn.Module, cfg: TrainConfig) -> torch.optim.Opti
     model : torch.nn.Module
         The model to train.
     cfg : TrainConfig
-        Gives the learning rate ``lr``, ``rho`` and ``eps`` of Adadelta.
+        Gives ``optimizer``, the learning rate ``lr``, ``rho`` and ``eps`` of Adadelta and the
+        ``weight_decay`` of AdamW.
 
     Returns
     -------
     torch.optim.Optimizer
-        A :class:`~deepshadows.training.optim.KerasAdadelta` (with the L2 groups when the model
-        has them), or :class:`torch.optim.Adadelta` for a model with ``l2_penalty()`` only.
+        :class:`torch.optim.AdamW`; or a :class:`~deepshadows.training.optim.KerasAdadelta`
+        (with the L2 groups when the model has them), or :class:`torch.optim.Adadelta` for a
+        model with ``l2_penalty()`` only.
     """
+    if cfg.optimizer == "adamw":
+        return make_adamw(model, lr=cfg.lr, weight_decay=cfg.weight_decay)
     groups = getattr(model, "l2_param_groups", None)
     if callable(groups):
         return KerasAdadelta(groups(), lr=cfg.lr, rho=cfg.rho, eps=cfg.eps)

@@ -66,6 +66,7 @@ from deepshadows.training.run_files import (
     _write_config,
     _write_history,
 )
+from deepshadows.training.schedule import scheduled
 from deepshadows.training.selection import RowSelection
 
 __all__ = [
@@ -117,18 +118,30 @@ def _train_epoch(
     batches = prefetch(
         tools.augment(run_batches(data, "train", batch_size=cfg.batch_size, seed=seed)), cfg.num_workers
     )
+    steps = math.ceil(data.splits["train"].size / cfg.batch_size)
     bar = tqdm(
         batches,
-        total=math.ceil(data.splits["train"].size / cfg.batch_size),
+        total=steps,
         desc=f"epoch {epoch}/{cfg.epochs}",
         unit="batch",
         disable=not progress,
         leave=False,
     )
+    stepped = bar
+    if cfg.schedule != "constant":
+        stepped = scheduled(
+            bar,
+            optimizer,
+            peak_lr=cfg.lr,
+            first_step=(epoch - 1) * steps,
+            total=cfg.epochs * steps,
+            schedule=cfg.schedule,
+            warmup=cfg.warmup_epochs * steps,
+        )
     try:
         train = train_one_epoch(
             model,
-            bar,
+            stepped,
             optimizer,
             device=device,
             precision=precision,
@@ -176,7 +189,8 @@ def fit(
     """Train ``cfg.model`` on the train split of a store, validating on its val split.
 
     Every epoch draws the training batches in a shuffled order seeded by ``(cfg.seed, epoch)``,
-    takes one Adadelta step per batch on the data loss plus the model's L2 penalty, measures
+    takes one optimizer step per batch (``cfg.optimizer``: Adadelta on the data loss plus the
+    model's L2 penalty, as the paper; or AdamW, the learning rate following ``cfg.schedule``), measures
     loss and accuracy on the validation split in evaluation mode, keeps the weights of the
     epoch with the lowest validation loss (``model.safetensors``), and writes ``last.pt`` and
     ``history.csv``; ``training_history.png`` is drawn at the end, and the kept weights are

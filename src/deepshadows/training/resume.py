@@ -13,7 +13,7 @@ import torch
 
 from deepshadows.errors import InputError
 from deepshadows.training.checkpoint import load_checkpoint, set_rng_state
-from deepshadows.training.config import TrainConfig
+from deepshadows.training.config import TrainConfig, comparable_config
 from deepshadows.training.run_files import RUN_FILES
 
 # Shared by the modules of this package; not part of the public API.
@@ -26,7 +26,7 @@ _RESUMABLE = frozenset({"epochs", "patience", "device", "num_workers", "calibrat
 
 def _check_resumable(state: Mapping[str, Any], cfg: TrainConfig, fingerprint: str, path: Path) -> None:
     hint = "pass --overwrite to start a new run in this folder"
-    old, new = dict(state.get("config") or {}), cfg.to_dict()
+    old, new = comparable_config(state.get("config") or {}), cfg.to_dict()
     differ = sorted(k for k in old.keys() | new.keys() if k not in _RESUMABLE and old.get(k) != new.get(k))
     if differ:
         detail = ", ".join(f"{k}: {old.get(k)!r} -> {new.get(k)!r}" for k in differ)
