@@ -32,15 +32,24 @@ CPU = torch.device("cpu")
 
 
 def deepshadows_step(
-    images: np.ndarray, labels: np.ndarray, batch_size: int, precision: str, augment: bool = False
+    images: np.ndarray,
+    labels: np.ndarray,
+    batch_size: int,
+    precision: str,
+    augment: bool = False,
+    *,
+    architecture: str = "deepshadows-table1",
+    model_kwargs: dict | None = None,
 ) -> Callable[[int], None]:
     """Return ``run(steps)`` for deepshadows's training step, warmed up (compilation done).
 
     With ``augment`` every batch goes through the default augmentation first, as in ``train``.
+    ``architecture`` and ``model_kwargs`` choose the network; it trains with its architecture's
+    default optimizer, as ``deepshadows train --model`` does.
     """
     torch.manual_seed(0)
-    model = create_model("deepshadows-table1").to(memory_format=torch.channels_last)
-    optimizer = make_optimizer(model, TrainConfig())
+    model = create_model(architecture, **(model_kwargs or {})).to(memory_format=torch.channels_last)
+    optimizer = make_optimizer(model, TrainConfig(model=architecture))
     batches = [
         (images[i : i + batch_size], labels[i : i + batch_size]) for i in range(0, len(images), batch_size)
     ]
