@@ -2,8 +2,9 @@
 
 Each study retrains the model many times on training sets built from one store without copying
 it (:mod:`deepshadows.studies.selections`), runs the trainings as independent, resumable jobs
-on local processes or a Dask cluster (:mod:`deepshadows.studies.jobs`), and gathers the shared
-evaluations into tables and figures (:mod:`deepshadows.studies.run`).
+on local processes or a Dask cluster (:mod:`deepshadows.studies.jobs`,
+:mod:`deepshadows.studies.run`), and gathers the shared evaluations into tables and figures
+(:mod:`deepshadows.studies.summary`).
 """
 
 from __future__ import annotations
