@@ -163,20 +163,16 @@ def test_import_folder(tmp_path, capsys):
 def test_import_rejects_non_images_and_wrong_sizes(tmp_path, capsys):
     _write_folder(tmp_path / "a")
     (tmp_path / "a" / "notes.txt").write_text("hello")
-    assert (
-        main(
-            [
-                "import",
-                str(tmp_path / "a"),
-                "--labels",
-                str(tmp_path / "a" / "labels.csv"),
-                "--out",
-                str(tmp_path / "a.h5"),
-            ]
-        )
-        == 1
-    )
-    assert "notes.txt" in capsys.readouterr().err
+    # without a labels CSV every visible file is a row: notes.txt is listed as a failure
+    assert main(["import", str(tmp_path / "a"), "--out", str(tmp_path / "a.h5")]) == 3
+    assert "6 rows; 2 failed" in capsys.readouterr().out  # labels.csv and notes.txt
+    assert "notes.txt,\"not a JPEG or PNG image" in (tmp_path / "a.h5.failures.csv").read_text()
+    # with one, its rows are the rows: files it does not name are not imported
+    args = ["import", str(tmp_path / "a"), "--labels", str(tmp_path / "a" / "labels.csv")]
+    assert main([*args, "--out", str(tmp_path / "a2.h5")]) == 0
+    (tmp_path / "a" / "labels.csv").write_text((tmp_path / "a" / "labels.csv").read_text() + "notes,1\n")
+    assert main([*args, "--out", str(tmp_path / "a3.h5"), "--strict"]) == 1
+    assert "no image for id 'notes' (looked for notes.jpg" in capsys.readouterr().err
 
     _write_folder(tmp_path / "b", size=256)
     args = ["import", str(tmp_path / "b"), "--labels", str(tmp_path / "b" / "labels.csv"), "--out"]

@@ -119,7 +119,7 @@ def test_the_command_line_imports_fits(cubes: Path, tmp_path: Path, capsys) -> N
 def _expect(folder: Path, tmp_path: Path, message: str, **kwargs) -> None:
     out = tmp_path / "bad.h5"
     with pytest.raises(InputError, match=message):
-        import_folder(folder, labels_csv=None, out=out, **{"survey": "des", **kwargs})
+        import_folder(folder, labels_csv=None, out=out, **{"survey": "des", "strict": True, **kwargs})
     assert not out.exists() and not partial_path(out).exists()
 
 
@@ -187,3 +187,40 @@ def test_import_fits_directly_with_band_mappings(tmp_path: Path) -> None:
     np.testing.assert_array_equal(
         store.read_images()[0], bands_to_cutout(dict(zip("grz", cube, strict=True)), survey="des")
     )
+
+
+def test_bad_cutouts_are_left_out_and_listed(cubes: Path, tmp_path: Path, capsys) -> None:
+    from deepshadows.failures import failures_path, read_failures
+
+    nan = galaxy(7, "grz")
+    nan[0, 3, 3] = np.nan
+    write_cube(cubes / "c7.fits", nan, "grz")
+    write_cube(cubes / "c8.fits", galaxy(8, "grz", side=64), "grz")
+    data = (cubes / "c0.fits").read_bytes()
+    (cubes / "c9.fits").write_bytes(data[: len(data) - 5000])
+    write_band_files(cubes, "b6", galaxy(6, "gr"), "gr")
+    (cubes / "notes.txt").write_text("observing log")
+    (cubes / ".DS_Store").write_bytes(b"\0")
+    out = tmp_path / "s.h5"
+    result = import_folder(cubes, labels_csv=None, out=out, survey="des", image_size=32)
+    assert result.n_stored == 6 and sorted(Store(out).ids) == ["b4", "b5", "c0", "c1", "c2", "c3"]
+    assert len(Store(out).feature_flags) == 6
+    listed = read_failures(failures_path(out))
+    assert listed == result.failures
+    assert [(b.row, b.ident) for b in listed] == [(3, "b6"), (8, "c7"), (9, "c8"), (10, "c9"), (11, "notes")]
+    reasons = [b.reason for b in listed]
+    assert "missing band(s) z" in reasons[0] and Path(listed[0].file).name == "b6_g.fits"
+    assert reasons[1].startswith("band g has 1 NaN")
+    assert "too small for the des viewer cutout" in reasons[2]
+    assert "cannot be read as FITS" in reasons[3]
+    assert reasons[4].startswith("not a FITS file")
+
+    args = ["import", str(cubes), "--survey", "des", "--image-size", "32", "--out", str(out), "--overwrite"]
+    assert main(args) == 3
+    captured = capsys.readouterr()
+    assert "6 rows; 5 failed" in captured.out and "5 of 11 rows are not in the store" in captured.err
+    assert main([*args, "--strict"]) == 1
+    assert "b6" in capsys.readouterr().err
+    for name in ("b6_g.fits", "b6_r.fits", "c7.fits", "c8.fits", "c9.fits", "notes.txt"):
+        (cubes / name).unlink()
+    assert main(args) == 0 and not failures_path(out).exists()

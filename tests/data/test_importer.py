@@ -128,8 +128,14 @@ def test_custom_image_size(folder: Path, tmp_path: Path) -> None:
 
 def test_non_image_file(folder: Path, tmp_path: Path) -> None:
     (folder / "notes.txt").write_text("not a cutout")
-    with pytest.raises(InputError, match=r"notes\.txt: not a JPEG or PNG image"):
-        import_folder(folder, labels_csv=None, out=tmp_path / "s.h5")
+    (folder / ".DS_Store").write_bytes(b"\0\1")
+    out = tmp_path / "s.h5"
+    with pytest.raises(InputError, match=r"notes\.txt: not a JPEG or PNG image \(expected a name ending"):
+        import_folder(folder, labels_csv=None, out=out, strict=True)
+    result = import_folder(folder, labels_csv=None, out=out)
+    assert result.n_stored == 16 and "notes" not in set(Store(out).ids)
+    assert [(b.row, b.ident, Path(b.file).name) for b in result.failures] == [(17, "notes", "notes.txt")]
+    assert result.failures[0].reason.startswith("not a JPEG or PNG image")
 
 
 def test_unreadable_image(folder: Path, tmp_path: Path) -> None:

@@ -361,10 +361,13 @@ def test_non_image_file_in_folder(
     use_model(monkeypatch, model)
     save(tmp_path / "a.png", images[0])
     (tmp_path / "readme.txt").write_text("notes")
+    out = tmp_path.parent / f"{tmp_path.name}.csv"
     with pytest.raises(InputError, match=r"readme\.txt: not a JPEG or PNG"):
-        predict(
-            "model.pt", tmp_path, tmp_path.parent / f"{tmp_path.name}.csv", precision="fp32", progress=False
-        )
+        predict("model.pt", tmp_path, out, precision="fp32", progress=False, strict=True)
+    # without strict it is a row that fails, listed with its reason; the images are classified
+    result = predict("model.pt", tmp_path, out, precision="fp32", progress=False)
+    assert result["n"] == 1 and [(b.row, b.ident) for b in result["failures"]] == [(2, "readme")]
+    assert result["failures"][0].reason.startswith("not a JPEG or PNG image (expected a name ending")
 
 
 def test_existing_output(

@@ -211,7 +211,8 @@ def import_command(
     """Build a store from a folder of JPEG/PNG or FITS cutouts and a CSV of ids and labels.
 
     FITS cutouts go through the viewer's float -> 8-bit pipeline and get the 19 features.
-    Unreadable JPEG/PNG images are left out and listed in OUT.failures.csv (exit status 3).
+    Unreadable cutouts, and files in FOLDER that are neither images nor FITS (hidden files
+    excepted), are left out and listed in OUT.failures.csv (exit status 3).
 
     SOURCE may also be a .npz file of uint8 cutouts `images` (N, H, W, 3) with an optional
     `label` and per-row columns, kept as metadata; all its rows go to the test split.

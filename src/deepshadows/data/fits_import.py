@@ -31,7 +31,52 @@ from deepshadows.errors import InputError
 from deepshadows.surveys import RGB_BANDS, get_survey
 from deepshadows.viewer import bands_to_cutout
 
-__all__ = ["import_fits", "read_fits_cutout"]
+__all__ = ["import_fits", "read_fits_bands_checked", "read_fits_cutout"]
+
+
+def read_fits_bands_checked(
+    source: FitsObject | str | os.PathLike[str] | Mapping[str, str | os.PathLike[str]], *, survey: str
+) -> dict[str, np.ndarray]:
+    """Read the g, r and z bands of one FITS cutout and check they cover the viewer's field.
+
+    Parameters
+    ----------
+    source : FitsObject, path-like or mapping of band to path-like
+        As for :func:`read_fits_cutout`.
+    survey : {"des", "hsc"}
+        Survey whose native pixel scale sets the smallest usable side.
+
+    Returns
+    -------
+    dict of str to ndarray
+        The band images, float, keyed by band.
+
+    Raises
+    ------
+    deepshadows.errors.InputError
+        If the FITS data are unreadable, of the wrong shape, lack g, r or z, hold NaNs or are
+        too small for the survey's viewer cutout; the message names the file or the id.
+    """
+    if isinstance(source, FitsObject):
+        bands = read_fits_object(source, required=RGB_BANDS)
+    elif isinstance(source, Mapping):
+        bands = read_fits_bands(source, required=RGB_BANDS)
+    else:
+        bands = read_fits_cube(source, required=RGB_BANDS)
+    side = min(next(iter(bands.values())).shape)
+    need = min_cutout_pixels(survey)
+    if side < need:
+        if isinstance(source, FitsObject):
+            where = str(source.cube) if source.cube is not None else f"id {source.ident!r}"
+        elif isinstance(source, Mapping):
+            where = str(next(iter(source.values())))
+        else:
+            where = str(source)
+        raise InputError(
+            f"{where}: band images are {side} pixels on a side, too small for the {survey} viewer cutout "
+            f"({get_survey(survey).field_of_view:.1f} arcsec needs at least {need} native pixels)"
+        )
+    return bands
 
 
 def read_fits_cutout(
@@ -72,25 +117,7 @@ def read_fits_cutout(
     deepshadows.errors.InputError
         If the FITS data are unreadable, of the wrong shape, lack g, r or z, or hold NaNs.
     """
-    if isinstance(source, FitsObject):
-        bands = read_fits_object(source, required=RGB_BANDS)
-    elif isinstance(source, Mapping):
-        bands = read_fits_bands(source, required=RGB_BANDS)
-    else:
-        bands = read_fits_cube(source, required=RGB_BANDS)
-    side = min(next(iter(bands.values())).shape)
-    need = min_cutout_pixels(survey)
-    if side < need:
-        if isinstance(source, FitsObject):
-            where = str(source.cube) if source.cube is not None else f"id {source.ident!r}"
-        elif isinstance(source, Mapping):
-            where = str(next(iter(source.values())))
-        else:
-            where = str(source)
-        raise InputError(
-            f"{where}: band images are {side} pixels on a side, too small for the {survey} viewer cutout "
-            f"({get_survey(survey).field_of_view:.1f} arcsec needs at least {need} native pixels)"
-        )
+    bands = read_fits_bands_checked(source, survey=survey)
     image = bands_to_cutout(bands, survey=survey, resize=resize, size=int(image_size))  # type: ignore[arg-type]
     features, flag = measure_band_features(bands, survey=survey, subtract_background=subtract_background)
     return image, features, flag

@@ -8,11 +8,11 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
-from deepshadows.data.fits import FITS_SUFFIXES, is_fits_file
+from deepshadows.data.fits import is_fits_file
 from deepshadows.errors import InputError
 from deepshadows.viewer import RESIZE_FILTERS, resize_cutout
 
-__all__ = ["IMAGE_SUFFIXES", "RESIZE_METHODS", "read_image"]
+__all__ = ["IMAGE_SUFFIXES", "RESIZE_METHODS", "not_an_image_reason", "read_image"]
 
 #: File name endings read as images (case-insensitive).
 IMAGE_SUFFIXES: tuple[str, ...] = (".jpg", ".jpeg", ".png")
@@ -49,10 +49,14 @@ def read_image(
     Raises
     ------
     deepshadows.errors.InputError
-        If the file cannot be read as an image or has the wrong size; the message names it.
+        If the file's name does not end in one of :data:`IMAGE_SUFFIXES`, it cannot be read
+        as an image or it has the wrong size; the message names it.
     """
     method = _check_resize(resize)
     path = Path(path)
+    reason = not_an_image_reason(path)
+    if reason is not None:
+        raise InputError(f"{path}: {reason}")
     try:
         with Image.open(path) as im:
             im.load()
@@ -73,10 +77,37 @@ def read_image(
     return np.asarray(rgb, dtype=np.uint8)
 
 
-def _folder_files(folder: Path, skip: Path | None, *, fits: bool) -> tuple[list[Path], list[Path]]:
-    """List the image and (with ``fits``) FITS files directly in ``folder``, rejecting anything else."""
+def not_an_image_reason(path: str | os.PathLike[str]) -> str | None:
+    """Return why a file is not read as an image (its name's ending), or None if it may be.
+
+    Parameters
+    ----------
+    path : path-like
+        The file.
+
+    Returns
+    -------
+    str or None
+        ``"not a JPEG or PNG image (...)"`` when the name does not end in one of
+        :data:`IMAGE_SUFFIXES`; None otherwise.
+    """
+    if Path(path).suffix.lower() in IMAGE_SUFFIXES:
+        return None
+    return f"not a JPEG or PNG image (expected a name ending in {', '.join(IMAGE_SUFFIXES)})"
+
+
+def _folder_files(
+    folder: Path, skip: Path | None, *, fits: bool
+) -> tuple[list[Path], list[Path], list[Path]]:
+    """List the images, (with ``fits``) the FITS files and the other files directly in ``folder``.
+
+    Hidden files (``.DS_Store``) and sub-folders are ignored. The other visible files (a
+    ``notes.txt``) are returned as the third list: the batch commands list them as failures
+    (see :func:`not_an_image_reason`) rather than stopping or passing over them in silence.
+    """
     images: list[Path] = []
     fits_files: list[Path] = []
+    others: list[Path] = []
     for entry in sorted(folder.iterdir()):
         if entry.name.startswith(".") or not entry.is_file():
             continue
@@ -87,15 +118,15 @@ def _folder_files(folder: Path, skip: Path | None, *, fits: bool) -> tuple[list[
         elif entry.suffix.lower() in IMAGE_SUFFIXES:
             images.append(entry)
         else:
-            allowed = IMAGE_SUFFIXES + (FITS_SUFFIXES if fits else ())
-            what = "not a JPEG or PNG image" + (" nor a FITS file" if fits else "")
-            raise InputError(
-                f"{entry}: {what} (expected files ending in {', '.join(allowed)}); "
-                "move it out of the image folder"
-            )
-    return images, fits_files
+            others.append(entry)
+    return images, fits_files, others
 
 
 def _folder_images(folder: Path, skip: Path | None) -> list[Path]:
-    """List the image files directly in ``folder``, rejecting anything else that is visible."""
-    return _folder_files(folder, skip, fits=False)[0]
+    """List the visible files directly in ``folder``, in name order: images and any other file.
+
+    A file that is not an image stays in the list, in its place, so that reading it fails with
+    :func:`read_image`'s message and the batch command lists it among its failures.
+    """
+    images, _, others = _folder_files(folder, skip, fits=False)
+    return sorted([*images, *others])

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,8 +18,8 @@ from typing import Any
 import numpy as np
 
 from deepshadows._io import check_writable
-from deepshadows.data.fits import find_fits_objects
-from deepshadows.data.fits_import import import_fits, read_fits_cutout
+from deepshadows.data.fits import FITS_SUFFIXES, FitsObject, find_fits_objects
+from deepshadows.data.fits_import import import_fits, read_fits_bands_checked, read_fits_cutout
 from deepshadows.data.images import IMAGE_SUFFIXES, RESIZE_METHODS, _check_resize, _folder_files, read_image
 from deepshadows.data.labels import _Rows, _rows_from_csv, _rows_from_fits, _rows_from_folder
 from deepshadows.data.splits import check_split_fractions
@@ -66,19 +66,24 @@ class ImportResult:
         return os.fspath(self.path)
 
 
+def _source_file(source: Path | FitsObject) -> Path:
+    """Return the file a row's cutout is read from (a FITS object's cube or first band file)."""
+    return source.files[0] if isinstance(source, FitsObject) else source
+
+
 def _readable_rows(
-    rows: _Rows, *, image_size: int, resize: str | None, strict: bool
+    rows: _Rows, read: Callable[[Path | FitsObject], object], *, strict: bool
 ) -> tuple[_Rows, list[FailedRow]]:
-    """Read every image once; return the rows whose image can be read, and the others."""
+    """Read every row's cutout once; return the rows that can be read, and the others."""
     keep: list[int] = []
     failures: list[FailedRow] = []
     for index, (path, ident) in enumerate(zip(rows.paths, rows.ids, strict=True)):
         try:
-            read_image(path, image_size=image_size, resize=resize)  # type: ignore[arg-type]
+            read(path)
         except InputError as exc:
             if strict:
                 raise
-            failures.append(failed_row(index + 1, ident, path, exc))  # type: ignore[arg-type]
+            failures.append(failed_row(index + 1, ident, _source_file(path), exc))
             continue
         keep.append(index)
     if not failures:
@@ -89,6 +94,14 @@ def _readable_rows(
         if getattr(rows, f.name) is not None
     }
     return dataclasses.replace(rows, **kept), failures
+
+
+def _stray_failures(others: Sequence[Path], *, first_row: int, strict: bool) -> list[FailedRow]:
+    """Return the failure records of the files of a FITS folder that are not FITS files."""
+    reason = f"not a FITS file (expected a name ending in {', '.join(FITS_SUFFIXES)})"
+    if others and strict:
+        raise InputError(f"{others[0]}: {reason}")
+    return [FailedRow(first_row + k, path.stem, str(path), reason) for k, path in enumerate(others)]
 
 
 def import_images(
@@ -203,9 +216,12 @@ def import_folder(
 ) -> ImportResult:
     """Build a store from a folder of JPEG, PNG or FITS cutouts.
 
-    Every visible file directly in ``folder`` must be a ``.jpg``, ``.jpeg`` or ``.png`` image,
-    or, when ``survey`` is given, a FITS file (``.fits``, ``.fit``, ``.fits.gz``, ``.fit.gz``);
-    hidden files, subfolders and the labels CSV itself are ignored. One folder holds one kind.
+    The cutouts are the ``.jpg``, ``.jpeg`` and ``.png`` images directly in ``folder``, or,
+    when ``survey`` is given, its FITS files (``.fits``, ``.fit``, ``.fits.gz``, ``.fit.gz``);
+    one folder holds one kind. Hidden files (``.DS_Store``), subfolders and the labels CSV itself
+    are ignored. Without a labels CSV, any other visible file (a ``notes.txt``) is a row that
+    fails: it is listed in ``<out>.failures.csv`` as not an image (or not a FITS file). With a
+    labels CSV, the CSV's rows are the rows, and files it does not name are not imported.
 
     FITS cutouts hold float band images in nanomaggies per native pixel of ``survey``, FITS
     orientation, object at the centre, either as
@@ -261,12 +277,14 @@ def import_folder(
         Survey of FITS cutouts (native pixel scale, noise and colour scales); required for FITS
         and only for FITS.
     strict : bool, optional
-        Stop at the first JPEG or PNG image that cannot be read (or is of the wrong size
-        without ``resize``) instead of leaving it out. By default such rows are left out of the
-        store (every image is read once before the store is written, to know which) and listed
-        with their reasons in ``<out>.failures.csv`` (columns ``row, id, file, reason``, rows
-        numbered from 1 in import order; see :mod:`deepshadows.failures`), and the splits are
-        drawn among the rows kept. FITS cutouts are always strict.
+        Stop at the first cutout that cannot be read (a JPEG or PNG image that is corrupt or of
+        the wrong size without ``resize``; a FITS cutout that is corrupt, lacks a band, holds
+        NaNs or is too small; a file that is neither) instead of leaving it out. By default such
+        rows are left out of the store (every cutout is read once before the store is written,
+        to know which) and listed with their reasons in ``<out>.failures.csv`` (columns
+        ``row, id, file, reason``, rows numbered from 1 in import order, the other files of a
+        FITS folder after its objects; see :mod:`deepshadows.failures`), and the splits are
+        drawn among the rows kept.
 
     Returns
     -------
@@ -292,7 +310,7 @@ def import_folder(
     if csv_path is not None and not csv_path.is_file():
         raise InputError(f"{csv_path}: labels CSV not found")
     skip = None if csv_path is None else csv_path.resolve()
-    images, fits_files = _folder_files(folder, skip, fits=True)
+    images, fits_files, others = _folder_files(folder, skip, fits=True)
     if fits_files and images:
         raise InputError(
             f"{folder}: holds both FITS files ({fits_files[0].name}, ...) and JPEG/PNG images "
@@ -306,50 +324,64 @@ def import_folder(
     if not fits_files and survey is not None:
         raise InputError(f"--survey: applies to FITS cutouts only, and {folder} holds none")
     if not images and not fits_files and csv_path is None:
-        raise InputError(f"{folder}: no JPEG or PNG images (or FITS cutouts) found")
+        also = f" (only {len(others)} other file(s): {others[0].name}, ...)" if others else ""
+        raise InputError(f"{folder}: no JPEG or PNG images (or FITS cutouts) found{also}")
     config = {"folder": str(folder), "labels_csv": None if csv_path is None else str(csv_path)}
+    strays: list[Path] = []
     if fits_files:
         objects = find_fits_objects(fits_files)
         rows = _rows_from_fits(objects) if csv_path is None else _rows_from_csv(csv_path, folder, [], objects)
-        fits_path = import_fits(
+        strays = others if csv_path is None else []
+
+        def read(source: Path | FitsObject) -> object:
+            return read_fits_bands_checked(source, survey=survey)  # type: ignore[arg-type]
+
+    else:
+        rows = (
+            _rows_from_folder(sorted([*images, *others]))
+            if csv_path is None
+            else _rows_from_csv(csv_path, folder, images)
+        )
+
+        def read(source: Path | FitsObject) -> object:
+            return read_image(source, image_size=int(image_size), resize=resize)  # type: ignore[arg-type]
+
+    n_rows = len(rows.ids)
+    rows, failures = _readable_rows(rows, read, strict=strict)
+    failures += _stray_failures(strays, first_row=n_rows + 1, strict=strict)
+    listed = write_failures(failures_path(out), failures)
+    if not rows.ids:
+        raise InputError(
+            f"{folder}: none of the {len(failures)} cutouts can be read ({failures[0].message}); "
+            f"all are listed in {listed}"
+        )
+    common = {
+        "kinds": rows.kinds,
+        "subclasses": rows.subclasses,
+        "splits": rows.splits,
+        "image_size": image_size,
+        "overwrite": overwrite,
+        "seed": seed,
+        "split_fractions": split_fractions,
+        "config": config,
+    }
+    if fits_files:
+        path = import_fits(
             rows.paths,  # type: ignore[arg-type]
             rows.ids,
             rows.labels,
             out=out,
             survey=survey,  # type: ignore[arg-type]
-            kinds=rows.kinds,
-            subclasses=rows.subclasses,
-            splits=rows.splits,
-            image_size=image_size,
             resize=resize or "nearest",
-            overwrite=overwrite,
-            seed=seed,
-            split_fractions=split_fractions,
-            config=config,
+            **common,  # type: ignore[arg-type]
         )
-        failures_path(out).unlink(missing_ok=True)
-        return ImportResult(fits_path, len(rows.ids), [], None)
-    rows = _rows_from_folder(images) if csv_path is None else _rows_from_csv(csv_path, folder, images)
-    rows, failures = _readable_rows(rows, image_size=int(image_size), resize=resize, strict=strict)
-    listed = write_failures(failures_path(out), failures)
-    if not rows.ids:
-        raise InputError(
-            f"{folder}: none of the {len(failures)} images can be read ({failures[0].message}); "
-            f"all are listed in {listed}"
+    else:
+        path = import_images(
+            rows.paths,  # type: ignore[arg-type]
+            rows.ids,
+            rows.labels,
+            out=out,
+            resize=resize,
+            **common,  # type: ignore[arg-type]
         )
-    path = import_images(
-        rows.paths,  # type: ignore[arg-type]
-        rows.ids,
-        rows.labels,
-        out=out,
-        kinds=rows.kinds,
-        subclasses=rows.subclasses,
-        splits=rows.splits,
-        image_size=image_size,
-        resize=resize,
-        overwrite=overwrite,
-        seed=seed,
-        split_fractions=split_fractions,
-        config=config,
-    )
     return ImportResult(path, len(rows.ids), failures, listed)
