@@ -22,9 +22,10 @@ def report_command(paths: tuple[Path, ...], out: Path, title: str | None) -> Non
     """Gather run folders, evaluations, data-set summaries, studies and predictions into one page.
 
     Each PATH may be an output folder or a folder holding several; they are walked recursively
-    and recognised by the files inside.
+    and recognised by the files inside. A PATH in which nothing is recognised is named in a
+    warning; when nothing at all is recognised, no page is written (exit status 1).
     """
     from deepshadows.report import write_report
 
-    path = write_report(paths, out, title=title)
+    path = write_report(paths, out, title=title, log=lambda line: click.echo(line, err=True))
     click.echo(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB)")
