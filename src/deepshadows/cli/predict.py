@@ -25,7 +25,34 @@ __all__ = ["predict"]
     type=click.Path(dir_okay=False, path_type=Path),
     default=Path("predictions.csv"),
     show_default=True,
-    help="Output CSV.",
+    help="Output table: .csv, .fits/.fit, .parquet, .ecsv or .vot.",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["csv", "fits", "parquet", "ecsv", "votable"], case_sensitive=False),
+    default=None,
+    help="Format of --out, instead of the one its extension names.",
+)
+@click.option(
+    "--columns",
+    default=None,
+    help="Comma-separated features or truth columns of the store to carry into each row.",
+)
+@click.option(
+    "--catalog",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Write this catalogue (CSV, ECSV or FITS) back with the prediction columns added.",
+)
+@click.option("--id-column", default=None, help="Id column of --catalog [id, objid, ..., any case].")
+@click.option("--ra-column", default=None, help="Right ascension of --catalog, degrees [ra, any case].")
+@click.option("--dec-column", default=None, help="Declination of --catalog, degrees [dec, any case].")
+@click.option(
+    "--match-radius",
+    type=float,
+    default=None,
+    help="Match --catalog rows by position within this many arcsec instead of by id.",
 )
 @click.option("--threshold", type=float, default=None, help="LSBG when the probability exceeds it [model's].")
 @click.option("--batch-size", type=int, default=64, show_default=True, help="Images per forward pass.")
@@ -61,6 +88,13 @@ def predict(
     paths: tuple[Path, ...],
     model_option: str | None,
     out: Path,
+    fmt: str | None,
+    columns: str | None,
+    catalog: Path | None,
+    id_column: str | None,
+    ra_column: str | None,
+    dec_column: str | None,
+    match_radius: float | None,
     threshold: float | None,
     batch_size: int,
     resize: str | None,
@@ -79,6 +113,11 @@ def predict(
 ) -> None:
     """Classify a store, a folder of JPEG/PNG cutouts or one image; write id, probability, label.
 
+    The table's format follows the extension of --out (CSV, FITS binary table, Parquet, ECSV,
+    VOTable). Rows of a store carry its ra and dec when it has them (a fetched store does) and
+    the --columns asked for. With --catalog the output is that catalogue, every row and column,
+    with the prediction columns added: matched by id, or by position with --match-radius.
+
     MODEL is a run folder or weight file from `train`, an ONNX file from `export --onnx` (run by
     ONNX Runtime), or the name of a model released with the package: des (default), hsc or ls-dr10.
     A calibrated model writes calibrated probabilities (column calibrated_probability) unless
@@ -91,6 +130,13 @@ def predict(
     model: str | Path = paths[0] if len(paths) == 2 else (model_option or "des")
     input_path = paths[-1]
     from deepshadows.predict import predict as run_predict
+    from deepshadows.predict.catalog_join import CatalogJoin
+
+    join = None
+    if catalog is not None:
+        join = CatalogJoin(catalog, id_column, ra_column, dec_column, match_radius)
+    elif any(v is not None for v in (id_column, ra_column, dec_column, match_radius)):
+        raise click.UsageError("--id-column, --ra-column, --dec-column and --match-radius need --catalog")
 
     result = run_predict(
         model,
@@ -111,6 +157,9 @@ def predict(
         target_completeness=target_completeness,
         strict=strict,
         retry_failed=retry_failed,
+        fmt=fmt,
+        columns=[c.strip() for c in columns.split(",") if c.strip()] if columns else (),
+        catalog=join,
         log=lambda line: echo_notes([line]),
     )
     summary = (

@@ -21,7 +21,7 @@ from astropy.utils.exceptions import AstropyWarning
 
 from deepshadows.errors import InputError
 
-__all__ = ["BadRow", "Catalog", "CatalogRow", "read_catalog"]
+__all__ = ["BadRow", "Catalog", "CatalogRow", "catalog_ids", "find_column", "read_catalog", "read_table"]
 
 #: Column names tried (case-insensitively, in this order) when none is given.
 DEFAULT_COLUMNS: dict[str, tuple[str, ...]] = {
@@ -121,6 +121,54 @@ def _file_hash(path: Path) -> str:
     return digest.hexdigest()
 
 
+def read_table(path: str | os.PathLike[str]) -> Table:
+    """Read a catalogue file (CSV, ECSV or FITS table) as an astropy table, whatever its rows hold.
+
+    Parameters
+    ----------
+    path : path-like
+        The file; its format follows the extension (see :func:`read_catalog`).
+
+    Returns
+    -------
+    astropy.table.Table
+        Every column and row of the file.
+
+    Raises
+    ------
+    deepshadows.errors.InputError
+        If the file is missing, a folder, empty or unreadable; the message names it.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise InputError(f"{path}: catalogue not found")
+    if path.is_dir():
+        raise InputError(f"{path}: is a folder, expected a CSV or FITS catalogue")
+    if path.stat().st_size == 0:
+        raise InputError(f"{path}: the catalogue file is empty")
+    return _read_table(path)
+
+
+def catalog_ids(table: Table, id_column: str | None) -> list[str]:
+    """Return the identifiers of a catalogue's rows as ``fetch`` stores them.
+
+    Parameters
+    ----------
+    table : astropy.table.Table
+        The catalogue.
+    id_column : str or None
+        Its id column (see :func:`find_column`); None numbers the data rows from 1.
+
+    Returns
+    -------
+    list of str
+        The id column's text (stripped, ``""`` when masked), or the row numbers.
+    """
+    if id_column is None:
+        return [str(k) for k in range(1, len(table) + 1)]
+    return [_text(value) for value in table[id_column]]
+
+
 def _read_table(path: Path) -> Table:
     name = path.name.lower()
     fmt = next((f for suffix, f in _FORMATS.items() if name.endswith(suffix)), None)
@@ -137,7 +185,31 @@ def _read_table(path: Path) -> Table:
     return table
 
 
-def _find_column(table: Table, path: Path, what: str, given: str | None) -> str | None:
+def find_column(table: Table, path: str | os.PathLike[str], what: str, given: str | None) -> str | None:
+    """Return the name of a catalogue's ``ra``, ``dec``, ``id`` or ``label`` column.
+
+    Parameters
+    ----------
+    table : astropy.table.Table
+        The catalogue.
+    path : path-like
+        Its file, for messages.
+    what : {"ra", "dec", "id", "label"}
+        The column wanted.
+    given : str or None
+        The name given by the user (matched case-insensitively); None tries
+        :data:`DEFAULT_COLUMNS`.
+
+    Returns
+    -------
+    str or None
+        The column's name; None for an ``id`` or ``label`` column that is absent.
+
+    Raises
+    ------
+    deepshadows.errors.InputError
+        If a given column is absent, or no ``ra`` or ``dec`` column is found.
+    """
     names = list(table.colnames)
     lower = {n.lower(): n for n in names}
     if given is not None:
@@ -225,29 +297,23 @@ def read_catalog(
         column, or the table has no data rows. The message names the file and the column.
     """
     path = Path(path)
-    if not path.exists():
-        raise InputError(f"{path}: catalogue not found")
-    if path.is_dir():
-        raise InputError(f"{path}: is a folder, expected a CSV or FITS catalogue")
-    if path.stat().st_size == 0:
-        raise InputError(f"{path}: the catalogue file is empty")
-    table = _read_table(path)
+    table = read_table(path)
     columns = {
-        "ra": _find_column(table, path, "ra", ra_column),
-        "dec": _find_column(table, path, "dec", dec_column),
-        "id": _find_column(table, path, "id", id_column),
-        "label": None if label_column is None else _find_column(table, path, "label", label_column),
+        "ra": find_column(table, path, "ra", ra_column),
+        "dec": find_column(table, path, "dec", dec_column),
+        "id": find_column(table, path, "id", id_column),
+        "label": None if label_column is None else find_column(table, path, "label", label_column),
     }
     if len(table) == 0:
         raise InputError(f"{path}: the catalogue has no data rows")
     catalog = Catalog(path=path, columns=columns, n_rows=len(table), sha256=_file_hash(path))
     first: dict[str, int] = {}
     ra_col, dec_col = table[columns["ra"]], table[columns["dec"]]
-    id_col = table[columns["id"]] if columns["id"] else None
+    idents = catalog_ids(table, columns["id"])
     label_col = table[columns["label"]] if columns["label"] else None
     for index in range(len(table)):
         number = index + 1
-        ident = _text(id_col[index]) if id_col is not None else str(number)
+        ident = idents[index]
         ra, ra_problem = _coordinate(ra_col[index], "ra", 0.0, 360.0, True)
         dec, dec_problem = _coordinate(dec_col[index], "dec", -90.0, 90.0, False)
         problems = [p for p in (ra_problem, dec_problem) if p]

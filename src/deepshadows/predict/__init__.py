@@ -1,13 +1,26 @@
 """Streaming prediction: apply a trained classifier to a store, a folder of images or one image.
 
-:func:`predict` writes one CSV row per cutout, batch by batch, so memory stays bounded by the
+:func:`predict` writes one row per cutout, batch by batch, so memory stays bounded by the
 batch size whatever the number of cutouts; an interrupted run continues with ``resume=True``.
+The table is CSV, FITS, Parquet, ECSV or VOTable (:data:`TABLE_FORMATS`), or the user's
+catalogue with the prediction columns added (:class:`CatalogJoin`).
 """
 
 from __future__ import annotations
 
 from deepshadows.predict.batch import logits_to_probabilities, predict_logits
+from deepshadows.predict.catalog_join import CatalogJoin, JoinReport
+from deepshadows.predict.formats import TABLE_FORMATS
 from deepshadows.predict.inputs import STORE_SUFFIXES, iter_input
 from deepshadows.predict.run import predict
 
-__all__ = ["STORE_SUFFIXES", "iter_input", "logits_to_probabilities", "predict", "predict_logits"]
+__all__ = [
+    "STORE_SUFFIXES",
+    "TABLE_FORMATS",
+    "CatalogJoin",
+    "JoinReport",
+    "iter_input",
+    "logits_to_probabilities",
+    "predict",
+    "predict_logits",
+]

@@ -1,8 +1,10 @@
-"""``deepshadows predict``: stream an input through a trained classifier into a CSV file.
+"""``deepshadows predict``: stream an input through a trained classifier into a table.
 
 Probabilities are calibrated by default when the model has a calibration
-(:mod:`deepshadows.calibration`); the CSV's probability columns say which they are
-(``calibrated_probability`` or ``probability``).
+(:mod:`deepshadows.calibration`); the probability columns say which they are
+(``calibrated_probability`` or ``probability``). The table is CSV, FITS, Parquet, ECSV or
+VOTable (:mod:`deepshadows.predict.formats`), optionally the user's catalogue with the
+prediction columns added (:mod:`deepshadows.predict.catalog_join`).
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ import contextlib
 import csv
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -24,8 +26,9 @@ from deepshadows.calibration import find_calibration, model_operating_point
 from deepshadows.errors import InputError
 from deepshadows.parallel import open_executor
 from deepshadows.predict.batch import FORWARD_BATCH, logits_to_probabilities, predict_logits
+from deepshadows.predict.catalog_join import CatalogJoin
 from deepshadows.predict.csv_output import _after_overlap, _BlockWriter, _resume_state
-from deepshadows.predict.failed_rows import _FailureLog, _recorded_failures, _reopen_finished, _resume_point
+from deepshadows.predict.failed_rows import _FailureLog, _recorded_failures, _resume_point
 from deepshadows.predict.inputs import _open_input
 from deepshadows.predict.model_settings import (
     _calibration_notes,
@@ -33,6 +36,7 @@ from deepshadows.predict.model_settings import (
     _image_size,
     _threshold,
 )
+from deepshadows.predict.outputs import finish_output, output_meta, plan_output, reopen_finished
 from deepshadows.predict.partitions import Partition, classify_partitions
 from deepshadows.released import resolve_model_path
 
@@ -53,9 +57,9 @@ def _load_model(model_path: str | os.PathLike[str], device: str) -> tuple[Any, d
     return load_model(model_path, device=device)
 
 
-def _finished(out_csv: str | os.PathLike[str], resume: bool) -> bool:
-    """Whether ``out_csv`` is the finished output of an earlier run that ``resume`` reopens."""
-    return resume and Path(out_csv).exists() and not partial_path(out_csv).exists()
+def _finished(out: str | os.PathLike[str], resume: bool) -> bool:
+    """Whether ``out`` is the finished output of an earlier run that ``resume`` reopens."""
+    return resume and Path(out).exists() and not partial_path(out).exists()
 
 
 def load_classifier(
@@ -113,7 +117,7 @@ def load_classifier(
 def predict(
     model_path: str | os.PathLike[str],
     input_path: str | os.PathLike[str],
-    out_csv: str | os.PathLike[str],
+    out: str | os.PathLike[str],
     *,
     threshold: float | None = None,
     batch_size: int = FORWARD_BATCH,
@@ -130,16 +134,21 @@ def predict(
     target_completeness: float | None = None,
     strict: bool = False,
     retry_failed: bool = False,
+    fmt: str | None = None,
+    columns: Sequence[str] = (),
+    catalog: CatalogJoin | str | os.PathLike[str] | None = None,
     log: Callable[[str], object] | None = None,
 ) -> dict[str, Any]:
-    """Classify every cutout of an input and write one CSV row per cutout.
+    """Classify every cutout of an input and write one table row per cutout.
 
     Cutouts are read in blocks of 2,048 (or one batch, if larger) and classified
-    ``batch_size`` at a time; each block's rows are written to ``<out_csv>.partial`` and
-    flushed, and the file is renamed to ``out_csv`` once every row is written, so ``out_csv``
-    is either complete or absent. Memory holds about one block whatever the size of the input.
+    ``batch_size`` at a time; each block's rows are written to ``<out>.partial`` as CSV and
+    flushed. Once every row is written that file is renamed to ``out`` (CSV) or streamed into
+    the format of ``out`` (see :mod:`deepshadows.predict.formats`), so ``out`` is either complete
+    or absent. Memory holds about one block whatever the size of the input (ECSV and VOTable
+    outputs, and a ``catalog`` join, hold the whole table at the end).
 
-    Columns, after a header line:
+    Prediction columns:
 
     binary models (one logit per cutout, ``num_classes`` 1 or absent)
         ``id,probability,label``: the probability of class 1 and ``label = 1`` when it exceeds
@@ -162,11 +171,18 @@ def predict(
     ``num_classes`` and ``image_size`` are read from the model's metadata or its
     ``model_kwargs``.
 
-    Probabilities are written with 8 significant digits.
+    Probabilities are written with 8 significant digits in CSV, as float32 elsewhere.
+
+    A store's rows also carry ``ra`` and ``dec`` (degrees, after ``id``) when its truth table has
+    them, as a fetched store's has, and the ``features`` or ``truth`` columns named in
+    ``columns`` (at the end). Outputs other than CSV record how they were made in their header or
+    metadata: ``MODEL``, ``MODELSHA`` (SHA-256 of the weights), ``THRESHLD``, ``PROBCAL`` (the
+    calibration method or ``none``) and ``DSVERSIO`` (see
+    :func:`deepshadows.predict.outputs.output_meta`).
 
     An image that cannot be read (empty, truncated, not an image, or of another size without
     ``resize``) does not stop the run: its row is left out of the output and listed with the
-    reason in ``<out_csv>.failures.csv`` (columns ``row, id, file, reason``; see
+    reason in ``<out>.failures.csv`` (columns ``row, id, file, reason``; see
     :mod:`deepshadows.failures`), which is absent when every row was classified. ``strict=True``
     stops at the first such image instead.
 
@@ -178,8 +194,9 @@ def predict(
     input_path : path-like
         A store, a folder of JPEG or PNG cutouts or one image (see
         :func:`deepshadows.predict.iter_input`).
-    out_csv : path-like
-        CSV file to write.
+    out : path-like
+        Table to write; its extension gives the format (``.csv``, ``.fits``/``.fit``,
+        ``.parquet``, ``.ecsv``, ``.vot``) unless ``fmt`` names it.
     threshold : float or None, optional
         Decision threshold of a binary model in [0, 1]; by default the model's ``threshold``
         metadata, or 0.5. Not accepted for softmax models of K classes.
@@ -196,14 +213,14 @@ def predict(
         same test AUC to 1e-4), float16 on CUDA, float32 elsewhere; ``"fp32"`` for logits that
         do not depend on the machine beyond rounding. ONNX models run in float32.
     resume : bool, optional
-        Continue an existing ``<out_csv>.partial``: its complete rows are kept (a trailing
+        Continue an existing ``<out>.partial``: its complete rows are kept (a trailing
         incomplete line is cut off) and prediction continues with the next row; rows recorded
         as failed are not read again (see ``retry_failed``). The last kept row's id must match
-        the input's. Without a ``.partial`` the run starts from scratch, unless ``out_csv`` is
+        the input's. Without a ``.partial`` the run starts from scratch, unless ``out`` is
         the finished output of an earlier run: then it is kept and only ``retry_failed`` adds to
         it. With ``resume=False`` an existing ``.partial`` is replaced.
     overwrite : bool, optional
-        Whether an existing ``out_csv`` may be replaced.
+        Whether an existing ``out`` may be replaced.
     progress : bool, optional
         Whether to show a progress bar.
     scheduler : str, optional
@@ -229,6 +246,15 @@ def predict(
         With ``resume``, read the rows that an earlier run recorded as failed again, at the end:
         those now readable are appended to the output (after the other rows, so out of input
         order), the others stay in the failures file.
+    fmt : {"csv", "fits", "parquet", "ecsv", "votable"}, optional
+        Format of ``out``, instead of the one its extension names.
+    columns : sequence of str, optional
+        Columns of the input store's ``features`` or ``truth`` tables added to each row.
+    catalog : CatalogJoin or path-like, optional
+        Write this catalogue, every row and column, with the prediction columns added instead
+        of the prediction table: rows matched by id, or by position with
+        :attr:`CatalogJoin.match_radius` (see :func:`deepshadows.predict.catalog_join.join_catalog`).
+        Prediction columns whose name the catalogue uses get the suffix ``_pred``.
     log : callable, optional
         Called with a line of text for notes: a model without calibration, the operating
         point chosen.
@@ -245,13 +271,15 @@ def predict(
         input accounted for by an earlier run), ``probabilities`` (``"calibrated"`` or ``"uncalibrated"``),
         ``calibration`` (the method of the calibration applied, None when the probabilities
         are the model's own),
-        ``operating_point`` (the chosen point as a dict, or None) and ``notes`` (the lines
-        passed to ``log``).
+        ``operating_point`` (the chosen point as a dict, or None), ``notes`` (the lines
+        passed to ``log``), ``format`` (of ``out``) and ``join`` (a
+        :class:`~deepshadows.predict.catalog_join.JoinReport`, None without ``catalog``).
 
     Raises
     ------
     deepshadows.errors.InputError
-        If ``out_csv`` exists and ``overwrite`` is false, the input or the model is invalid, an
+        If ``out`` exists and ``overwrite`` is false, its format is unknown, ``columns`` are
+        not in the store, the catalogue cannot be read, the input or the model is invalid, an
         argument is out of range, a target cannot be met or the model has no stored
         completeness-purity curve for it, the ``.partial`` to resume was written with other
         columns or from another input, or, with ``strict``, an image cannot be read.
@@ -263,7 +291,8 @@ def predict(
         raise InputError(f"--threshold must lie in [0, 1], got {threshold}")
     if int(partition_size) < 1:
         raise InputError(f"--partition-size must be at least 1, got {partition_size}")
-    out = check_writable(out_csv, overwrite=overwrite or _finished(out_csv, resume))
+    out = check_writable(out, overwrite=overwrite or _finished(out, resume))
+    plan = plan_output(out, input_path, fmt=fmt, columns=columns, catalog=catalog)
     model_name = str(model_path)  # as given: a released model's name rather than its file
     model_path = resolve_model_path(model_path)
     partial = partial_path(out)
@@ -299,7 +328,7 @@ def predict(
     to_probabilities = calibration.probabilities if use_map else logits_to_probabilities
 
     if _finished(out, resume):
-        _reopen_finished(out, partial)
+        reopen_finished(plan, partial, header)
     done, last_id, fresh = 0, None, True
     if resume and partial.exists():
         state = _resume_state(partial, header)
@@ -357,7 +386,12 @@ def predict(
     finally:
         bar.close()
         failure_log.close()
-    os.replace(partial, out)
+    meta = output_meta(
+        model_name, model_path, metadata, threshold=thr, calibration=calibration.method if use_map else None
+    )
+    joined = finish_output(plan, partial, header, meta)
+    if joined is not None and log is not None:
+        log(joined.describe())
     failures = [bad for bad in failure_log.rows if bad not in retry] + still
     listed = failure_log.finish(failures)
     seconds = time.perf_counter() - began
@@ -376,4 +410,6 @@ def predict(
         "calibration": calibration.method if use_map else None,
         "operating_point": None if point is None else point.to_dict(),
         "notes": notes,
+        "format": plan.fmt,
+        "join": joined,
     }
