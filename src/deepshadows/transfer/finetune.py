@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
 
 import numpy as np
 import torch
@@ -50,6 +51,7 @@ def fine_tune(
     seed: int = 0,
     precision: str = "fp32",
     device: str | torch.device = "cpu",
+    on_epoch: Callable[[int, nn.Module, dict[str, float]], bool] | None = None,
 ) -> tuple[nn.Module, list[dict[str, float]]]:
     """Return a fine-tuned copy of ``model`` and its per-epoch training losses.
 
@@ -75,6 +77,10 @@ def fine_tune(
         Arithmetic of the forward pass (resolved).
     device : str or torch.device, optional
         Device of the model.
+    on_epoch : callable, optional
+        ``on_epoch(epoch, model, row)`` after every epoch, with the model being tuned and the
+        epoch's history row (to which it may add entries); a true return value stops the
+        training (early stopping). It may change the weights (restore the best ones, say).
 
     Returns
     -------
@@ -118,4 +124,6 @@ def fine_tune(
         ]
         row = train_one_epoch(net, batches, optimizer, device=dev, precision=precision)
         history.append({"epoch": epoch, "loss": row["loss"], "accuracy": row["accuracy"]})
+        if on_epoch is not None and on_epoch(epoch, tuned, history[-1]):
+            break
     return tuned.eval(), history
