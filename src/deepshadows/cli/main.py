@@ -32,8 +32,10 @@ def _register_commands() -> None:
     """Add the commands, which live in modules by concern."""
     from deepshadows.cli.analysis import baselines, compare, demo, explain, transfer
     from deepshadows.cli.calibration import calibrate
+    from deepshadows.cli.completeness import completeness
     from deepshadows.cli.data import import_command, inspect_command, simulate
     from deepshadows.cli.fetch import fetch_command
+    from deepshadows.cli.labelling import active_learning_curve_command, finetune, label
     from deepshadows.cli.model import evaluate, export, train
     from deepshadows.cli.predict import predict
     from deepshadows.cli.report import report_command
@@ -56,6 +58,10 @@ def _register_commands() -> None:
         fetch_command,
         report_command,
         study,
+        label,
+        finetune,
+        active_learning_curve_command,
+        completeness,
     ):
         cli.add_command(command)
 
