@@ -177,3 +177,74 @@ def test_compare_writes_table_2_and_figure_4a(paper_run: dict, tmp_path: Path) -
     assert (tmp_path / "cmp" / "roc.png").read_bytes()[:4] == b"\x89PNG"
     assert main(["compare", paper_run["out_dir"], "--out", str(tmp_path / "cli")]) == 0
     assert main(["compare", str(tmp_path / "cmp"), "--out", str(tmp_path / "bad")]) == 1
+
+
+def _feature_store(path: Path, n_train: int, n_test: int, unmeasured: dict[int, int]) -> Path:
+    """A store of separable features; rows in ``unmeasured`` have none, with that flag."""
+    from deepshadows.data.fits import feature_dtype
+
+    n = n_train + n_test
+    rng = np.random.default_rng(0)
+    labels = np.arange(n) % 2
+    values = rng.normal(size=(n, len(feature_dtype().names))) + 2.0 * labels[:, None]
+    flags = np.zeros(n, np.int16)
+    for row, flag in unmeasured.items():
+        values[row] = np.nan
+        flags[row] = flag
+    features = np.array([tuple(v) for v in values], dtype=feature_dtype())
+    with StoreWriter(
+        path, n_total=n, feature_dtype=feature_dtype(), truth_dtype=None, attrs={"config": {}}
+    ) as w:
+        w.append(
+            {
+                "images": np.zeros((n, 64, 64, 3), np.uint8),
+                "label": labels,
+                "kind": np.where(labels == 1, "lsbg", "type2"),
+                "subclass": np.where(labels == 1, "", "A"),
+                "id": np.array([f"r{i}" for i in range(n)]),
+                "features": features,
+                "feature_flag": flags,
+            }
+        )
+        return w.finalize(
+            np.array(["train"] * n_train + ["test"] * n_test), split_fractions=None, split_seed=None
+        )
+
+
+def test_rows_without_features_are_counted_and_kept(tmp_path: Path, capsys) -> None:
+    store = _feature_store(tmp_path / "s.h5", 40, 16, {0: 1, 3: 2, 5: 1, 41: 2})
+    out = tmp_path / "out"
+    lines: list[str] = []
+    result = run_baselines(store, out, models=("rf",), n_boot=20, n_jobs=1, log=lines.append)
+    assert [(b.row, b.ident, b.split) for b in result["unmeasured"]] == [
+        (1, "r0", "train"),
+        (4, "r3", "train"),
+        (6, "r5", "train"),
+        (42, "r41", "test"),
+    ]
+    assert result["unmeasured"][0].reason.startswith("no source detected")
+    assert result["unmeasured"][1].reason.startswith("feature measurement failed")
+    assert result["models"]["rf"]["n_test"] == 16 and result["config"]["unmeasured"] == {
+        "train": 3,
+        "test": 1,
+    }
+    assert result["models"]["rf"]["evaluation"]["extra"]["n_unmeasured"] == 1
+    assert lines[0] == (
+        "3 of 40 train rows have no measured feature (1 feature measurement failed; "
+        "2 no source detected); they are kept, imputed with the training medians"
+    )
+    assert lines[1].startswith("1 of 16 test rows have no measured feature")
+    args = ["baselines", str(store), "--out", str(out), "--model", "rf", "--n-boot", "20", "--jobs", "1"]
+    assert main(args) == 0
+    assert "3 of 40 train rows have no measured feature" in capsys.readouterr().out
+
+
+def test_too_few_measured_rows_of_a_class_are_refused(tmp_path: Path) -> None:
+    # every LSBG of the train split (odd rows) but one has no features
+    store = _feature_store(tmp_path / "s.h5", 20, 8, {r: 1 for r in range(1, 19, 2)})
+    with pytest.raises(
+        InputError,
+        match=r"split 'train' has 10 artifacts and 1 LSBGs with measured features \(9 rows have none\)",
+    ):
+        run_baselines(store, tmp_path / "out", models=("rf",), n_boot=20, n_jobs=1)
+    assert main(["baselines", str(store), "--out", str(tmp_path / "cli"), "--model", "rf"]) == 1

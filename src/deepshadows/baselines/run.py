@@ -19,7 +19,7 @@ from sklearn.model_selection import GridSearchCV, StratifiedKFold
 
 from deepshadows._io import make_output_dir, write_json_atomic
 from deepshadows._provenance import provenance
-from deepshadows.baselines.data import feature_matrix
+from deepshadows.baselines.data import UnmeasuredRow, feature_matrix, measured_feature_matrix
 from deepshadows.baselines.io import save_baseline
 from deepshadows.baselines.pipelines import (
     BASELINES,
@@ -70,6 +70,30 @@ def _search(
         )
     ]
     return search.best_estimator_, {"best_cv_auc": float(search.best_score_), "grid": scores}
+
+
+def _check_enough(store_path: Any, split: str, labels: np.ndarray, left_out: int, need: int) -> None:
+    """Refuse a split with fewer than ``need`` rows of a class, naming the rows left out."""
+    n_artifacts, n_lsbgs = int(np.count_nonzero(labels == 0)), int(np.count_nonzero(labels == 1))
+    if min(n_artifacts, n_lsbgs) >= need:
+        return
+    why = f" with measured features ({left_out} rows have none)" if left_out else ""
+    raise InputError(
+        f"{store_path}: split {split!r} has {n_artifacts} artifacts and {n_lsbgs} LSBGs{why}; "
+        f"the baselines need at least {need} of each class there"
+    )
+
+
+def _unmeasured_line(rows: Sequence[UnmeasuredRow], n_rows: int, split: str) -> str:
+    counts: dict[str, int] = {}
+    for bad in rows:
+        reason = bad.reason.split(",")[0]
+        counts[reason] = counts.get(reason, 0) + 1
+    why = "; ".join(f"{n} {reason}" for reason, n in sorted(counts.items()))
+    return (
+        f"{len(rows)} of {n_rows} {split} rows have no measured feature ({why}); "
+        "they are kept, imputed with the training medians"
+    )
 
 
 def _plain(value: Any) -> Any:
@@ -124,12 +148,19 @@ def run_baselines(
     dict
         ``models``: per baseline, ``params`` (the hyperparameters used), ``search`` (CV results or
         None), ``fit_seconds``, ``evaluation`` (what ``metrics.json`` holds), ``model_file``;
-        plus ``out_dir`` and ``config``.
+        plus ``out_dir``, ``config`` and ``unmeasured``: the rows of the train split and of
+        ``split`` none of whose features could be measured
+        (:class:`~deepshadows.baselines.data.UnmeasuredRow`, with the reason from their
+        ``feature_flag``). They are kept, imputed with the training medians (a failed detection
+        says something about an object), and their numbers are logged and recorded
+        (``unmeasured`` in ``config.json``, ``n_unmeasured`` in ``metrics.json``).
 
     Raises
     ------
     deepshadows.errors.InputError
-        For an unknown model, an invalid option, or a store without features or labels.
+        For an unknown model, an invalid option, a store without features or labels, or fewer
+        than 2 rows of a class with measured features in the train split (``folds`` with
+        ``search``) or no row of a class in ``split``.
     """
     emit = log if log is not None else (lambda _line: None)
     unknown = [m for m in models if m not in BASELINES]
@@ -141,6 +172,15 @@ def run_baselines(
     with open_store(store_path) as store:
         x_train, y_train, _ = feature_matrix(store, "train")
         x_test, y_test, test_rows = feature_matrix(store, split)
+        _, measured_train, _, unmeasured = measured_feature_matrix(store, "train")
+        unmeasured_test = measured_feature_matrix(store, split)[3]
+    # A failed measurement is information (faint LSBGs often go undetected): such rows are kept
+    # and imputed with the training medians, but too few measured rows leave nothing to learn.
+    _check_enough(store_path, "train", measured_train, len(unmeasured), int(folds) if search else 2)
+    _check_enough(store_path, split, y_test, 0, 1)
+    for name, rows, n in (("train", unmeasured, len(y_train)), (split, unmeasured_test, len(y_test))):
+        if rows:
+            emit(_unmeasured_line(rows, n, name))
     fingerprint = fingerprint_store(store_path)
     results: dict[str, Any] = {}
     for kind in models:
@@ -168,7 +208,13 @@ def run_baselines(
             n_boot=n_boot,
             seed=seed,
             class_names=("artifact", "lsbg"),
-            extra={"model": kind, "params": params, "store": str(store_path), "split": split},
+            extra={
+                "model": kind,
+                "params": params,
+                "store": str(store_path),
+                "split": split,
+                "n_unmeasured": len(unmeasured_test),
+            },
         )
         metadata = {
             "model": kind,
@@ -204,7 +250,13 @@ def run_baselines(
         "split": split,
         "chosen": {kind: res["params"] for kind, res in results.items()},
         "cv": {kind: res["search"] for kind, res in results.items()},
+        "unmeasured": {"train": len(unmeasured), split: len(unmeasured_test)},
         "provenance": provenance(),
     }
     write_json_atomic(out / "config.json", config)
-    return {"models": results, "out_dir": str(out), "config": config}
+    return {
+        "models": results,
+        "out_dir": str(out),
+        "config": config,
+        "unmeasured": unmeasured + unmeasured_test,
+    }

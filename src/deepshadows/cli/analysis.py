@@ -39,7 +39,11 @@ def baselines(
     seed: int,
     n_boot: int,
 ) -> None:
-    """Fit the SVM and random-forest baselines on a store's features; evaluate on its test split."""
+    """Fit the SVM and random-forest baselines on a store's features; evaluate on its test split.
+
+    Rows none of whose features could be measured are counted per split and kept (imputed with
+    the training medians); too few measured rows of a class in the train split is an error.
+    """
     from deepshadows.baselines import run_baselines
 
     result = run_baselines(
