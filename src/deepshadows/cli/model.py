@@ -231,6 +231,9 @@ def train(
 @click.option("--n-boot", type=int, default=1000, show_default=True, help="Bootstrap resamples.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the bootstrap.")
 @click.option("--device", default="cpu", show_default=True, help="cpu, cuda, cuda:N or auto.")
+@click.option(
+    "--by", default=None, help="Simulated store: also score in bins of mu_eff, r_eff, sersic_n, q or color."
+)
 @probability_options
 def evaluate(
     run: Path,
@@ -240,6 +243,7 @@ def evaluate(
     n_boot: int,
     seed: int,
     device: str,
+    by: str | None,
     uncalibrated: bool,
     target_purity: float | None,
     target_completeness: float | None,
@@ -262,6 +266,7 @@ def evaluate(
         calibrated=not uncalibrated,
         target_purity=target_purity,
         target_completeness=target_completeness,
+        by=by,
     )
     click.echo(f"probabilities: {result['extra']['probabilities']}")
     echo_evaluation(result)

@@ -187,6 +187,7 @@ def evaluate_run(
     calibrated: bool = True,
     target_purity: float | None = None,
     target_completeness: float | None = None,
+    by: str | None = None,
 ) -> dict[str, Any]:
     """Score a trained model on a split: metrics with bootstrap intervals, ROC, confusion matrix.
 
@@ -219,6 +220,10 @@ def evaluate_run(
     target_purity, target_completeness : float, optional
         At most one: choose the decision threshold for this validation purity or completeness
         (see :func:`deepshadows.calibration.choose_operating_point`).
+    by : str, optional
+        On a simulated store, also score the model in bins of a truth parameter (``mu_eff``,
+        ``r_eff``, ``sersic_n``, ``q`` or ``color``) into ``by_<axis>.csv`` and the
+        ``by_truth`` entry of ``metrics.json`` (:mod:`deepshadows.evaluation.truth_bins`).
 
     Returns
     -------
@@ -242,6 +247,10 @@ def evaluate_run(
     from deepshadows.released import resolve_model_path
     from deepshadows.training import store_targets
 
+    if by is not None:
+        from deepshadows.evaluation.truth_bins import truth_axis
+
+        truth_axis(by)  # an unknown axis fails before the model runs
     model, meta = load_model(model_path, device=device)
     num_classes = int(meta.get("model_kwargs", {}).get("num_classes", 1))
     targeted = target_purity is not None or target_completeness is not None
@@ -299,6 +308,10 @@ def evaluate_run(
     )
     if uncertainty is not None:
         result = _add_rejection(result, out, y_true, prob, uncertainty, threshold, meta)
+    if by is not None:
+        from deepshadows.evaluation.truth_bins import add_truth_bins
+
+        result = add_truth_bins(result, out, store_path, indices, y_true, prob, by=by, threshold=threshold)
     return result | {"out_dir": str(out)}
 
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from deepshadows.report._reading import FolderReader
+from deepshadows.report.builders.completeness import build_completeness
 from deepshadows.report.builders.data import build_data_summary
 from deepshadows.report.builders.evaluation import (
     build_baselines,
@@ -108,6 +109,13 @@ BUILDERS: tuple[SectionBuilder, ...] = (
         "comparison", "Model comparison", "comparison.csv", has_files("comparison.csv"), build_comparison
     ),
     SectionBuilder("evaluation", "Evaluation", "metrics.json", has_files("metrics.json"), build_evaluation),
+    SectionBuilder(
+        "completeness",
+        "Completeness",
+        "completeness.json",
+        has_files("completeness.json"),
+        build_completeness,
+    ),
     SectionBuilder("explain", "Grad-CAM galleries", "explain.json", has_files("explain.json"), build_explain),
     SectionBuilder(
         "data set", "Data set summary", "summary.json", has_files("summary.json"), build_data_summary

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import galsim
@@ -30,7 +31,7 @@ from deepshadows.simulate.render import PSFModel, Scene
 from deepshadows.surveys import BANDS, Survey, get_survey
 from deepshadows.viewer import bands_to_cutout
 
-__all__ = ["CutoutSpec", "SimulatedCutout", "render_bands", "simulate_cutout", "truth_columns"]
+__all__ = ["CutoutSpec", "SimulatedCutout", "draw_psfs", "render_bands", "simulate_cutout", "truth_columns"]
 
 _MAX_RENDER_ERRORS = 10
 
@@ -65,6 +66,9 @@ class CutoutSpec:
         Ranges of the per-cutout imaging and rendering conditions (see
         :mod:`deepshadows.simulate.randomize`); None renders every cutout under the survey's
         own conditions with ``resize``.
+    lsbg_truth : mapping of str to float, optional
+        LSBG parameters given instead of drawn from ``lsbg_priors`` (the ``fixed`` argument of
+        :func:`deepshadows.simulate.lsbg.sample_lsbg`), e.g. for completeness grids.
     """
 
     survey: str | Survey = "des"
@@ -78,6 +82,7 @@ class CutoutSpec:
     field_seed: int = 0
     lsbg_priors: LSBGPriors = field(default_factory=LSBGPriors)
     randomization: Randomization | None = None
+    lsbg_truth: Mapping[str, float] | None = None
 
 
 @dataclass
@@ -108,8 +113,21 @@ class SimulatedCutout:
     truth: dict[str, float]
 
 
-def _draw_psfs(rng: np.random.Generator, survey: Survey) -> tuple[PSFModel, ...]:
-    """Per-band seeing of one cutout: the survey median plus a common scatter, clipped."""
+def draw_psfs(rng: np.random.Generator, survey: Survey) -> tuple[PSFModel, ...]:
+    """Draw the per-band PSFs of one cutout: the survey's median seeing plus a common scatter, clipped.
+
+    Parameters
+    ----------
+    rng : numpy.random.Generator
+        Source of randomness.
+    survey : Survey
+        Gives the median FWHM per band, its scatter and its clipping range.
+
+    Returns
+    -------
+    tuple of PSFModel
+        One PSF per band of :data:`deepshadows.surveys.BANDS`.
+    """
     delta = rng.normal(0.0, survey.psf_fwhm_scatter)
     wing_fraction = rng.uniform(0.05, 0.20)
     wing_factor = rng.uniform(3.0, 5.0)
@@ -144,10 +162,10 @@ def render_bands(spec: CutoutSpec, rng: np.random.Generator) -> tuple[np.ndarray
         Every parameter that was drawn.
     """
     survey = get_survey(spec.survey)
-    psfs = _draw_psfs(rng, survey)
+    psfs = draw_psfs(rng, survey)
     scene = Scene(survey.stamp_pixels, survey.native_scale, psfs)
     if spec.kind == "lsbg":
-        params = sample_lsbg(rng, spec.lsbg_priors)
+        params = sample_lsbg(rng, spec.lsbg_priors, fixed=spec.lsbg_truth)
         draw_lsbg(scene, params, rng, survey)
     else:
         params = sample_artifact(rng, spec.subclass, survey)

@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import galsim
 import numpy as np
 
+from deepshadows.errors import InputError
 from deepshadows.simulate.photometry import band_fluxes, mean_sb_to_mag
 from deepshadows.simulate.render import Scene
 from deepshadows.surveys import Survey
 
-__all__ = ["LSBGPriors", "draw_lsbg", "sample_lsbg"]
+__all__ = ["FIXABLE_PARAMETERS", "LSBGPriors", "draw_lsbg", "sample_lsbg"]
+
+#: Truth parameters that :func:`sample_lsbg` can take as given instead of drawing them.
+FIXABLE_PARAMETERS: tuple[str, ...] = ("mu_mean_g", "r_eff", "sersic_n", "q", "g_i")
+#: The g - i colour that splits red from blue LSBGs (Tanoglidis et al. 2021).
+RED_SPLIT_G_I = 0.60
 
 
 def _quantile_draw(rng: np.random.Generator, levels: tuple[float, ...], values: tuple[float, ...]) -> float:
@@ -106,7 +113,43 @@ class LSBGPriors:
     max_centre_offset: float = 0.5
 
 
-def sample_lsbg(rng: np.random.Generator, priors: LSBGPriors | None = None) -> dict[str, float]:
+def _draw_mean_sb(rng: np.random.Generator, p: LSBGPriors, red: bool) -> float:
+    """Draw the mean g surface brightness of a red or blue LSBG (shifted, truncated, tapered)."""
+    shift = p.sb_shift_red if red else p.sb_shift_blue
+    while True:
+        mu = _quantile_draw(rng, p.sb_levels, p.sb_values) + shift
+        if not p.sb_range[0] <= mu <= p.sb_range[1]:
+            continue
+        excess = max(0.0, mu - p.sb_taper_start) / p.sb_taper_width
+        if rng.random() < np.exp(-(excess**2)):
+            return float(mu)
+
+
+def _check_fixed(fixed: Mapping[str, float] | None) -> dict[str, float]:
+    """Return the fixed parameters as floats, checked (see :func:`sample_lsbg`)."""
+    given = {str(k): float(v) for k, v in (fixed or {}).items()}
+    unknown = sorted(set(given) - set(FIXABLE_PARAMETERS))
+    if unknown:
+        raise InputError(
+            f"fixed: cannot fix {', '.join(unknown)}; "
+            f"fixable LSBG parameters: {', '.join(FIXABLE_PARAMETERS)}"
+        )
+    limits = {"r_eff": (1e-3, 1e3), "q": (1e-3, 1.0), "sersic_n": (0.3, 6.2)}
+    for name, (lo, hi) in limits.items():
+        if name in given and not lo <= given[name] <= hi:
+            raise InputError(f"fixed: {name} = {given[name]} lies outside [{lo:g}, {hi:g}]")
+    bad = [name for name, value in given.items() if not np.isfinite(value)]
+    if bad:
+        raise InputError(f"fixed: {', '.join(bad)} must be finite")
+    return given
+
+
+def sample_lsbg(
+    rng: np.random.Generator,
+    priors: LSBGPriors | None = None,
+    *,
+    fixed: Mapping[str, float] | None = None,
+) -> dict[str, float]:
     """Draw the truth parameters of one LSBG.
 
     Parameters
@@ -115,6 +158,20 @@ def sample_lsbg(rng: np.random.Generator, priors: LSBGPriors | None = None) -> d
         Source of randomness.
     priors : LSBGPriors, optional
         Population priors (DES defaults).
+    fixed : mapping of str to float, optional
+        Parameters taken as given instead of drawn (keys of :data:`FIXABLE_PARAMETERS`): the
+        mean g surface brightness ``mu_mean_g``, ``r_eff``, ``sersic_n``, ``q`` and ``g_i``.
+        The others follow from them as for a drawn LSBG: a fixed ``g_i`` sets the colour class
+        (red from 0.60) and ``g_r``, ``r_i`` and ``i_z`` through the colour relations, and
+        ``mag_g`` follows from the surface brightness, radius and axis ratio. Without it the
+        draws are those of earlier releases, number for number.
+
+    Raises
+    ------
+    deepshadows.errors.InputError
+        If ``fixed`` names a parameter that cannot be fixed or holds a value that cannot be
+        rendered (a radius or axis ratio outside (0, 1] for ``q``, a Sersic index outside
+        GalSim's range 0.3 to 6.2).
 
     Returns
     -------
@@ -124,22 +181,20 @@ def sample_lsbg(rng: np.random.Generator, priors: LSBGPriors | None = None) -> d
         (arcsec), ``knot_fraction``, ``n_knots``, ``nucleus_fraction``.
     """
     p = priors or LSBGPriors()
-    red = rng.random() < p.red_fraction
-    r_eff = _truncated_lognormal(rng, p.r_eff_median, p.r_eff_sigma, *p.r_eff_range)
-    sersic_n = _truncated_lognormal(rng, p.sersic_median, p.sersic_sigma, *p.sersic_range)
-    q = 1.0 - _quantile_draw(rng, p.ellipticity_levels, p.ellipticity_values)
-    shift = p.sb_shift_red if red else p.sb_shift_blue
-    while True:
-        mu = _quantile_draw(rng, p.sb_levels, p.sb_values) + shift
-        if not p.sb_range[0] <= mu <= p.sb_range[1]:
-            continue
-        excess = max(0.0, mu - p.sb_taper_start) / p.sb_taper_width
-        if rng.random() < np.exp(-(excess**2)):
-            break
-    if red:
-        g_i = _truncated_normal(rng, 0.84, 0.16, 0.60, 1.4)
+    given = _check_fixed(fixed)
+    red = given["g_i"] >= RED_SPLIT_G_I if "g_i" in given else rng.random() < p.red_fraction
+    r_eff = given.get("r_eff") or _truncated_lognormal(rng, p.r_eff_median, p.r_eff_sigma, *p.r_eff_range)
+    sersic_n = given.get("sersic_n") or _truncated_lognormal(
+        rng, p.sersic_median, p.sersic_sigma, *p.sersic_range
+    )
+    q = given.get("q") or 1.0 - _quantile_draw(rng, p.ellipticity_levels, p.ellipticity_values)
+    mu = given["mu_mean_g"] if "mu_mean_g" in given else _draw_mean_sb(rng, p, red)
+    if "g_i" in given:
+        g_i = given["g_i"]
+    elif red:
+        g_i = _truncated_normal(rng, 0.84, 0.16, RED_SPLIT_G_I, 1.4)
     else:
-        g_i = _truncated_normal(rng, 0.46, 0.10, -0.1, 0.60)
+        g_i = _truncated_normal(rng, 0.46, 0.10, -0.1, RED_SPLIT_G_I)
     g_r = 0.016 + 0.654 * g_i + rng.normal(0.0, 0.053)
     r_i = g_i - g_r
     i_z = 0.7 * r_i + rng.normal(0.0, 0.05)
