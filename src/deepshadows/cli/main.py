@@ -33,7 +33,6 @@ def _register_commands() -> None:
     from deepshadows.cli.analysis import baselines, compare, demo, explain, transfer
     from deepshadows.cli.calibration import calibrate
     from deepshadows.cli.completeness import completeness
-    from deepshadows.cli.completeness import completeness
     from deepshadows.cli.data import import_command, inspect_command, simulate
     from deepshadows.cli.fetch import fetch_command
     from deepshadows.cli.labelling import active_learning_curve_command, finetune, label
