@@ -29,7 +29,12 @@ def cutouts(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
 def write_store(path: Path, n: int, seed: int = 1) -> Path:
     images, labels = cutouts(n, seed)
     with StoreWriter(
-        path, n_total=n, feature_dtype=None, truth_dtype=None, attrs={"config": {}}, image_shape=(SIZE, SIZE, 3)
+        path,
+        n_total=n,
+        feature_dtype=None,
+        truth_dtype=None,
+        attrs={"config": {}},
+        image_shape=(SIZE, SIZE, 3),
     ) as writer:
         writer.append(
             {
@@ -53,5 +58,7 @@ def store(tmp_path: Path) -> Path:
 def model_dir(tmp_path: Path) -> Path:
     torch.manual_seed(0)
     model = create_model("deepshadows-table1", image_size=SIZE)
-    save_model(model, tmp_path / "start" / "model.safetensors", metadata={"class_names": ["artifact", "lsbg"]})
+    save_model(
+        model, tmp_path / "start" / "model.safetensors", metadata={"class_names": ["artifact", "lsbg"]}
+    )
     return tmp_path / "start"

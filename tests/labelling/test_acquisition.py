@@ -3,11 +3,18 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from tests.labelling.conftest import cutouts
 
 from deepshadows.errors import InputError
-from deepshadows.labelling import acquisition_scores, bald, diverse_order, embed, entropy, stochastic_probabilities
+from deepshadows.labelling import (
+    acquisition_scores,
+    bald,
+    diverse_order,
+    embed,
+    entropy,
+    stochastic_probabilities,
+)
 from deepshadows.models import load_model
-from tests.labelling.conftest import cutouts
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 

@@ -62,8 +62,13 @@ def test_images_and_details(session):
         ({"json": ["obj-1", "lsbg"]}, 400),
         ({"data": "id=obj-1&label=lsbg", "content_type": "application/x-www-form-urlencoded"}, 415),
         ({"data": "{not json", "content_type": "application/json"}, 400),
-        ({"data": '{"id": "obj-1", "label": "lsbg", "pad": "' + "x" * 10000 + '"}',
-          "content_type": "application/json"}, 413),
+        (
+            {
+                "data": '{"id": "obj-1", "label": "lsbg", "pad": "' + "x" * 10000 + '"}',
+                "content_type": "application/json",
+            },
+            413,
+        ),
     ],
 )
 def test_bad_requests_write_nothing(session, tmp_path, kwargs, status):
@@ -80,3 +85,21 @@ def test_other_bad_requests(session, tmp_path):
     assert client.post("/api/undo", json={}).status_code == 409
     assert client.get("/static/../app.py").status_code == 404
     assert not (tmp_path / "labels.csv").exists()
+
+
+def test_retrain_runs_in_the_background_and_reorders(session, tmp_path):
+    import time
+
+    client = create_app(session, retrain_settings={"epochs": 1}).test_client()
+    queue = client.get("/api/state").get_json()["queue"]
+    for k, item in enumerate(queue[:8]):
+        client.post("/api/label", json={"id": item["id"], "label": "lsbg" if k % 2 else "artifact"})
+    assert client.post("/api/retrain", json={}).status_code == 202
+    end = time.monotonic() + 60
+    while client.get("/api/retrain").get_json()["state"] == "running" and time.monotonic() < end:
+        time.sleep(0.2)
+    status = client.get("/api/retrain").get_json()
+    assert status["state"] == "done", status
+    state = client.get("/api/state").get_json()
+    assert state["generation"] == 2 and state["model"].endswith("round-1")
+    assert (tmp_path / "labels_runs" / "round-1" / "model.safetensors").exists()

@@ -27,7 +27,14 @@ def test_finetune_selects_the_labelled_rows_and_stops_early(store, model_dir, tm
     labels = _label(tmp_path / "labels.csv", 20)
     seen = []
     result = finetune_from_labels(
-        model_dir, store, labels, tmp_path / "run2", epochs=4, patience=1, val_fraction=0.25, progress=seen.append
+        model_dir,
+        store,
+        labels,
+        tmp_path / "run2",
+        epochs=4,
+        patience=1,
+        val_fraction=0.25,
+        progress=seen.append,
     )
     assert result["n_train"] + result["n_val"] == 19  # obj-0 was skipped
     assert result["n_val"] == 4 and "val_loss" in seen[0]
@@ -53,7 +60,16 @@ def test_finetune_errors(store, model_dir, tmp_path):
 
 def test_finetune_command_head_only(store, model_dir, tmp_path, capsys):
     labels = _label(tmp_path / "labels.csv", 10)
-    argv = ["finetune", str(model_dir), "--data", str(store), "--labels", str(labels), "--out", str(tmp_path / "r")]
+    argv = [
+        "finetune",
+        str(model_dir),
+        "--data",
+        str(store),
+        "--labels",
+        str(labels),
+        "--out",
+        str(tmp_path / "r"),
+    ]
     assert main([*argv, "--head-only", "--epochs", "2"]) == 0
     assert "model in" in capsys.readouterr().out
     assert load_model(tmp_path / "r")[1]["finetune"]["mode"] == "head"
@@ -67,8 +83,26 @@ def test_labels_to_reach():
 
 def test_curve_command_on_a_tiny_store(store, model_dir, tmp_path, capsys):
     out = tmp_path / "curve"
-    argv = ["active-learning-curve", str(model_dir), "--data", str(store), "--out", str(out), "--sizes", "4,8",
-            "--seeds", "0,1", "--n-test", "16", "--epochs", "1", "--mc-samples", "3", "--candidates", "10"]
+    argv = [
+        "active-learning-curve",
+        str(model_dir),
+        "--data",
+        str(store),
+        "--out",
+        str(out),
+        "--sizes",
+        "4,8",
+        "--seeds",
+        "0,1",
+        "--n-test",
+        "16",
+        "--epochs",
+        "1",
+        "--mc-samples",
+        "3",
+        "--candidates",
+        "10",
+    ]
     assert main(argv) == 0
     assert "random acquisition, 8 labels" in capsys.readouterr().out
     rows = list(csv.DictReader((out / "curve.csv").read_text().splitlines()))
