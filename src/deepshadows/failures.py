@@ -1,9 +1,10 @@
 """Rows a batch command could not process, listed beside its output in ``<out>.failures.csv``.
 
-``fetch``, ``import`` and ``predict`` go on past a row they cannot read or download: the other
-rows are processed, and each failed row is listed with its reason in one CSV file beside the
-output. Its columns are ``row`` (the row's number in the input, from 1), ``id``, where the row
-came from (``ra, dec`` for ``fetch``; ``file`` for ``import`` and ``predict``) and ``reason``.
+``fetch``, ``import`` and ``predict`` go on past a row they cannot read or download, and
+``study`` past a run that fails: the other rows are processed, and each failed row is listed
+with its reason in one CSV file beside the output. Its columns are ``row`` (the row's number in
+the input, from 1), ``id``, where the row came from (``ra, dec`` for ``fetch``; ``file`` for
+``import`` and ``predict``; ``run_dir`` for ``study``) and ``reason``.
 The command line then exits with status 3 (see :mod:`deepshadows.cli.main`).
 """
 

@@ -294,3 +294,46 @@ def test_cli_label_noise_takes_several_levels(
         )
         == 2
     )
+
+
+def test_a_failed_run_loses_no_other_and_resume_retries_it(
+    tmp_path: Path, store: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from deepshadows.failures import failures_path
+
+    out = tmp_path / "noise"
+    fit_module = importlib.import_module("deepshadows.training.fit")
+    real_fit = fit_module.fit
+
+    def failing_fit(store_path, out_dir, cfg, **kwargs):
+        if Path(out_dir).name == "noise_random_0.1":
+            raise RuntimeError("CUDA out of memory")
+        return real_fit(store_path, out_dir, cfg, **kwargs)
+
+    monkeypatch.setattr(fit_module, "fit", failing_fit)
+    params = {"levels": [0.1, 0.33], "mode": "random", "seed": 3}
+    cfg = TrainConfig(epochs=1, batch_size=16, lr=1.0, seed=3, device="cpu", patience=None, precision="auto")
+    lines: list[str] = []
+    result = run_study(
+        "label-noise", store, out, cfg, params=params, n_boot=20, progress=False, log=lines.append
+    )
+    assert list(result["results"]) == ["baseline", "noise_random_0.33"]
+    (bad,) = result["failed"]
+    assert (bad.row, bad.ident, bad.reason) == (2, "noise_random_0.1", "RuntimeError: CUDA out of memory")
+    assert (
+        result["failures_path"] == failures_path(out) and "noise_random_0.1" in failures_path(out).read_text()
+    )
+    assert "noise_random_0.1: failed (RuntimeError: CUDA out of memory); --resume runs it again" in lines
+    assert lines[-1] == f"1 of 3 runs failed; they are listed in {failures_path(out)}"
+    rows = (out / "results.csv").read_text().splitlines()
+    assert [r.split(",")[0] for r in rows[1:]] == ["baseline", "33 % random"]
+
+    args = ["study", "label-noise", "--data", str(store), "--out", str(out), "--levels", "0.1", "0.33"]
+    args += ["--epochs", "1", "--batch-size", "16", "--lr", "1.0", "--seed", "3", "--n-boot", "20"]
+    args += ["--quiet", "--resume"]
+    assert main(args) == 3
+    assert "1 of 3 rows are not finished (--resume runs them again)" in capsys.readouterr().err
+    monkeypatch.setattr(fit_module, "fit", real_fit)
+    assert main(args) == 0
+    assert not failures_path(out).exists()
+    assert len((out / "results.csv").read_text().splitlines()) == 4

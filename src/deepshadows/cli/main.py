@@ -3,8 +3,8 @@
 Every command parses its options and calls one function of the library, which works the same
 from a notebook. Errors caused by the input are printed as one line naming the culprit, with
 exit status 1 (2 for usage errors, as click does). A batch command (``predict``, ``import``,
-``fetch``) that wrote its output but could not process some rows exits with status 3 and lists
-them in ``<out>.failures.csv``; see :mod:`deepshadows.cli._status` for every status.
+``fetch``, ``study``) that wrote its output but could not process some rows (or runs) exits with
+status 3 and lists them in ``<out>.failures.csv``; see :mod:`deepshadows.cli._status` for every status.
 """
 
 from __future__ import annotations

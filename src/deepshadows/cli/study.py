@@ -8,6 +8,8 @@ from typing import Any
 
 import click
 
+from deepshadows.cli._status import exit_if_some_failed
+
 __all__ = ["study"]
 
 
@@ -88,10 +90,17 @@ def _run(kind: str, params: dict[str, Any], options: dict[str, Any]) -> None:
         progress=not options["quiet"],
         log=click.echo,
     )
-    click.echo("")
-    click.echo(Path(result["files"]["table"]).read_text(encoding="utf-8").rstrip())
+    if result["files"]:
+        click.echo("")
+        click.echo(Path(result["files"]["table"]).read_text(encoding="utf-8").rstrip())
     for name, path in result["files"].items():
         click.echo(f"  {name}: {path}")
+    failed = result["failed"]
+    n_runs = len(result["results"]) + len(failed)
+    first = failed[0].reason if failed else None
+    exit_if_some_failed(
+        len(failed), n_runs, "finished (--resume runs them again)", result["failures_path"], first
+    )
 
 
 @click.group()

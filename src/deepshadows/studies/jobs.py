@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Iterator, Sequence
+from concurrent.futures import Executor, as_completed
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -20,9 +22,18 @@ from tqdm.auto import tqdm
 from deepshadows._io import atomic_path, write_json_atomic
 from deepshadows.data.store import open_store
 from deepshadows.errors import InputError
+from deepshadows.parallel import InlineExecutor
 from deepshadows.training.selection import RowSelection
 
-__all__ = ["RESULT_FILE", "StudyJob", "build_selection", "read_result", "run_job"]
+__all__ = [
+    "RESULT_FILE",
+    "FailedRun",
+    "StudyJob",
+    "build_selection",
+    "execute_jobs",
+    "read_result",
+    "run_job",
+]
 
 #: Written last, when a run is trained and evaluated; its presence marks the run finished.
 RESULT_FILE = "result.json"
@@ -236,3 +247,65 @@ def run_job(job: StudyJob) -> dict[str, Any]:
     }
     write_json_atomic(run_dir / RESULT_FILE, result)
     return json.loads(json.dumps(result))
+
+
+@dataclass(frozen=True)
+class FailedRun:
+    """A run of a study that raised an error; a resumed study runs it again.
+
+    Parameters
+    ----------
+    row : int
+        Position of the run in the study's plan, from 1 (the baseline is 1).
+    ident : str
+        Name of the run (its folder in ``runs/``).
+    run_dir : str
+        Its folder.
+    reason : str
+        The error: its type and message.
+    """
+
+    row: int
+    ident: str
+    run_dir: str
+    reason: str
+
+
+def _failure(plan: Sequence[StudyJob], job: StudyJob, exc: BaseException) -> FailedRun:
+    row = next(k for k, planned in enumerate(plan, start=1) if planned.name == job.name)
+    return FailedRun(row, job.name, job.run_dir, f"{type(exc).__name__}: {exc}")
+
+
+def execute_jobs(
+    executor: Executor, pending: Sequence[StudyJob], plan: Sequence[StudyJob]
+) -> Iterator[dict[str, Any] | FailedRun]:
+    """Yield the result of every pending job as it finishes, or its failure; a failure stops no other.
+
+    Parameters
+    ----------
+    executor : concurrent.futures.Executor
+        Where the jobs run (an :class:`~deepshadows.parallel.InlineExecutor` runs them here, one
+        by one).
+    pending : sequence of StudyJob
+        The jobs to run.
+    plan : sequence of StudyJob
+        Every job of the study, to number the failed ones.
+
+    Yields
+    ------
+    dict or FailedRun
+        A finished job's result (see :func:`run_job`), or the error of one that raised.
+    """
+    if isinstance(executor, InlineExecutor):
+        for job in pending:
+            try:
+                yield run_job(job)
+            except Exception as exc:  # noqa: BLE001 - one failed run must not lose the others
+                yield _failure(plan, job, exc)
+        return
+    futures = {executor.submit(run_job, job): job for job in pending}
+    for future in as_completed(futures):
+        try:
+            yield future.result()
+        except Exception as exc:  # noqa: BLE001 - as above, for a worker's error
+            yield _failure(plan, futures[future], exc)

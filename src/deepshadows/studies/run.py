@@ -12,8 +12,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
-from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import Executor, as_completed
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -25,15 +24,15 @@ from deepshadows._provenance import provenance
 from deepshadows.data.store import open_store
 from deepshadows.errors import InputError
 from deepshadows.evaluation.metrics import BINARY_METRICS
+from deepshadows.failures import failures_path, write_failures
 from deepshadows.models import fingerprint_store
 from deepshadows.parallel import (
-    InlineExecutor,
     describe_scheduler,
     open_executor,
     parse_scheduler,
     worker_threads,
 )
-from deepshadows.studies.jobs import StudyJob, read_result, run_job
+from deepshadows.studies.jobs import FailedRun, StudyJob, execute_jobs, read_result, run_job
 from deepshadows.studies.selections import NOISE_MODES
 from deepshadows.studies.summary import BASELINE, _number, _summarise
 from deepshadows.training.config import comparable_config
@@ -213,17 +212,6 @@ def _result_line(result: dict[str, Any]) -> str:
     )
 
 
-def _execute(executor: Executor, pending: Sequence[StudyJob]) -> Iterator[dict[str, Any]]:
-    """Yield the result of every pending job as it finishes (one by one when run in this process)."""
-    if isinstance(executor, InlineExecutor):
-        for job in pending:
-            yield run_job(job)
-        return
-    futures = [executor.submit(run_job, job) for job in pending]
-    for future in as_completed(futures):
-        yield future.result()
-
-
 def run_study(
     kind: str,
     store_path: str | os.PathLike[str],
@@ -284,8 +272,12 @@ def run_study(
     Returns
     -------
     dict
-        ``results`` (run name -> its ``result.json``), ``files`` and ``skipped`` (runs
-        already finished before this call).
+        ``results`` (run name -> its ``result.json``, finished runs only), ``files`` (the
+        tables and figures, over the finished runs; empty when the baseline run failed),
+        ``skipped`` (runs already finished before this call), ``failed`` (the runs that raised
+        an error, as :class:`FailedRun`: the others go on, and ``resume`` runs these again) and
+        ``failures_path`` (``<out_dir>.failures.csv`` listing them, columns
+        ``row, id, run_dir, reason``; None when none failed).
 
     Raises
     ------
@@ -338,6 +330,7 @@ def run_study(
     )
     emit = log if log is not None else (lambda _line: None)
     results: dict[str, dict[str, Any]] = {}
+    failed: list[FailedRun] = []
     pending = []
     for job in plan:
         done = read_result(job.run_dir)
@@ -360,9 +353,22 @@ def run_study(
             disable=not progress or inline,
         ) as bar,
     ):
-        for result in _execute(executor, pending):
-            results[result["name"]] = result
+        for result in execute_jobs(executor, pending, plan):
             bar.update()
+            if isinstance(result, FailedRun):
+                failed.append(result)
+                emit(f"{result.ident}: failed ({result.reason}); --resume runs it again")
+                continue
+            results[result["name"]] = result
             emit(_result_line(result))
-    files = _summarise(kind, out, plan, results)
-    return {"results": results, "files": files, "skipped": skipped}
+    failed.sort(key=lambda bad: bad.row)
+    listed = write_failures(failures_path(out), failed)
+    finished = [job for job in plan if job.name in results]
+    files: dict[str, str] = {}
+    if BASELINE in results:
+        files = _summarise(kind, out, finished, results)
+    elif finished:
+        emit(f"{BASELINE}: failed, so no tables or figures; the finished runs are kept for --resume")
+    if failed:
+        emit(f"{len(failed)} of {len(plan)} runs failed; they are listed in {listed}")
+    return {"results": results, "files": files, "skipped": skipped, "failed": failed, "failures_path": listed}
