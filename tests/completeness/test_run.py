@@ -38,6 +38,7 @@ def test_run_on_simulated_fields_writes_tables_figures_and_record(tmp_path: Path
     objects = _read(out / "injections.fits")
     assert list(np.unique(objects["kind"])) == ["lsbg", "type1", "type2"]
     assert len(objects) == 6 + 9
+    assert len(set(objects["index"])) == len(objects)
     assert set(result["contamination"]) == {*"ABCDEFGHI", "type 2"}
     record = json.loads((out / "completeness.json").read_text())
     assert record["config"]["grid"] == ["mu_eff", "r_eff", "color"]
@@ -51,6 +52,7 @@ def test_into_a_folder_of_fits_cutouts(tmp_path: Path, fits_folder) -> None:
     result = _run(tmp_path / "c", into=str(fits_folder(2)), artifacts_per_subclass=0)
     objects = _read(Path(result["out_dir"]) / "injections.fits")
     assert list(objects["kind"]) == ["lsbg"] * 6 + ["background"] * 2
+    assert len(set(objects["index"])) == 8
     assert set(objects["background"][:6]) == {"sky00", "sky01"}
     assert np.isfinite(objects["passed_preselection"]).all()
     assert (objects["injected_flux_g"][:6] > 0).all()

@@ -123,9 +123,11 @@ def _jobs(cfg: CompletenessConfig) -> list[Job]:
     jobs = [Job(i, "lsbg", "", truths[i], backgrounds[i % len(backgrounds)]) for i in range(cfg.n)]
     for subclass in sorted({*TYPE2_MIX, *TYPE1_SUBCLASSES}):
         kind = "type1" if subclass in TYPE1_SUBCLASSES else "type2"
-        jobs += [Job(len(jobs), kind, subclass) for _ in range(cfg.artifacts_per_subclass)]
+        start = len(jobs)
+        jobs += [Job(start + k, kind, subclass) for k in range(cfg.artifacts_per_subclass)]
     if cfg.into is not None:
-        jobs += [Job(len(jobs), "background", "", {}, bg) for bg in backgrounds]
+        start = len(jobs)
+        jobs += [Job(start + k, "background", "", {}, bg) for k, bg in enumerate(backgrounds)]
     return jobs
 
 
