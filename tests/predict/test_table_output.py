@@ -19,8 +19,8 @@ from deepshadows.errors import InputError
 from deepshadows.predict import predict
 from deepshadows.predict import run as run_module
 from deepshadows.predict.catalog_join import CatalogJoin
-from deepshadows.predict.formats import table_format
 from deepshadows.predict.table_output import write_predictions
+from deepshadows.tables import table_format
 
 N = 150
 IDS = [f"cand-{i:04d}" for i in range(N)]

@@ -20,6 +20,7 @@ from astropy.table import Table
 from astropy.utils.exceptions import AstropyWarning
 
 from deepshadows.errors import InputError
+from deepshadows.tables import ASTROPY_FORMATS, catalog_format, catalog_suffixes
 
 __all__ = ["BadRow", "Catalog", "CatalogRow", "catalog_ids", "find_column", "read_catalog", "read_table"]
 
@@ -30,7 +31,6 @@ DEFAULT_COLUMNS: dict[str, tuple[str, ...]] = {
     "id": ("id", "objid", "object_id", "coadd_object_id", "name"),
 }
 _OPTIONS = {"ra": "--ra-column", "dec": "--dec-column", "id": "--id-column", "label": "--label-column"}
-_FORMATS = {".csv": "ascii.csv", ".ecsv": "ascii.ecsv", ".fits": "fits", ".fit": "fits", ".fits.gz": "fits"}
 _LABELS = {"1": 1, "lsbg": 1, "0": 0, "artifact": 0, "-1": -1, "": -1, "unknown": -1}
 
 
@@ -170,16 +170,16 @@ def catalog_ids(table: Table, id_column: str | None) -> list[str]:
 
 
 def _read_table(path: Path) -> Table:
-    name = path.name.lower()
-    fmt = next((f for suffix, f in _FORMATS.items() if name.endswith(suffix)), None)
-    kind = "FITS" if fmt == "fits" else "CSV" if fmt == "ascii.csv" else "table"
+    known = catalog_format(path)
+    fmt = None if known is None else ASTROPY_FORMATS[known]
+    kind = "FITS" if known == "fits" else "CSV" if known == "csv" else "table"
     try:
         with warnings.catch_warnings():
             # Unit strings and similar metadata problems do not matter for coordinates.
             warnings.simplefilter("ignore", AstropyWarning)
             table = Table.read(path, format=fmt) if fmt else Table.read(path)
     except Exception as exc:  # astropy raises many kinds for unreadable input
-        hint = "" if fmt else f" (use a file ending in {', '.join(_FORMATS)})"
+        hint = "" if fmt else f" (use a file ending in {', '.join(catalog_suffixes())})"
         detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise InputError(f"{path}: cannot read the catalogue as {kind}{hint} ({detail})") from exc
     return table
@@ -272,8 +272,9 @@ def read_catalog(
     Parameters
     ----------
     path : path-like
-        CSV (``.csv``), ECSV or FITS table (``.fits``, ``.fit``, ``.fits.gz``), read with
-        :meth:`astropy.table.Table.read`.
+        CSV (``.csv``), ECSV, FITS table (``.fits``, ``.fit``, ``.fits.gz``), Parquet or
+        VOTable (see :mod:`deepshadows.tables`), read with :meth:`astropy.table.Table.read`;
+        astropy identifies the format of a file with another extension.
     ra_column, dec_column : str, optional
         Coordinate columns in degrees (matched case-insensitively); by default the first of
         ``ra``, ``ra_deg``, ``raj2000`` and ``dec``, ``dec_deg``, ``dej2000``, ``decj2000``.

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from deepshadows.predict.batch import logits_to_probabilities, predict_logits
 from deepshadows.predict.catalog_join import CatalogJoin, JoinReport
-from deepshadows.predict.formats import TABLE_FORMATS
 from deepshadows.predict.inputs import STORE_SUFFIXES, iter_input
 from deepshadows.predict.run import predict
+from deepshadows.tables import TABLE_FORMATS
 
 __all__ = [
     "STORE_SUFFIXES",

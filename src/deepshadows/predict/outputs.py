@@ -19,9 +19,9 @@ from deepshadows._io import atomic_path
 from deepshadows.errors import InputError
 from deepshadows.predict.catalog_join import CatalogJoin, JoinReport, join_catalog
 from deepshadows.predict.failed_rows import _reopen_finished
-from deepshadows.predict.formats import table_format
 from deepshadows.predict.store_columns import StoreColumns
-from deepshadows.predict.table_output import read_predictions, reopen_output, write_astropy, write_predictions
+from deepshadows.predict.table_output import read_predictions, reopen_output, write_predictions
+from deepshadows.tables import table_format, write_astropy
 
 # Shared by the modules of this package; not part of the public API.
 __all__: list[str] = []
@@ -36,7 +36,7 @@ class OutputPlan:
     out : pathlib.Path
         The output file.
     fmt : str
-        Its format (a key of :data:`deepshadows.predict.formats.TABLE_FORMATS`).
+        Its format (a key of :data:`deepshadows.tables.TABLE_FORMATS`).
     extra : StoreColumns or None
         Store columns carried into each row (None for inputs other than stores).
     join : CatalogJoin or None

@@ -3,7 +3,7 @@
 Probabilities are calibrated by default when the model has a calibration
 (:mod:`deepshadows.calibration`); the probability columns say which they are
 (``calibrated_probability`` or ``probability``). The table is CSV, FITS, Parquet, ECSV or
-VOTable (:mod:`deepshadows.predict.formats`), optionally the user's catalogue with the
+VOTable (:mod:`deepshadows.tables`), optionally the user's catalogue with the
 prediction columns added (:mod:`deepshadows.predict.catalog_join`).
 """
 
@@ -144,7 +144,7 @@ def predict(
     Cutouts are read in blocks of 2,048 (or one batch, if larger) and classified
     ``batch_size`` at a time; each block's rows are written to ``<out>.partial`` as CSV and
     flushed. Once every row is written that file is renamed to ``out`` (CSV) or streamed into
-    the format of ``out`` (see :mod:`deepshadows.predict.formats`), so ``out`` is either complete
+    the format of ``out`` (see :mod:`deepshadows.tables`), so ``out`` is either complete
     or absent. Memory holds about one block whatever the size of the input (ECSV and VOTable
     outputs, and a ``catalog`` join, hold the whole table at the end).
 

@@ -21,6 +21,7 @@ from astropy.table import Table
 
 from deepshadows._io import atomic_path
 from deepshadows.errors import InputError
+from deepshadows.tables import ASTROPY_FORMATS, write_astropy
 
 if TYPE_CHECKING:
     from deepshadows.predict.store_columns import StoreColumns
@@ -206,25 +207,6 @@ class _MemorySink:
         return table
 
 
-def write_astropy(table: Table, path: Path, fmt: str) -> None:
-    """Write a whole table with astropy in one of the formats of :mod:`deepshadows.predict.formats`.
-
-    The keywords of a VOTable (``table.meta``) become ``INFO`` elements of its resource.
-    """
-    if fmt != "votable":
-        names = {"csv": "ascii.csv", "fits": "fits", "parquet": "parquet", "ecsv": "ascii.ecsv"}
-        table.write(path, format=names[fmt], overwrite=True)
-        return
-    from astropy.io.votable import from_table
-    from astropy.io.votable.tree import Info
-
-    votable = from_table(table)
-    for key, value in table.meta.items():
-        if isinstance(value, str | int | float | bool):
-            votable.resources[0].infos.append(Info(name=str(key), value=str(value)))
-    votable.to_xml(str(path))
-
-
 def _open_sink(path: Path, fmt: str, columns: Sequence[Column], meta: Mapping[str, Any], n_rows: int) -> Any:
     if fmt == "csv":
         return _CsvSink(path, columns)
@@ -266,7 +248,7 @@ def write_predictions(
     out : pathlib.Path
         The output, written atomically.
     fmt : str
-        A key of :data:`deepshadows.predict.formats.TABLE_FORMATS`.
+        A key of :data:`deepshadows.tables.TABLE_FORMATS`.
     header : sequence of str
         The prediction columns.
     extra : StoreColumns, optional
@@ -341,7 +323,7 @@ def reopen_output(out: Path, partial: Path, header: Sequence[str], fmt: str) -> 
         data = pq.read_table(out)
         table = Table({name: data[name].to_numpy(zero_copy_only=False) for name in data.column_names})
     else:
-        table = Table.read(out, format={"fits": "fits", "ecsv": "ascii.ecsv"}.get(fmt, fmt))
+        table = Table.read(out, format=ASTROPY_FORMATS[fmt])
     missing = [name for name in header if name not in table.colnames]
     if missing:
         raise InputError(f"{out}: cannot resume, it has no column {', '.join(missing)}")

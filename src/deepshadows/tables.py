@@ -1,0 +1,148 @@
+"""Table files: their formats, told by the file's extension, and writing a whole table in one.
+
+========== ======================== ===========================================================
+format     extensions               astropy format
+========== ======================== ===========================================================
+csv        ``.csv``                 ``ascii.csv``
+fits       ``.fits``, ``.fit``      ``fits`` (a binary table; ``.fits.gz`` is read too)
+parquet    ``.parquet``             ``parquet`` (needs ``pyarrow``)
+ecsv       ``.ecsv``                ``ascii.ecsv``
+votable    ``.vot``                 ``votable``
+========== ======================== ===========================================================
+
+``predict`` writes its tables in these formats (:mod:`deepshadows.predict.table_output`), and
+``fetch`` reads catalogues in them and writes the catalogue of the rows it could not fetch in
+the catalogue's own format (:mod:`deepshadows.fetch.output`).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from astropy.table import Table
+
+from deepshadows.errors import InputError
+
+__all__ = [
+    "ASTROPY_FORMATS",
+    "TABLE_FORMATS",
+    "catalog_format",
+    "catalog_suffixes",
+    "table_format",
+    "write_astropy",
+]
+
+#: File name endings of each format (matched case-insensitively).
+TABLE_FORMATS: dict[str, tuple[str, ...]] = {
+    "csv": (".csv",),
+    "fits": (".fits", ".fit"),
+    "parquet": (".parquet",),
+    "ecsv": (".ecsv",),
+    "votable": (".vot",),
+}
+
+#: Name of each format in astropy's unified table I/O.
+ASTROPY_FORMATS: dict[str, str] = {
+    "csv": "ascii.csv",
+    "fits": "fits",
+    "parquet": "parquet",
+    "ecsv": "ascii.ecsv",
+    "votable": "votable",
+}
+
+#: A compressed FITS table: read like ``.fits``.
+_GZIPPED_FITS = ".fits.gz"
+
+
+def _known() -> str:
+    return ", ".join(f"{name} ({' '.join(ends)})" for name, ends in TABLE_FORMATS.items())
+
+
+def table_format(path: str | os.PathLike[str], fmt: str | None = None) -> str:
+    """Return the format of a table file: ``fmt`` when given, else the one of its extension.
+
+    Parameters
+    ----------
+    path : path-like
+        The file.
+    fmt : str, optional
+        A key of :data:`TABLE_FORMATS`, overriding the extension (``--format``).
+
+    Returns
+    -------
+    str
+        A key of :data:`TABLE_FORMATS`.
+
+    Raises
+    ------
+    deepshadows.errors.InputError
+        If ``fmt`` is unknown, or it is None and the extension is not one of the known ones; the
+        message lists them.
+    """
+    if fmt is not None:
+        name = fmt.lower()
+        if name not in TABLE_FORMATS:
+            raise InputError(f"--format: unknown table format {fmt!r}; choose one of {_known()}")
+        return name
+    suffix = Path(path).suffix.lower()
+    for name, endings in TABLE_FORMATS.items():
+        if suffix in endings:
+            return name
+    raise InputError(
+        f"{path}: cannot tell the output format from the extension {suffix or '(none)'!r}; "
+        f"use one of {_known()}, or name it with --format"
+    )
+
+
+def catalog_format(path: str | os.PathLike[str]) -> str | None:
+    """Return the format of a catalogue file by its extension, or None when it is not a known one.
+
+    Parameters
+    ----------
+    path : path-like
+        The file; ``.fits.gz`` counts as FITS.
+
+    Returns
+    -------
+    str or None
+        A key of :data:`TABLE_FORMATS`; None leaves the format to astropy's identification.
+    """
+    name = Path(path).name.lower()
+    if name.endswith(_GZIPPED_FITS):
+        return "fits"
+    suffix = Path(name).suffix
+    return next((fmt for fmt, endings in TABLE_FORMATS.items() if suffix in endings), None)
+
+
+def catalog_suffixes() -> list[str]:
+    """Return the file name endings whose format :func:`catalog_format` knows."""
+    return [end for endings in TABLE_FORMATS.values() for end in endings] + [_GZIPPED_FITS]
+
+
+def write_astropy(table: Table, path: str | os.PathLike[str], fmt: str) -> None:
+    """Write a whole table with astropy in one of the formats of :data:`TABLE_FORMATS`.
+
+    The keywords of a VOTable (``table.meta``) become ``INFO`` elements of its resource.
+
+    Parameters
+    ----------
+    table : astropy.table.Table
+        The table.
+    path : path-like
+        The file, replaced if it exists (written as it is: wrap the call in
+        :func:`deepshadows._io.atomic_path` for an atomic write).
+    fmt : str
+        A key of :data:`TABLE_FORMATS`; the extension of ``path`` is not looked at.
+    """
+    if fmt != "votable":
+        table.write(path, format=ASTROPY_FORMATS[fmt], overwrite=True)
+        return
+    from astropy.io.votable import from_table
+    from astropy.io.votable.tree import Info
+
+    votable = from_table(table)
+    for key, value in table.meta.items():
+        if isinstance(value, str | int | float | bool):
+            votable.resources[0].infos.append(Info(name=str(key), value=str(value)))
+    votable.to_xml(str(path))
