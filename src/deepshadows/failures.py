@@ -5,7 +5,9 @@
 with its reason in one CSV file beside the output. Its columns are ``row`` (the row's number in
 the input, from 1), ``id``, where the row came from (``ra, dec`` for ``fetch``; ``file`` for
 ``import`` and ``predict``; ``run_dir`` for ``study``) and ``reason``.
-The command line then exits with status 3 (see :mod:`deepshadows.cli.main`).
+The command line then exits with status 3 (see :mod:`deepshadows.cli.main`). ``fetch`` also
+writes the catalogue's own rows that failed, in the catalogue's format, to fetch them again (see
+:func:`deepshadows.fetch.output.write_failed_catalog`).
 """
 
 from __future__ import annotations

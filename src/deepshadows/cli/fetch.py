@@ -136,7 +136,11 @@ def fetch_command(
     one in predict, evaluate and transfer; it also holds the catalogue id and the position
     (truth table: row, ra, dec). Rows that are invalid or still fail after the retries are
     listed in <out>.failures.csv (row, id, ra, dec, reason); the others are stored, in
-    catalogue order. Statistics go to <out>.fetch.json.
+    catalogue order. The failed rows are also written as a catalogue in the input's format,
+    <out>.failed.<ext> (.csv, .fits, ...): every input column plus reason (and id, numbering
+    the rows, when the input has no id column). Fetch that file with the same options and
+    another --out to try those rows again (--resume keeps the failures of the partitions an
+    interrupted run finished). Statistics go to <out>.fetch.json.
 
     Exit status: 0 when every row was stored, 3 when the store was written but some rows are
     missing from it, 1 for invalid input or when no row could be fetched.

@@ -20,7 +20,7 @@ from deepshadows.fetch.http import (
     ResponseCache,
     parse_retry_after,
 )
-from deepshadows.fetch.output import failures_path, report_path, staging_path
+from deepshadows.fetch.output import failed_catalog_path, failures_path, report_path, staging_path
 from deepshadows.fetch.run import FetchResult, fetch_catalog
 
 __all__ = [
@@ -39,6 +39,7 @@ __all__ = [
     "HttpClient",
     "InvalidResponse",
     "ResponseCache",
+    "failed_catalog_path",
     "failures_path",
     "fetch_catalog",
     "fits_url",

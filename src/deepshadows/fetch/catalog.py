@@ -98,6 +98,9 @@ class Catalog:
         Number of data rows in the table.
     sha256 : str
         Hash of the file's bytes.
+    table : astropy.table.Table or None
+        Every column and row of the file, as read (None when the catalogue was built otherwise;
+        :func:`read_table` then reads it again where needed).
     """
 
     path: Path
@@ -106,6 +109,7 @@ class Catalog:
     columns: dict[str, str | None] = field(default_factory=dict)
     n_rows: int = 0
     sha256: str = ""
+    table: Table | None = field(default=None, repr=False, compare=False)
 
     def describe(self, bad: BadRow) -> str:
         """Return the one-line message of a bad row, naming the file and the data row."""
@@ -307,7 +311,7 @@ def read_catalog(
     }
     if len(table) == 0:
         raise InputError(f"{path}: the catalogue has no data rows")
-    catalog = Catalog(path=path, columns=columns, n_rows=len(table), sha256=_file_hash(path))
+    catalog = Catalog(path=path, columns=columns, n_rows=len(table), sha256=_file_hash(path), table=table)
     first: dict[str, int] = {}
     ra_col, dec_col = table[columns["ra"]], table[columns["dec"]]
     idents = catalog_ids(table, columns["id"])

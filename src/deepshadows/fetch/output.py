@@ -9,6 +9,9 @@ Files, for an output ``<out>``:
 ``<out>.failures.csv``
     Rows not in the store: ``row, id, ra, dec, reason`` (absent when every row was stored),
     written by :func:`deepshadows.failures.write_failures`.
+``<out>.failed.<ext>``
+    The same rows as the catalogue itself, in its format (``.csv``, ``.fits``, ...): every
+    column of the input plus ``reason``, to fetch them again (see :func:`write_failed_catalog`).
 ``<out>.fetch.json``
     Configuration, client settings, provenance and statistics.
 ``<out>.parts/``
@@ -24,21 +27,26 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from astropy.table import Column
 
+from deepshadows._io import atomic_path
 from deepshadows.data.fits import feature_dtype
 from deepshadows.data.splits import make_splits
 from deepshadows.data.store import DEFAULT_ID_WIDTH, StoreWriter
 from deepshadows.failures import failures_path, write_failures
-from deepshadows.fetch.catalog import BadRow, Catalog, CatalogRow
+from deepshadows.fetch.catalog import BadRow, Catalog, CatalogRow, read_table
 from deepshadows.fetch.http import FetchStats
 from deepshadows.fetch.staging import PartitionStaging
+from deepshadows.tables import TABLE_FORMATS, catalog_format, catalog_suffixes, table_format, write_astropy
 
 __all__ = [
     "POSITION_DTYPE",
     "StoredRows",
+    "failed_catalog_path",
     "failures_path",
     "report_path",
     "staging_path",
+    "write_failed_catalog",
     "write_failures",
     "write_store",
 ]
@@ -79,6 +87,75 @@ def report_path(out: str | os.PathLike[str]) -> Path:
     """
     out = Path(out)
     return out.with_name(out.name + ".fetch.json")
+
+
+def failed_catalog_path(out: str | os.PathLike[str], catalog: str | os.PathLike[str]) -> Path:
+    """Return the catalogue of the rows a fetch into ``out`` did not store: ``<out>.failed.<ext>``.
+
+    Parameters
+    ----------
+    out : path-like
+        The store.
+    catalog : path-like
+        The catalogue fetched; ``<ext>`` is its own extension (``csv``, ``ecsv``, ``fits``,
+        ``fit``, ``parquet``, ``vot``), ``fits`` for a ``.fits.gz`` file, and ``ecsv`` for a
+        file whose format astropy identified otherwise.
+
+    Returns
+    -------
+    pathlib.Path
+        ``<out>.failed.<ext>`` beside the store.
+    """
+    fmt = catalog_format(catalog) or "ecsv"
+    name = Path(catalog).name.lower()
+    suffix = next((end for end in TABLE_FORMATS[fmt] if name.endswith(end)), TABLE_FORMATS[fmt][0])
+    out = Path(out)
+    return out.with_name(f"{out.name}.failed{suffix}")
+
+
+def write_failed_catalog(
+    out: str | os.PathLike[str], cat: Catalog, failures: Sequence[BadRow]
+) -> Path | None:
+    """Write the catalogue's own rows that are not in the store, in its format, atomically.
+
+    Each row keeps every column of the input, with its type (and, for FITS, the table's
+    header keywords), and gains ``reason``; an input column called ``reason`` (any case), such
+    as that of an earlier failures catalogue, is replaced. A catalogue without an id column
+    gains ``id`` first, holding the data row numbers the store uses as ids, so that fetching
+    the file again stores the rows under the same ids. Rows are in catalogue order.
+
+    Parameters
+    ----------
+    out : path-like
+        The store.
+    cat : Catalog
+        The catalogue fetched.
+    failures : sequence of BadRow
+        Rows not stored (invalid or failed), in catalogue order.
+
+    Returns
+    -------
+    pathlib.Path or None
+        The file (see :func:`failed_catalog_path`), or None when ``failures`` is empty; a stale
+        failures catalogue of an earlier fetch into ``out`` is removed either way.
+    """
+    path = failed_catalog_path(out, cat.path)
+    for end in catalog_suffixes():
+        stale = path.with_name(f"{Path(out).name}.failed{end}")
+        if stale != path:
+            stale.unlink(missing_ok=True)
+    if not failures:
+        path.unlink(missing_ok=True)
+        return None
+    table = cat.table if cat.table is not None else read_table(cat.path)
+    rows = table[[bad.row - 1 for bad in failures]]
+    rows.remove_columns([name for name in rows.colnames if name.lower() == "reason"])
+    if cat.columns.get("id") is None:
+        rows.add_column(Column([bad.ident for bad in failures], name="id"), index=0)
+    rows["reason"] = [bad.reason for bad in failures]
+    with atomic_path(path) as tmp:
+        write_astropy(rows, tmp, table_format(path))
+    return path
 
 
 @dataclass

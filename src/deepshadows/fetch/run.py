@@ -10,9 +10,10 @@ catalogue order by :class:`~deepshadows.data.store.StoreWriter` (itself resumabl
 the staging folder is removed.
 
 Rows that are invalid in the catalogue or whose download still fails after the retries are not
-stored; they are listed in ``<out>.failures.csv`` (columns row, id, ra, dec, reason). The
-configuration, provenance and statistics are recorded in the store's attributes and in
-``<out>.fetch.json``.
+stored; they are listed in ``<out>.failures.csv`` (columns row, id, ra, dec, reason), and the
+catalogue's own rows, with every input column plus ``reason``, are written in the catalogue's
+format to ``<out>.failed.<ext>``, which ``fetch`` reads again to retry them. The configuration,
+provenance and statistics are recorded in the store's attributes and in ``<out>.fetch.json``.
 """
 
 from __future__ import annotations
@@ -32,7 +33,14 @@ from deepshadows.fetch.catalog import BadRow, Catalog, read_catalog
 from deepshadows.fetch.cutouts import DEFAULT_BASE_URL, CutoutConfig
 from deepshadows.fetch.dispatch import FetchPlan, fetch_partitions
 from deepshadows.fetch.http import ClientSettings, FetchStats
-from deepshadows.fetch.output import failures_path, report_path, staging_path, write_failures, write_store
+from deepshadows.fetch.output import (
+    failures_path,
+    report_path,
+    staging_path,
+    write_failed_catalog,
+    write_failures,
+    write_store,
+)
 from deepshadows.fetch.staging import PartitionStaging
 
 __all__ = ["FetchResult", "fetch_catalog"]
@@ -54,6 +62,9 @@ class FetchResult:
         Rows not stored (invalid or failed), in catalogue order, with their reasons.
     failures_path : pathlib.Path or None
         The failures CSV (None when every row was stored).
+    failed_catalog_path : pathlib.Path or None
+        The catalogue's rows not stored, in its format, with ``reason`` (None when every row
+        was stored; see :func:`deepshadows.fetch.output.write_failed_catalog`).
     report_path : pathlib.Path
         The JSON record of configuration, provenance and statistics.
     stats : FetchStats
@@ -70,6 +81,7 @@ class FetchResult:
     n_stored: int
     failures: list[BadRow]
     failures_path: Path | None
+    failed_catalog_path: Path | None
     report_path: Path
     stats: FetchStats
     rows_this_run: int
@@ -86,7 +98,10 @@ class FetchResult:
         retries = f"{self.stats.total_retries} retries" + (f" ({kinds})" if kinds else "")
         failed = f"{len(self.failures)} failed"
         if self.failures_path is not None:
-            failed += f" (listed in {self.failures_path})"
+            failed += f" (listed in {self.failures_path}"
+            if self.failed_catalog_path is not None:
+                failed += f"; to fetch them again: {self.failed_catalog_path}"
+            failed += ")"
         where = f" in {self.path}" if self.path is not None else ""
         return (
             f"stored {self.n_stored} of {self.n_catalog} rows{where}; {retries}; {failed}; "
@@ -203,15 +218,18 @@ def fetch_catalog(
     Returns
     -------
     FetchResult
-        The store, the rows that failed and the statistics; ``failures_path`` is set when
-        some rows are missing from the store.
+        The store, the rows that failed and the statistics; ``failures_path`` and
+        ``failed_catalog_path`` are set when some rows are missing from the store.
 
     Raises
     ------
     deepshadows.errors.InputError
         For an invalid option, an unreadable catalogue or one without a valid row, an existing
         ``out`` without ``overwrite``, or staged partitions of other settings with ``resume``.
-        Rows that fail do not raise: they are listed in the failures file.
+        Rows that fail do not raise: they are listed in the failures file, and written, as
+        the catalogue's own rows in its format, to ``<out>.failed.<ext>`` (see
+        :func:`deepshadows.fetch.output.write_failed_catalog`), which this function reads as
+        a catalogue to fetch them again (into another ``out``, with the same options).
     """
     started = time.monotonic()
     plan = FetchPlan(
@@ -253,6 +271,7 @@ def fetch_catalog(
     cat = plan.catalog
     if not cat.rows:
         listed = write_failures(failures_path(plan.out), cat.bad)
+        write_failed_catalog(plan.out, cat, cat.bad)
         raise InputError(f"{cat.path}: none of its {cat.n_rows} rows is valid; the reasons are in {listed}")
     store_config = plan.store_config()
     bounds = plan.bounds
@@ -295,6 +314,7 @@ def fetch_catalog(
         n_stored=stored.n_stored,
         failures=failures,
         failures_path=write_failures(failures_path(plan.out), failures),
+        failed_catalog_path=write_failed_catalog(plan.out, cat, failures),
         report_path=report_path(plan.out),
         stats=stored.stats,
         rows_this_run=sum(bounds[k][1] - bounds[k][0] for k in todo),
@@ -320,6 +340,7 @@ def fetch_catalog(
             "elapsed_s": round(result.elapsed, 3),
             "rows_per_s": round(result.rows_per_second, 3),
             "failures_csv": None if result.failures_path is None else str(result.failures_path),
+            "failed_catalog": None if result.failed_catalog_path is None else str(result.failed_catalog_path),
         },
     )
     staging.remove()
