@@ -12,13 +12,15 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from deepshadows.errors import InputError
 from deepshadows.evaluation.checks import check_binary
 from deepshadows.evaluation.curves import completeness_purity_curve
 from deepshadows.evaluation.figure_style import _STYLES, _save
 from deepshadows.evaluation.reliability import ECE_BINS, calibration_metrics, reliability_bins
 
-__all__ = ["plot_completeness_purity", "plot_reliability"]
+__all__ = ["plot_completeness_purity", "plot_reliability", "plot_reliability_bins"]
 
 
 def plot_reliability(
@@ -62,31 +64,80 @@ def plot_reliability(
         If ``probabilities`` is empty, or labels and probabilities are invalid or disagree in
         length.
     """
-    from matplotlib.figure import Figure
-
     if not probabilities:
         raise InputError("probabilities: no probabilities given")
+    curves = {}
+    for name, prob in probabilities.items():
+        y, p = check_binary(y_true, prob)
+        bins = reliability_bins(y, p, n_bins=n_bins)
+        curves[name] = bins | {"ece": calibration_metrics(y, p, n_bins=n_bins)["ece"]}
+    return plot_reliability_bins(curves, out_png, title=title)
+
+
+def plot_reliability_bins(
+    curves: Mapping[str, Mapping[str, Any]],
+    out_png: str | os.PathLike[str],
+    *,
+    title: str | None = None,
+) -> Path:
+    """Draw a reliability diagram from binned probabilities, one curve per entry.
+
+    The drawing of :func:`plot_reliability`, for bins computed beforehand: those an evaluation
+    stores in its ``metrics.json`` (``reliability``), so that models evaluated apart can share
+    one diagram.
+
+    Parameters
+    ----------
+    curves : mapping of str to mapping
+        Name -> the bins of :func:`~deepshadows.evaluation.reliability.reliability_bins`
+        (``count``, ``mean_prob`` and ``fraction_positive`` per bin, ``None`` or ``nan`` in
+        empty bins; ``edges`` optional, equal-width bins over [0, 1] by default) and optionally
+        ``ece``, shown in the legend. Drawn in the order given, the first most prominently.
+    out_png : path-like
+        Output PNG file, written atomically.
+    title : str, optional
+        Figure title.
+
+    Returns
+    -------
+    pathlib.Path
+        The written file.
+
+    Raises
+    ------
+    deepshadows.errors.InputError
+        If ``curves`` is empty or a curve's arrays disagree in length.
+    """
+    from matplotlib.figure import Figure
+
+    if not curves:
+        raise InputError("curves: no reliability bins given")
     fig = Figure(figsize=(5.4, 6.0), layout="constrained")
     top, bottom = fig.subplots(2, 1, sharex=True, gridspec_kw={"height_ratios": [3, 1]})
     top.plot([0, 1], [0, 1], ls="--", color="0.55", lw=1.0, label="perfectly calibrated")
-    for i, (name, prob) in enumerate(probabilities.items()):
-        y, p = check_binary(y_true, prob)
-        bins = reliability_bins(y, p, n_bins=n_bins)
-        ece = calibration_metrics(y, p, n_bins=n_bins)["ece"]
+    n_bins = 0
+    for i, (name, bins) in enumerate(curves.items()):
+        count = np.asarray(bins["count"], dtype=np.float64)
+        mean_prob = np.asarray(bins["mean_prob"], dtype=np.float64)
+        fraction = np.asarray(bins["fraction_positive"], dtype=np.float64)
+        if not count.size == mean_prob.size == fraction.size:
+            raise InputError(f"curves[{name!r}]: count, mean_prob and fraction_positive differ in length")
+        n_bins = max(n_bins, count.size)
+        edges = np.asarray(bins.get("edges", np.linspace(0.0, 1.0, count.size + 1)), dtype=np.float64)
         color, style = _STYLES[i % len(_STYLES)]
-        filled = bins["count"] > 0
+        filled = count > 0
+        ece = bins.get("ece")
         top.plot(
-            bins["mean_prob"][filled],
-            bins["fraction_positive"][filled],
+            mean_prob[filled],
+            fraction[filled],
             color=color,
             ls=style,
             marker="o",
             ms=4,
             lw=1.6 if i == 0 else 1.2,
-            label=f"{name} (ECE {ece:.3f})",
+            label=name if ece is None else f"{name} (ECE {float(ece):.3f})",
         )
-        edges = bins["edges"]
-        bottom.stairs(bins["count"], edges, color=color, ls=style, lw=1.2)
+        bottom.stairs(count, edges, color=color, ls=style, lw=1.2)
     top.set_xlim(0, 1)
     top.set_ylim(0, 1.01)
     top.set_ylabel("fraction of LSBGs")

@@ -7,9 +7,10 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from deepshadows.evaluation.figure_style import _save
+from deepshadows.errors import InputError
+from deepshadows.evaluation.figure_style import _STYLES, _save
 
-__all__ = ["plot_rejection"]
+__all__ = ["plot_rejection", "plot_rejection_curves"]
 
 
 def plot_rejection(
@@ -32,29 +33,74 @@ def plot_rejection(
     pathlib.Path
         The written file.
     """
+    return plot_rejection_curves({"": table}, out_png, title=title)
+
+
+def plot_rejection_curves(
+    tables: Mapping[str, Sequence[Mapping[str, Any]]],
+    out_png: str | os.PathLike[str],
+    *,
+    title: str | None = None,
+) -> Path:
+    """Draw the accuracy against the fraction rejected for one or several models.
+
+    One curve per model, in the order given and in the styles of the ROC figure. A single
+    model also gets the number of objects kept at each point and a dashed line at its accuracy
+    with nothing rejected.
+
+    Parameters
+    ----------
+    tables : mapping of str to sequence of mapping
+        Model name (the legend; ``""`` for none) -> rows of
+        :func:`~deepshadows.evaluation.rejection.rejection_table` (``fraction``, ``accuracy``,
+        ``kept``).
+    out_png : path-like
+        Output PNG file, written atomically.
+    title : str, optional
+        Figure title.
+
+    Returns
+    -------
+    pathlib.Path
+        The written file.
+
+    Raises
+    ------
+    deepshadows.errors.InputError
+        If ``tables`` is empty.
+    """
     from matplotlib.figure import Figure
 
-    fractions = [float(row["fraction"]) for row in table]
-    accuracy = [float(row["accuracy"]) for row in table]
+    if not tables:
+        raise InputError("tables: no rejection table given")
     fig = Figure(figsize=(5.4, 4.2), layout="constrained")
     ax = fig.add_subplot(1, 1, 1)
-    ax.plot(fractions, accuracy, "o-", color="tab:orange", lw=1.8)
-    if accuracy:
-        ax.axhline(accuracy[0], color="0.55", ls="--", lw=1.0, label=f"nothing rejected: {accuracy[0]:.3f}")
+    single = len(tables) == 1
+    largest = 0.5
+    for i, (name, table) in enumerate(tables.items()):
+        fractions = [float(row["fraction"]) for row in table]
+        accuracy = [float(row["accuracy"]) for row in table]
+        largest = max([largest, *fractions])
+        color, style = _STYLES[i % len(_STYLES)]
+        ax.plot(fractions, accuracy, marker="o", color=color, ls=style, lw=1.8, label=name or None)
+        if single and accuracy:
+            label = f"nothing rejected: {accuracy[0]:.3f}"
+            ax.axhline(accuracy[0], color="0.55", ls="--", lw=1.0, label=label)
+            for row in table:
+                ax.annotate(
+                    f"{int(row['kept'])}",
+                    (float(row["fraction"]), float(row["accuracy"])),
+                    textcoords="offset points",
+                    xytext=(0, 6),
+                    ha="center",
+                    fontsize=7,
+                    color="0.35",
+                )
+    if ax.get_legend_handles_labels()[1]:
         ax.legend(loc="lower right", fontsize=8, framealpha=0.9)
-    for row in table:
-        ax.annotate(
-            f"{int(row['kept'])}",
-            (float(row["fraction"]), float(row["accuracy"])),
-            textcoords="offset points",
-            xytext=(0, 6),
-            ha="center",
-            fontsize=7,
-            color="0.35",
-        )
     ax.set_xlabel("fraction rejected (most uncertain first)")
     ax.set_ylabel("accuracy of the objects kept")
-    ax.set_xlim(-0.02, max(fractions + [0.5]) + 0.02)
+    ax.set_xlim(-0.02, largest + 0.02)
     ax.grid(alpha=0.3)
     if title:
         ax.set_title(title, fontsize=10)

@@ -192,7 +192,10 @@ def evaluate_predictions(
         per metric), ``confusion`` (``class_names``, ``counts``, ``normalized``),
         ``completeness_purity`` (completeness and purity at thresholds 0.1 to 0.9 and at
         ``threshold``), ``compared_calibration`` (calibration metrics of each of
-        ``compare_probabilities``) and ``operating_point``; for K classes ``multiclass`` (see
+        ``compare_probabilities``), ``reliability`` (``n_bins`` and, per set of probabilities,
+        the scored ones first, the ``count``, ``mean_prob`` and ``fraction_positive`` of each
+        bin of :func:`~deepshadows.evaluation.reliability.reliability_bins`) and
+        ``operating_point``; for K classes ``multiclass`` (see
         :func:`~deepshadows.evaluation.metrics.multiclass_metrics`) and ``binary`` (how the
         LSBG-versus-rest view was formed, with the merged arg-max confusion counts of
         Appendix A).

@@ -16,7 +16,7 @@ import numpy as np
 from deepshadows.errors import InputError
 from deepshadows.evaluation.calibration_figures import plot_completeness_purity, plot_reliability
 from deepshadows.evaluation.checks import check_prob
-from deepshadows.evaluation.reliability import calibration_metrics
+from deepshadows.evaluation.reliability import ECE_BINS, calibration_metrics, reliability_bins
 
 # Shared by the modules of this package; not part of the public API.
 __all__: list[str] = []
@@ -72,8 +72,9 @@ def _calibration_section(
 ) -> list[str]:
     """Score and draw the calibration of the LSBG-versus-rest view; return the files drawn.
 
-    Adds ``compared_calibration`` (when ``others`` holds other probabilities) and
-    ``operating_point`` to ``result``, and draws ``reliability.png`` and
+    Adds ``reliability`` (the bins of the reliability diagram of each set of probabilities,
+    the scored ones first), ``compared_calibration`` (when ``others`` holds other
+    probabilities) and ``operating_point`` to ``result``, and draws ``reliability.png`` and
     ``completeness_purity.png`` into ``out``.
     """
     yb_all, pb_all = view
@@ -81,12 +82,15 @@ def _calibration_section(
         result["compared_calibration"] = {
             label: calibration_metrics(yb_all, other) for label, other in others.items()
         }
-    plot_reliability(
-        yb_all,
-        {probability_label or name: pb_all, **others},
-        out / "reliability.png",
-        title=name,
-    )
+    probabilities = {probability_label or name: pb_all, **others}
+    result["reliability"] = {
+        "n_bins": ECE_BINS,
+        "curves": {
+            label: {k: v for k, v in reliability_bins(yb_all, prob).items() if k != "edges"}
+            for label, prob in probabilities.items()
+        },
+    }
+    plot_reliability(yb_all, probabilities, out / "reliability.png", title=name)
     plot_completeness_purity(
         yb_all,
         pb_all,
