@@ -173,7 +173,9 @@ def test_compare_writes_table_2_and_figure_4a(paper_run: dict, tmp_path: Path) -
     table = (tmp_path / "cmp" / "comparison.md").read_text()
     assert "| SVM |" in table and "| random forest |" in table and "[" in table
     rows = (tmp_path / "cmp" / "comparison.csv").read_text().splitlines()
-    assert rows[0].startswith("model,n,accuracy,accuracy_low,accuracy_high") and len(rows) == 3
+    head = "model,architecture,members,parameters,calibration,n,accuracy,accuracy_low,accuracy_high"
+    assert rows[0].startswith(head) and len(rows) == 3
+    assert rows[1].startswith("SVM,svm,1,,,") and rows[2].startswith("random forest,random-forest,1,,,")
     assert (tmp_path / "cmp" / "roc.png").read_bytes()[:4] == b"\x89PNG"
     assert main(["compare", paper_run["out_dir"], "--out", str(tmp_path / "cli")]) == 0
     assert main(["compare", str(tmp_path / "cmp"), "--out", str(tmp_path / "bad")]) == 1

@@ -27,7 +27,12 @@ __all__ = ["load_roc", "metrics_table", "write_rejection_csv"]
 #: Column titles of the metrics, as in the paper's tables.
 _TITLES = {"accuracy": "accuracy", "completeness": "completeness", "purity": "purity", "auc": "AUC"}
 #: Titles of the calibration metrics.
-_CALIBRATION_TITLES = {"ece": f"ECE ({ECE_BINS} bins)", "brier": "Brier score", "log_loss": "log loss"}
+_CALIBRATION_TITLES = {
+    "ece": f"ECE ({ECE_BINS} bins)",
+    "ece_uncalibrated": "ECE uncalibrated",
+    "brier": "Brier score",
+    "log_loss": "log loss",
+}
 
 
 # --------------------------------------------------------------------------- helpers
@@ -266,7 +271,12 @@ def _report_csv(result: Mapping[str, Any]) -> str:
     return buf.getvalue()
 
 
-def metrics_table(results: Mapping[str, Mapping[str, Any]]) -> str:
+def metrics_table(
+    results: Mapping[str, Mapping[str, Any]],
+    *,
+    metrics: Sequence[str] = BINARY_METRICS,
+    columns: Mapping[str, Mapping[str, Any]] | None = None,
+) -> str:
     """Markdown table of several models, one row each (Tables 2 and 3 combined).
 
     Parameters
@@ -276,13 +286,20 @@ def metrics_table(results: Mapping[str, Mapping[str, Any]]) -> str:
         ``metrics.json``), the dict of intervals returned by
         :func:`~deepshadows.evaluation.bootstrap.bootstrap_metrics`, or a dict of point values
         such as :func:`~deepshadows.evaluation.metrics.binary_metrics` returns.
+    metrics : sequence of str, optional
+        The metric columns, in order: any of :data:`~deepshadows.evaluation.metrics.BINARY_METRICS`,
+        :data:`~deepshadows.evaluation.reliability.CALIBRATION_METRICS` and ``ece_uncalibrated``.
+    columns : mapping of str to mapping, optional
+        Model name -> descriptive cells (e.g. its architecture), shown after the name in the
+        order of their keys; a missing or None cell shows ``–``.
 
     Returns
     -------
     str
-        Columns model, accuracy, completeness, purity, AUC; each cell reads
-        ``"0.920 [0.912, 0.927]"`` (or just the value when there is no interval, ``–`` when
-        the metric is missing). Ends with a newline.
+        Columns model, the descriptive columns, then the metrics (by default accuracy,
+        completeness, purity, AUC); each metric cell reads ``"0.920 [0.912, 0.927]"`` (or just
+        the value when there is no interval, ``–`` when the metric is missing). Ends with a
+        newline.
 
     Raises
     ------
@@ -291,15 +308,17 @@ def metrics_table(results: Mapping[str, Mapping[str, Any]]) -> str:
     """
     if not results:
         raise InputError("results: no model given")
-    lines = [
-        "| model | " + " | ".join(_TITLES[m] for m in BINARY_METRICS) + " |",
-        "|---" * (len(BINARY_METRICS) + 1) + "|",
-    ]
+    titles = {**_TITLES, **_CALIBRATION_TITLES}
+    extra = list(dict.fromkeys(k for row in (columns or {}).values() for k in row))
+    head = ["model", *extra, *(titles.get(m, m) for m in metrics)]
+    lines = ["| " + " | ".join(_md_escape(h) for h in head) + " |", "|---" * len(head) + "|"]
     for model, res in results.items():
         if not isinstance(res, Mapping):
             raise InputError(f"results[{model!r}]: expected a mapping, got {type(res).__name__}")
         source = res.get("intervals") or res.get("metrics") or res
-        cells = [_cell(_interval_of(source.get(m))) for m in BINARY_METRICS]
+        described = (columns or {}).get(model, {})
+        cells = ["–" if described.get(k) is None else _md_escape(described[k]) for k in extra]
+        cells += [_cell(_interval_of(source.get(m))) for m in metrics]
         lines.append(f"| {_md_escape(model)} | " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 

@@ -231,21 +231,69 @@ def build_evaluation(reader: FolderReader, section: Section) -> None:
     section.figures += reader.figures(_EVALUATION_FIGURES)
 
 
+#: Descriptive columns of a comparison row, then the calibration metrics after the paper's four.
+_COMPARISON_FACTS = ("architecture", "members", "parameters", "calibration")
+_COMPARISON_CALIBRATION = {
+    "ece": "ECE (15 bins)",
+    "ece_uncalibrated": "ECE uncalibrated",
+    "brier": "Brier score",
+    "log_loss": "log loss",
+}
+_COMPARISON_FIGURES = (
+    ("roc.png", "ROC curves of all models (Fig. 4a)"),
+    ("reliability.png", "Reliability of every model's probabilities, with its ECE"),
+    ("rejection.png", "Ensembles: accuracy kept against the fraction of uncertain objects rejected"),
+)
+
+
+def _comparison_table(summary: Mapping[str, Any]) -> Table:
+    """One row per model of ``comparison.json``: what it is, its metrics and its calibration."""
+    titles = {**METRIC_TITLES, **_COMPARISON_CALIBRATION}
+    body = []
+    for model in summary.get("models") or []:
+        intervals = model.get("intervals") or {}
+        facts = {k: model.get(k) for k in _COMPARISON_FACTS}
+        if isinstance(facts["parameters"], int):
+            facts["parameters"] = f"{facts['parameters']:,}"
+        cells = [fmt(model.get("name")), *(fmt(v) for v in facts.values()), fmt(model.get("n"))]
+        for metric in titles:
+            iv = intervals.get(metric)
+            iv = iv if isinstance(iv, Mapping) else {}
+            cells.append(interval_cell(iv.get("value"), iv.get("low"), iv.get("high")))
+        body.append(cells)
+    return Table(
+        columns=["model", *_COMPARISON_FACTS, "n", *titles.values()],
+        rows=body,
+        caption="Models compared on the same test objects: value [interval]; – where a model has none",
+    )
+
+
 def build_comparison(reader: FolderReader, section: Section) -> None:
-    """Fill a model-comparison section: one row per model (Table 2) and the joint ROC figure.
+    """Fill a model-comparison section: one row per model and the joint figures.
+
+    Each row says what the model is (architecture, members, parameters, calibration method) and
+    gives its metrics with their intervals (Table 2) and the calibration of its probabilities;
+    the figures are the ROC curves (Fig. 4a), the reliability diagrams and, for ensembles,
+    accuracy against the fraction of uncertain objects rejected.
 
     Parameters
     ----------
     reader : FolderReader
-        Reads the output folder of ``deepshadows compare`` (``comparison.csv``, ``roc.png``);
-        problems become warnings of the section.
+        Reads the output folder of ``deepshadows compare`` (``comparison.json``, or
+        ``comparison.csv`` from earlier versions, and the figures); problems become warnings of
+        the section.
     section : Section
         The section to fill, in place.
     """
-    rows = reader.csv("comparison.csv")
-    if rows:
-        section.tables.append(records_table(rows, "Models compared on the same test objects"))
-    section.figures += reader.figures([("roc.png", "ROC curves of all models (Fig. 4a)")])
+    summary = reader.json("comparison.json", required=False)
+    if summary is not None:
+        section.tables.append(_comparison_table(summary))
+        section.notes += [str(note) for note in summary.get("notes") or []]
+    else:
+        rows = reader.csv("comparison.csv")
+        if rows:
+            section.tables.append(records_table(rows, "Models compared on the same test objects"))
+    section.figures += reader.figures(_COMPARISON_FIGURES)
 
 
 def is_baselines(folder: Path) -> bool:
