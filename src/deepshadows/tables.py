@@ -116,7 +116,13 @@ def catalog_format(path: str | os.PathLike[str]) -> str | None:
 
 
 def catalog_suffixes() -> list[str]:
-    """Return the file name endings whose format :func:`catalog_format` knows."""
+    """Return the file name endings whose format :func:`catalog_format` knows.
+
+    Returns
+    -------
+    list of str
+        Endings such as ``.csv``, ``.fits`` and ``.fits.gz``, lower case.
+    """
     return [end for endings in TABLE_FORMATS.values() for end in endings] + [_GZIPPED_FITS]
 
 

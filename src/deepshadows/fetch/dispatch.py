@@ -163,7 +163,24 @@ def _run_on_cluster(
 def fetch_partitions(
     plan: FetchPlan, staging: PartitionStaging, todo: list[int], *, progress: bool
 ) -> ClientSettings:
-    """Fetch and stage the partitions ``todo``; return the client settings each job used."""
+    """Fetch and stage the partitions ``todo``; return the client settings each job used.
+
+    Parameters
+    ----------
+    plan : FetchPlan
+        The checked inputs of the fetch: catalogue, cutout settings and partition bounds.
+    staging : PartitionStaging
+        Where each finished partition is written before the store is assembled.
+    todo : list of int
+        Indices of the partitions still to fetch.
+    progress : bool
+        Show a progress bar over the catalogue's rows.
+
+    Returns
+    -------
+    ClientSettings
+        The HTTP client settings the jobs used.
+    """
     bounds = plan.bounds
     already = len(plan.catalog.rows) - sum(bounds[k][1] - bounds[k][0] for k in todo)
     bar = tqdm(
