@@ -122,6 +122,9 @@ def save_model(
         tensors = {key: t.to(dtype) if t.is_floating_point() else t for key, t in tensors.items()}
     with atomic_path(path) as tmp:
         save_file(tensors, tmp, metadata={"architecture": architecture, "format": "deepshadows-model"})
+        # safetensors creates its file readable by the owner only: make it readable by all,
+        # as the other outputs are (a released or shared model is read by other accounts).
+        tmp.chmod(0o644)
     sidecar = {
         **dict(metadata),
         "format_version": FORMAT_VERSION,
