@@ -21,11 +21,11 @@ from deepshadows.released import RELEASED_MODELS, model_card, released_model_pat
 @pytest.mark.parametrize("name", RELEASED_MODELS)
 def test_released_models_load_by_name_as_float32(name: str) -> None:
     path = released_model_path(name)
-    assert path.stat().st_size < 10_000_000  # float16: about 8.4 MB
+    assert path.stat().st_size < 4_000_000  # float16: about 1.8 MB
     model, meta = load_model(name)
-    assert meta["stored_dtype"] == "float16" and meta["architecture"] == "deepshadows-table1"
+    assert meta["stored_dtype"] == "float16" and meta["architecture"] == "compact-resnet"
     assert all(p.dtype == torch.float32 for p in model.parameters())
-    assert sum(p.numel() for p in model.parameters()) == 4_220_161
+    assert sum(p.numel() for p in model.parameters()) == 906_489
     assert "/" not in meta["store"]["path"]  # no local paths shipped
 
 
