@@ -12,22 +12,21 @@ from __future__ import annotations
 import csv
 import os
 from collections.abc import Callable, Sequence
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 
 from deepshadows._device import resolve_device, resolve_precision
-from deepshadows._io import atomic_path, make_output_dir, save_png, write_json_atomic
+from deepshadows._io import atomic_path, make_output_dir, write_json_atomic
 from deepshadows._provenance import provenance
 from deepshadows.data.store import open_store
 from deepshadows.errors import InputError
-from deepshadows.evaluation.bootstrap import bootstrap_metrics
 from deepshadows.evaluation.figures import plot_roc
 from deepshadows.evaluation.report import evaluate_predictions, load_roc
 from deepshadows.models import load_model, save_model
 from deepshadows.predict.batch import logits_to_probabilities, predict_logits
+from deepshadows.transfer.curve import learning_curve, write_curve
 from deepshadows.transfer.finetune import MODES, fine_tune
 
 __all__ = ["choose_samples", "run_transfer"]
@@ -235,11 +234,11 @@ def run_transfer(
         out / "roc_before_after.png",
         title="Transfer: ROC before and after fine-tuning",
     )
-    rows = _learning_curve(
+    rows = learning_curve(
         model, tune_images, tune_labels, test_images, test_labels, sizes, settings, dev, mixed, n_boot, emit
     )
     if rows:
-        _write_curve(rows, out)
+        write_curve(rows, out)
     emit(
         f"accuracy {before['metrics']['accuracy']:.3f} -> {after['metrics']['accuracy']:.3f}, "
         f"AUC {before['metrics']['auc']:.3f} -> {after['metrics']['auc']:.3f}"
@@ -247,77 +246,3 @@ def run_transfer(
     result = {"before": before, "after": after, "curve": rows, "out_dir": str(out), "settings": settings}
     write_json_atomic(out / "transfer.json", {**result, "provenance": provenance()})
     return result
-
-
-def _learning_curve(
-    model: torch.nn.Module,
-    tune_images: np.ndarray,
-    tune_labels: np.ndarray,
-    test_images: np.ndarray,
-    test_labels: np.ndarray,
-    sizes: Sequence[int],
-    settings: dict[str, Any],
-    device: torch.device,
-    precision: str,
-    n_boot: int,
-    emit: Callable[[str], object],
-) -> list[dict[str, Any]]:
-    rows = []
-    for size in sizes:
-        for mode in MODES:
-            tuned, _ = fine_tune(
-                model,
-                tune_images[:size],
-                tune_labels[:size],
-                mode=mode,
-                epochs=settings["epochs"],
-                batch_size=settings["batch_size"],
-                lr=settings["lr"],
-                seed=settings["seed"],
-                precision=precision,
-                device=device,
-            )
-            intervals = bootstrap_metrics(
-                test_labels, _probabilities(tuned, test_images, device), n_boot=n_boot, seed=settings["seed"]
-            )
-            row = {"n_finetune": size, "mode": mode}
-            for metric in ("accuracy", "auc"):
-                iv = intervals[metric]
-                row |= {metric: iv.value, f"{metric}_low": iv.low, f"{metric}_high": iv.high}
-            rows.append(row)
-            emit(
-                f"learning curve: {size} objects, {mode}: "
-                f"accuracy {row['accuracy']:.3f}, AUC {row['auc']:.3f}"
-            )
-    return rows
-
-
-def _write_curve(rows: list[dict[str, Any]], out: Path) -> None:
-    from matplotlib.figure import Figure
-
-    with atomic_path(out / "learning_curve.csv") as tmp, tmp.open("w", newline="") as fh:
-        writer = csv.DictWriter(fh, fieldnames=list(rows[0]), lineterminator="\n")
-        writer.writeheader()
-        writer.writerows(rows)
-    fig = Figure(figsize=(9.0, 3.8), layout="constrained")
-    for k, metric in enumerate(("accuracy", "auc")):
-        ax = fig.add_subplot(1, 2, k + 1)
-        for mode, style in zip(MODES, ("-o", "--s"), strict=True):
-            part = [r for r in rows if r["mode"] == mode]
-            n = np.array([r["n_finetune"] for r in part])
-            value = np.array([r[metric] for r in part])
-            err = np.array(
-                [
-                    [r[metric] - r[f"{metric}_low"] for r in part],
-                    [r[f"{metric}_high"] - r[metric] for r in part],
-                ]
-            )
-            label = "whole network" if mode == "whole" else "dense layers only"
-            ax.errorbar(n, value, yerr=err, fmt=style, capsize=3, label=label)
-        ax.set_xscale("log", base=2)
-        ax.set_xlabel("objects in the fine-tuning sample")
-        ax.set_ylabel(metric if metric == "accuracy" else "AUC")
-        ax.grid(alpha=0.3)
-        ax.legend(fontsize=8)
-    fig.suptitle("Fine-tuning on the new survey: test metrics (95 % bootstrap intervals)")
-    save_png(fig, out / "learning_curve.png")
