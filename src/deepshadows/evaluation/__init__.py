@@ -21,7 +21,7 @@ from deepshadows.evaluation.metrics import (
     multiclass_metrics,
     reduce_to_binary,
 )
-from deepshadows.evaluation.rejection import REJECTION_FRACTIONS, rejection_table
+from deepshadows.evaluation.rejection import REJECTION_FRACTIONS, add_rejection, rejection_table
 from deepshadows.evaluation.rejection_figures import plot_rejection
 from deepshadows.evaluation.reliability import CALIBRATION_METRICS, calibration_metrics, reliability_bins
 from deepshadows.evaluation.report import evaluate_predictions
@@ -32,6 +32,7 @@ __all__ = [
     "CALIBRATION_METRICS",
     "REJECTION_FRACTIONS",
     "Interval",
+    "add_rejection",
     "binary_metrics",
     "bootstrap_metrics",
     "calibration_metrics",

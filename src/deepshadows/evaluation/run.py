@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 from typing import Any
@@ -307,7 +306,10 @@ def evaluate_run(
         operating_point=None if point is None else point.to_dict(),
     )
     if uncertainty is not None:
-        result = _add_rejection(result, out, y_true, prob, uncertainty, threshold, meta)
+        from deepshadows.evaluation.rejection import add_rejection
+
+        members = int(meta["ensemble"]["members"])
+        result = add_rejection(result, out, y_true, prob, uncertainty, threshold=threshold, members=members)
     if by is not None:
         from deepshadows.evaluation.truth_bins import add_truth_bins
 
@@ -329,29 +331,3 @@ def _ensemble_logits_of_split(
     ]
     logits, _, uncertainty = combine_member_logits(np.stack(members, axis=1))
     return indices, logits, uncertainty
-
-
-def _add_rejection(
-    result: dict[str, Any],
-    out: Path,
-    y_true: np.ndarray,
-    prob: np.ndarray,
-    uncertainty: np.ndarray,
-    threshold: float,
-    meta: dict[str, Any],
-) -> dict[str, Any]:
-    """Write accuracy against rejecting the most uncertain objects; add it to ``metrics.json``."""
-    from deepshadows._io import write_json_atomic
-    from deepshadows.evaluation.rejection import rejection_table
-    from deepshadows.evaluation.rejection_figures import plot_rejection
-    from deepshadows.evaluation.report_writers import write_rejection_csv
-
-    table = rejection_table(y_true, prob, uncertainty, threshold=threshold)
-    members = meta["ensemble"]["members"]
-    write_rejection_csv(table, out / "rejection.csv")
-    plot_rejection(table, out / "rejection.png", title=f"ensemble of {members}: rejecting the most uncertain")
-    files = sorted({*result.get("files", []), "rejection.csv", "rejection.png"})
-    metrics_json = out / "metrics.json"
-    stored = json.loads(metrics_json.read_text(encoding="utf-8"))
-    write_json_atomic(metrics_json, stored | {"uncertainty_rejection": table, "files": files})
-    return result | {"uncertainty_rejection": table, "files": files}
