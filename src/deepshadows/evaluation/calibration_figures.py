@@ -17,7 +17,7 @@ import numpy as np
 from deepshadows.errors import InputError
 from deepshadows.evaluation.checks import check_binary
 from deepshadows.evaluation.curves import completeness_purity_curve
-from deepshadows.evaluation.figure_style import _STYLES, _save
+from deepshadows.evaluation.figure_style import _REFERENCE_LINE, _save, _single_axes, _style
 from deepshadows.evaluation.reliability import ECE_BINS, calibration_metrics, reliability_bins
 
 __all__ = ["plot_completeness_purity", "plot_reliability", "plot_reliability_bins"]
@@ -114,7 +114,7 @@ def plot_reliability_bins(
         raise InputError("curves: no reliability bins given")
     fig = Figure(figsize=(5.4, 6.0), layout="constrained")
     top, bottom = fig.subplots(2, 1, sharex=True, gridspec_kw={"height_ratios": [3, 1]})
-    top.plot([0, 1], [0, 1], ls="--", color="0.55", lw=1.0, label="perfectly calibrated")
+    top.plot([0, 1], [0, 1], **_REFERENCE_LINE, label="perfectly calibrated")
     n_bins = 0
     for i, (name, bins) in enumerate(curves.items()):
         count = np.asarray(bins["count"], dtype=np.float64)
@@ -124,7 +124,7 @@ def plot_reliability_bins(
             raise InputError(f"curves[{name!r}]: count, mean_prob and fraction_positive differ in length")
         n_bins = max(n_bins, count.size)
         edges = np.asarray(bins.get("edges", np.linspace(0.0, 1.0, count.size + 1)), dtype=np.float64)
-        color, style = _STYLES[i % len(_STYLES)]
+        color, style = _style(i)
         filled = count > 0
         ece = bins.get("ece")
         top.plot(
@@ -147,9 +147,7 @@ def plot_reliability_bins(
     bottom.set_xlabel(f"predicted LSBG probability ({n_bins} bins)")
     bottom.set_ylabel("objects")
     bottom.grid(alpha=0.3)
-    if title:
-        top.set_title(title, fontsize=10)
-    return _save(fig, out_png)
+    return _save(fig, out_png, title=title, ax=top)
 
 
 def plot_completeness_purity(
@@ -196,14 +194,11 @@ def plot_completeness_purity(
     deepshadows.errors.InputError
         If the labels or probabilities are invalid, or no object is an LSBG.
     """
-    from matplotlib.figure import Figure
-
     y, p = check_binary(y_true, prob)
     curve = completeness_purity_curve(y, p)
-    fig = Figure(figsize=(5.4, 5.0), layout="constrained")
-    ax = fig.add_subplot(1, 1, 1)
+    fig, ax = _single_axes((5.4, 5.0))
     ax.plot(curve["completeness"], curve["purity"], color="tab:orange", lw=1.8, drawstyle="steps-post")
-    ax.axhline(float(y.mean()), color="0.55", ls="--", lw=1.0, label=f"LSBG fraction {y.mean():.3f}")
+    ax.axhline(float(y.mean()), **_REFERENCE_LINE, label=f"LSBG fraction {y.mean():.3f}")
     if threshold is not None:
         chosen = p > float(threshold)
         tp = int((chosen & (y == 1)).sum())
@@ -237,6 +232,4 @@ def plot_completeness_purity(
     ax.set_ylabel("purity (fraction of kept objects that are LSBGs)")
     ax.grid(alpha=0.3)
     ax.legend(loc="lower left", fontsize=7, framealpha=0.9)
-    if title:
-        ax.set_title(title, fontsize=10)
-    return _save(fig, out_png)
+    return _save(fig, out_png, title=title, ax=ax)

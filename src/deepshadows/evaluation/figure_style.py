@@ -1,17 +1,18 @@
-"""Shared look of the evaluation figures: line styles of successive curves, resolution, saving."""
+"""Shared look of the project's figures: line styles of successive curves, resolution, saving."""
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from deepshadows._io import save_png
 
 if TYPE_CHECKING:
+    from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
-# Shared by the modules of this package; not part of the public API.
+# Shared by the figure modules of the project; not part of the public API.
 __all__: list[str] = []
 
 _DPI = 110
@@ -28,7 +29,47 @@ _STYLES = (
     ("tab:olive", "-"),
     ("tab:cyan", "--"),
 )
+#: Look of a reference line: the chance diagonal, the perfectly calibrated one, a baseline level.
+_REFERENCE_LINE: dict[str, Any] = {"ls": "--", "color": "0.55", "lw": 1.0}
 
 
-def _save(fig: Figure, out_png: str | os.PathLike[str]) -> Path:
+def _style(index: int) -> tuple[str, str]:
+    """Return the colour and line style of the ``index``-th curve, cycling through ``_STYLES``."""
+    return _STYLES[index % len(_STYLES)]
+
+
+def _single_axes(figsize: tuple[float, float]) -> tuple[Figure, Axes]:
+    """Return a bare figure with constrained layout, ``figsize`` inches, and its one axes."""
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=figsize, layout="constrained")
+    return fig, fig.add_subplot(1, 1, 1)
+
+
+def _save(
+    fig: Figure, out_png: str | os.PathLike[str], *, title: str | None = None, ax: Axes | None = None
+) -> Path:
+    """Give the figure its title, if any, and write it as a PNG atomically.
+
+    Parameters
+    ----------
+    fig : matplotlib.figure.Figure
+        The figure to write.
+    out_png : path-like
+        Output PNG file.
+    title : str, optional
+        Title: of ``ax`` (10 pt) where that is given, else of the whole figure (11 pt).
+    ax : matplotlib.axes.Axes, optional
+        The axes of a one-panel figure, which carries the title.
+
+    Returns
+    -------
+    pathlib.Path
+        The written file.
+    """
+    if title:
+        if ax is not None:
+            ax.set_title(title, fontsize=10)
+        else:
+            fig.suptitle(title, fontsize=11)
     return save_png(fig, out_png, dpi=_DPI)

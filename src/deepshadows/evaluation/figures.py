@@ -22,7 +22,7 @@ from deepshadows.errors import InputError
 from deepshadows.evaluation.bootstrap import Interval
 from deepshadows.evaluation.calibration_figures import plot_completeness_purity, plot_reliability
 from deepshadows.evaluation.checks import check_labels, check_prob
-from deepshadows.evaluation.figure_style import _STYLES, _save
+from deepshadows.evaluation.figure_style import _REFERENCE_LINE, _save, _single_axes, _style
 
 __all__ = [
     "plot_completeness_purity",
@@ -88,13 +88,10 @@ def plot_roc(
     deepshadows.errors.InputError
         If ``curves`` is empty or a curve lacks ``fpr``/``tpr`` or has mismatched lengths.
     """
-    from matplotlib.figure import Figure
-
     if not curves:
         raise InputError("curves: no ROC curve given")
-    fig = Figure(figsize=(5.4, 5.0), layout="constrained")
-    ax = fig.add_subplot(1, 1, 1)
-    ax.plot([0, 1], [0, 1], ls="--", color="0.55", lw=1.0, label="random classifier")
+    fig, ax = _single_axes((5.4, 5.0))
+    ax.plot([0, 1], [0, 1], **_REFERENCE_LINE, label="random classifier")
     levels = set()
     for i, (name, curve) in enumerate(curves.items()):
         if "fpr" not in curve or "tpr" not in curve:
@@ -103,7 +100,7 @@ def plot_roc(
         tpr = np.asarray(curve["tpr"], dtype=np.float64)
         if fpr.ndim != 1 or fpr.shape != tpr.shape or fpr.size < 2:
             raise InputError(f"curves[{name!r}]: 'fpr' and 'tpr' must be 1-D arrays of equal length")
-        color, style = _STYLES[i % len(_STYLES)]
+        color, style = _style(i)
         low, high = curve.get("low"), curve.get("high")
         if low is not None and high is not None:
             low = np.asarray(low, dtype=np.float64)
@@ -124,9 +121,7 @@ def plot_roc(
     if levels:
         legend_title = "shaded: " + ", ".join(f"{100 * v:g}%" for v in sorted(levels)) + " bootstrap band"
     ax.legend(loc="lower right", fontsize=8, framealpha=0.9, title=legend_title, title_fontsize=7)
-    if title:
-        ax.set_title(title, fontsize=10)
-    return _save(fig, out_png)
+    return _save(fig, out_png, title=title, ax=ax)
 
 
 def plot_confusion(
@@ -165,8 +160,6 @@ def plot_confusion(
     deepshadows.errors.InputError
         If the matrix is not square and finite, or the names or counts do not match it.
     """
-    from matplotlib.figure import Figure
-
     mat = np.asarray(matrix_normalized, dtype=np.float64)
     if mat.ndim != 2 or mat.shape[0] != mat.shape[1] or mat.shape[0] < 2 or not np.isfinite(mat).all():
         raise InputError(f"matrix_normalized: expected a finite square (K, K) array, got shape {mat.shape}")
@@ -182,8 +175,7 @@ def plot_confusion(
     side = 3.2 + 0.9 * k
     # Widen for long row labels (about 0.07 inch per character at 10 pt).
     extra_width = 0.07 * max(0, max(len(n) for n in names) - 8)
-    fig = Figure(figsize=(side + 0.9 + extra_width, side), layout="constrained")
-    ax = fig.add_subplot(1, 1, 1)
+    fig, ax = _single_axes((side + 0.9 + extra_width, side))
     image = ax.imshow(mat, cmap="Blues", vmin=0.0, vmax=1.0, aspect="auto")
     fig.colorbar(image, ax=ax, shrink=0.85, label="fraction of true class")
     fontsize = 12 if k <= 3 else 9
@@ -203,9 +195,7 @@ def plot_confusion(
     ax.set_yticks(range(k), names)
     ax.set_xlabel("predicted label")
     ax.set_ylabel("true label")
-    if title:
-        ax.set_title(title, fontsize=10)
-    return _save(fig, out_png)
+    return _save(fig, out_png, title=title, ax=ax)
 
 
 def _class_color(name: str, index: int) -> str:
@@ -254,8 +244,6 @@ def plot_probability_histogram(
     deepshadows.errors.InputError
         If the labels or probabilities are invalid or disagree in length.
     """
-    from matplotlib.figure import Figure
-
     names = [str(c) for c in class_names]
     if len(names) < 2:
         raise InputError(f"class_names: at least 2 names needed, got {names}")
@@ -264,8 +252,7 @@ def plot_probability_histogram(
     if isinstance(bins, bool) or not isinstance(bins, int | np.integer) or bins < 1:
         raise InputError(f"bins: must be a positive integer, got {bins!r}")
     edges = np.linspace(0.0, 1.0, int(bins) + 1)
-    fig = Figure(figsize=(6.0, 4.0), layout="constrained")
-    ax = fig.add_subplot(1, 1, 1)
+    fig, ax = _single_axes((6.0, 4.0))
     for j, name in enumerate(names):
         values = p[y == j]
         if values.size == 0:

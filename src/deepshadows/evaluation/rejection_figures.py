@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from deepshadows.errors import InputError
-from deepshadows.evaluation.figure_style import _STYLES, _save
+from deepshadows.evaluation.figure_style import _REFERENCE_LINE, _save, _single_axes, _style
 
 __all__ = ["plot_rejection", "plot_rejection_curves"]
 
@@ -69,23 +69,20 @@ def plot_rejection_curves(
     deepshadows.errors.InputError
         If ``tables`` is empty.
     """
-    from matplotlib.figure import Figure
-
     if not tables:
         raise InputError("tables: no rejection table given")
-    fig = Figure(figsize=(5.4, 4.2), layout="constrained")
-    ax = fig.add_subplot(1, 1, 1)
+    fig, ax = _single_axes((5.4, 4.2))
     single = len(tables) == 1
     largest = 0.5
     for i, (name, table) in enumerate(tables.items()):
         fractions = [float(row["fraction"]) for row in table]
         accuracy = [float(row["accuracy"]) for row in table]
         largest = max([largest, *fractions])
-        color, style = _STYLES[i % len(_STYLES)]
+        color, style = _style(i)
         ax.plot(fractions, accuracy, marker="o", color=color, ls=style, lw=1.8, label=name or None)
         if single and accuracy:
             label = f"nothing rejected: {accuracy[0]:.3f}"
-            ax.axhline(accuracy[0], color="0.55", ls="--", lw=1.0, label=label)
+            ax.axhline(accuracy[0], **_REFERENCE_LINE, label=label)
             for row in table:
                 ax.annotate(
                     f"{int(row['kept'])}",
@@ -102,6 +99,4 @@ def plot_rejection_curves(
     ax.set_ylabel("accuracy of the objects kept")
     ax.set_xlim(-0.02, largest + 0.02)
     ax.grid(alpha=0.3)
-    if title:
-        ax.set_title(title, fontsize=10)
-    return _save(fig, out_png)
+    return _save(fig, out_png, title=title, ax=ax)
