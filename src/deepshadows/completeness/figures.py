@@ -5,23 +5,40 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 from astropy.table import Table
 
-from deepshadows._io import save_png
 from deepshadows.completeness.tables import STAGES, binomial_interval
 from deepshadows.completeness.truth import AXES
+from deepshadows.evaluation.figure_style import _save
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
 
 __all__ = ["plot_completeness_map", "plot_contamination", "plot_marginals", "plot_mu_by_size"]
 
-_DPI = 110
 _STAGE_STYLE = {"preselection": ("tab:blue", "s"), "classifier": ("tab:orange", "o"), "both": ("black", "D")}
 _STAGE_TITLE = {
     "preselection": "preselection",
     "classifier": "classifier",
     "both": "preselection and classifier",
 }
+
+
+def _completeness_panel(ax: Axes, xlabel: str) -> None:
+    """Set up a panel of completeness curves: the 50 % line, the x label, the limits, a grid."""
+    ax.axhline(0.5, color="0.6", lw=0.8, ls="--")
+    ax.set_xlabel(xlabel)
+    ax.set_ylim(-0.03, 1.03)
+    ax.grid(alpha=0.3)
+
+
+def _label_completeness(axes: Sequence[Axes]) -> None:
+    """Label the shared completeness axis and draw the legend, both on the first panel."""
+    axes[0].set_ylabel("completeness")
+    axes[0].legend(fontsize=8, loc="lower left")
 
 
 def plot_completeness_map(table: Table, out_png: str | os.PathLike[str], *, title: str = "") -> Path:
@@ -59,9 +76,7 @@ def plot_completeness_map(table: Table, out_png: str | os.PathLike[str], *, titl
     axes[0].set_ylabel(radius.label)
     if mesh is not None:
         fig.colorbar(mesh, ax=list(axes), label="completeness (white: 50 %)")
-    if title:
-        fig.suptitle(title, fontsize=11)
-    return save_png(fig, out_png, dpi=_DPI)
+    return _save(fig, out_png, title=title)
 
 
 def plot_marginals(tables: Mapping[str, Table], out_png: str | os.PathLike[str], *, title: str = "") -> Path:
@@ -97,15 +112,9 @@ def plot_marginals(tables: Mapping[str, Table], out_png: str | os.PathLike[str],
             ax.errorbar(x, y, yerr=err, color=colour, marker=marker, ms=3.5, lw=1.2, capsize=2, label=stage)
         if axis.log:
             ax.set_xscale("log")
-        ax.axhline(0.5, color="0.6", lw=0.8, ls="--")
-        ax.set_xlabel(axis.label)
-        ax.set_ylim(-0.03, 1.03)
-        ax.grid(alpha=0.3)
-    axes[0].set_ylabel("completeness")
-    axes[0].legend(fontsize=8, loc="lower left")
-    if title:
-        fig.suptitle(title, fontsize=11)
-    return save_png(fig, out_png, dpi=_DPI)
+        _completeness_panel(ax, axis.label)
+    _label_completeness(axes)
+    return _save(fig, out_png, title=title)
 
 
 def plot_mu_by_size(
@@ -158,16 +167,10 @@ def plot_mu_by_size(
                 y = np.where(n > 0, k / np.maximum(n, 1), np.nan)
             line = ax.plot(centres, y, marker="o", ms=3, lw=1.3, label=f'R_eff ≈ {r:g}"')[0]
             ax.fill_between(centres, low, high, color=line.get_color(), alpha=0.15, lw=0)
-        ax.axhline(0.5, color="0.6", lw=0.8, ls="--")
-        ax.set_xlabel(AXES["mu_eff"].label)
         ax.set_title(_STAGE_TITLE[stage], fontsize=10)
-        ax.set_ylim(-0.03, 1.03)
-        ax.grid(alpha=0.3)
-    axes[0].set_ylabel("completeness")
-    axes[0].legend(fontsize=8, loc="lower left")
-    if title:
-        fig.suptitle(title, fontsize=11)
-    return save_png(fig, out_png, dpi=_DPI)
+        _completeness_panel(ax, AXES["mu_eff"].label)
+    _label_completeness(axes)
+    return _save(fig, out_png, title=title)
 
 
 def plot_contamination(
@@ -210,10 +213,8 @@ def plot_contamination(
             )
         ax.axvline(threshold, color="0.5", lw=0.8, ls=":")
         ax.set_xlabel("decision threshold")
-        ax.set_title("classifier" if stage == "classifier" else "preselection and classifier", fontsize=10)
+        ax.set_title(_STAGE_TITLE[stage], fontsize=10)
         ax.grid(alpha=0.3)
     axes[0].set_ylabel("fraction passing")
     axes[1].legend(fontsize=7, ncol=2, loc="upper right")
-    if title:
-        fig.suptitle(title, fontsize=11)
-    return save_png(fig, out_png, dpi=_DPI)
+    return _save(fig, out_png, title=title)
