@@ -34,6 +34,16 @@ class _Rows:
     subclasses: list[str] = field(default_factory=list)
     splits: list[str] | None = None
 
+    def append(
+        self, source: _Source, ident: str, label: int = -1, kind: str = "", subclass: str = ""
+    ) -> None:
+        """Add one row; by default unlabelled, with no kind and no subclass."""
+        self.paths.append(source)
+        self.ids.append(ident)
+        self.labels.append(label)
+        self.kinds.append(kind)
+        self.subclasses.append(subclass)
+
 
 def _rows_from_folder(images: list[Path]) -> _Rows:
     rows = _Rows()
@@ -45,22 +55,14 @@ def _rows_from_folder(images: list[Path]) -> _Rows:
                 " ids (file names without extension) must be unique"
             )
         seen[path.stem] = path
-        rows.paths.append(path)
-        rows.ids.append(path.stem)
-        rows.labels.append(-1)
-        rows.kinds.append("")
-        rows.subclasses.append("")
+        rows.append(path, path.stem)
     return rows
 
 
 def _rows_from_fits(objects: Mapping[str, FitsObject]) -> _Rows:
     rows = _Rows()
     for ident in sorted(objects):
-        rows.paths.append(objects[ident])
-        rows.ids.append(ident)
-        rows.labels.append(-1)
-        rows.kinds.append("")
-        rows.subclasses.append("")
+        rows.append(objects[ident], ident)
     return rows
 
 
@@ -158,11 +160,7 @@ def _rows_from_csv(
                     f"{where}: split {record['split']!r} is not one of {', '.join(_SPLIT_VALUES)}"
                 )
             rows.splits.append(split)
-        rows.paths.append(path)
-        rows.ids.append(ident)
-        rows.labels.append(label)
-        rows.kinds.append(kind)
-        rows.subclasses.append(subclass)
+        rows.append(path, ident, label, kind, subclass)
     if not rows.ids:
         raise InputError(f"{csv_path}: no data rows")
     return rows
