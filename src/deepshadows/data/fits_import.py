@@ -24,7 +24,7 @@ from deepshadows.data.fits import (
     read_fits_cube,
     read_fits_object,
 )
-from deepshadows.data.images import RESIZE_METHODS
+from deepshadows.data.images import _check_resize
 from deepshadows.data.splits import check_split_fractions
 from deepshadows.data.writing import _write_rows
 from deepshadows.errors import InputError
@@ -190,8 +190,7 @@ def import_fits(
     """
     fractions = check_split_fractions(split_fractions)
     name = get_survey(survey).name
-    if resize not in RESIZE_METHODS:
-        raise InputError(f"--resize: expected one of {', '.join(RESIZE_METHODS)}, got {resize!r}")
+    _check_resize(resize, optional=False)
     if not 8 <= int(image_size) <= 256:
         raise InputError(f"--image-size: must lie in [8, 256] for FITS cutouts, got {image_size}")
     out = check_writable(out, overwrite=overwrite)

@@ -20,8 +20,9 @@ IMAGE_SUFFIXES: tuple[str, ...] = (".jpg", ".jpeg", ".png")
 RESIZE_METHODS = RESIZE_FILTERS
 
 
-def _check_resize(resize: str | None) -> str | None:
-    if resize is not None and resize not in RESIZE_METHODS:
+def _check_resize(resize: str | None, *, optional: bool = True) -> str | None:
+    """Return ``resize`` if it names a filter of ``RESIZE_METHODS``, or is None and ``optional``."""
+    if (resize is not None or not optional) and resize not in RESIZE_METHODS:
         raise InputError(f"--resize: expected one of {', '.join(RESIZE_METHODS)}, got {resize!r}")
     return resize
 
