@@ -6,6 +6,8 @@ from pathlib import Path
 
 import click
 
+from deepshadows.surveys import SURVEYS
+
 __all__ = ["completeness"]
 
 
@@ -13,7 +15,7 @@ __all__ = ["completeness"]
 @click.argument("run", type=click.Path(path_type=Path))
 @click.option(
     "--survey",
-    type=click.Choice(["des", "hsc", "ls-dr9", "ls-dr10"], case_sensitive=False),
+    type=click.Choice(list(SURVEYS), case_sensitive=False),
     default="des",
     show_default=True,
     help="Survey whose imaging is simulated.",

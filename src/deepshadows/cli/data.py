@@ -8,6 +8,7 @@ import click
 
 from deepshadows.cli._echo import echo_summary
 from deepshadows.cli._status import exit_if_some_failed, strict_option
+from deepshadows.surveys import SURVEYS
 
 __all__ = ["import_command", "inspect_command", "simulate"]
 
@@ -15,7 +16,7 @@ __all__ = ["import_command", "inspect_command", "simulate"]
 @click.command()
 @click.option(
     "--survey",
-    type=click.Choice(["des", "hsc", "ls-dr9", "ls-dr10"], case_sensitive=False),
+    type=click.Choice(list(SURVEYS), case_sensitive=False),
     default="des",
     show_default=True,
     help="Survey layer to imitate.",
@@ -183,7 +184,7 @@ def inspect_command(store: Path, out: Path | None, per_group: int, seed: int, re
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the train/val/test split.")
 @click.option(
     "--survey",
-    type=click.Choice(["des", "hsc", "ls-dr9", "ls-dr10"], case_sensitive=False),
+    type=click.Choice(list(SURVEYS), case_sensitive=False),
     default=None,
     help="Survey of FITS cutouts (needed for FITS only): <id>.fits cubes (bands, H, W) or "
     "<id>_g.fits, <id>_r.fits, <id>_z.fits [, <id>_i.fits], in nanomaggies.",
