@@ -22,6 +22,7 @@ from deepshadows.ensemble.layout import (
     is_ensemble,
     member_folder,
     read_ensemble_description,
+    remove_extra_members,
     write_ensemble_description,
 )
 from deepshadows.ensemble.members import MemberJob, member_config, train_member
@@ -91,25 +92,10 @@ def _previous(
             f"{out}: folder already holds an ensemble ({ENSEMBLE_NAME}); "
             "pass --resume to continue it or --overwrite to replace it"
         )
-    _remove_extra_members(out, members)
+    remove_extra_members(out, members)
     path.unlink()
     (out / "calibration.json").unlink(missing_ok=True)
     return None
-
-
-def _remove_extra_members(out: Path, members: int) -> None:
-    """Remove the run files of members beyond the new count (an overwritten larger ensemble)."""
-    from deepshadows.training.run_files import RUN_FILES
-
-    folder = out / MEMBERS_FOLDER
-    if not folder.is_dir():
-        return
-    for sub in folder.iterdir():
-        if sub.is_dir() and sub.name.isdigit() and int(sub.name) >= members:
-            for name in RUN_FILES:
-                (sub / name).unlink(missing_ok=True)
-            if not any(sub.iterdir()):
-                sub.rmdir()
 
 
 def fit_ensemble(

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
+from deepshadows.transfer.ensemble import fine_tune_ensemble
 from deepshadows.transfer.finetune import MODES, fine_tune
 from deepshadows.transfer.run import choose_samples, run_transfer
 
-__all__ = ["MODES", "choose_samples", "fine_tune", "run_transfer"]
+__all__ = ["MODES", "choose_samples", "fine_tune", "fine_tune_ensemble", "run_transfer"]

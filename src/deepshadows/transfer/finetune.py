@@ -3,20 +3,28 @@
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable
+import csv
+import os
+from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
 import torch
 from torch import nn
 
+from deepshadows._io import atomic_path
 from deepshadows.errors import InputError
 from deepshadows.training.fit import TrainConfig, make_optimizer
 from deepshadows.training.loop import train_one_epoch
 
-__all__ = ["MODES", "fine_tune"]
+__all__ = ["MODES", "NOT_CARRIED", "fine_tune", "write_history"]
 
 #: Fine-tuning modes: the whole network (the paper's), or the dense layers only.
 MODES = ("whole", "head")
+#: Description entries a fine-tuned copy does not take from its source: those ``save_model``
+#: writes for the new weights, and the calibration, which was fitted for the old ones.
+NOT_CARRIED = frozenset(
+    {"format_version", "architecture", "model_kwargs", "weights_file", "weights_sha256", "calibration"}
+)
 
 
 class _FrozenBody(nn.Module):
@@ -127,3 +135,19 @@ def fine_tune(
         if on_epoch is not None and on_epoch(epoch, tuned, history[-1]):
             break
     return tuned.eval(), history
+
+
+def write_history(rows: Sequence[Mapping[str, float]], path: str | os.PathLike[str]) -> None:
+    """Write a fine-tuning history (``epoch``, ``loss``, ``accuracy`` per epoch) as CSV, atomically.
+
+    Parameters
+    ----------
+    rows : sequence of dict
+        The history that :func:`fine_tune` returns.
+    path : path-like
+        The file (``finetune_history.csv``).
+    """
+    with atomic_path(path) as tmp, tmp.open("w", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=["epoch", "loss", "accuracy"], lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)

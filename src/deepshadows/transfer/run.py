@@ -5,36 +5,41 @@ The output folder holds ``before/`` and ``after/`` (the evaluation of the target
 ``roc_before_after.png`` (Fig. 7c), the fine-tuned model (``model.safetensors`` and its
 sidecar), ``finetune_history.csv``, ``transfer.json`` (sizes, rows, settings, both metric sets)
 and, with a learning curve, ``learning_curve.png`` and ``learning_curve.csv``.
+
+An ensemble folder is transferred as a whole (:mod:`deepshadows.transfer.ensemble`): every
+member is fine-tuned on the same sample, the output folder is an ensemble folder
+(``ensemble.json`` and ``members/<i>/``), both evaluations score the members' mean probability
+and add the rejection table of their disagreement, and ``finetune_history.csv`` holds the
+members' mean per epoch. It takes no learning curve.
 """
 
 from __future__ import annotations
 
-import csv
 import os
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 
 from deepshadows._device import resolve_device, resolve_precision
-from deepshadows._io import atomic_path, make_output_dir, write_json_atomic
+from deepshadows._io import make_output_dir, write_json_atomic
 from deepshadows._provenance import provenance
 from deepshadows.data.store import open_store
+from deepshadows.ensemble.combine import combine_member_logits
+from deepshadows.ensemble.model import member_logits
 from deepshadows.errors import InputError
 from deepshadows.evaluation.figures import plot_roc
+from deepshadows.evaluation.rejection import add_rejection
 from deepshadows.evaluation.report import evaluate_predictions, load_roc
 from deepshadows.models import load_model, save_model
 from deepshadows.predict.batch import logits_to_probabilities, predict_logits
 from deepshadows.transfer.curve import learning_curve, write_curve
-from deepshadows.transfer.finetune import MODES, fine_tune
+from deepshadows.transfer.ensemble import check_output_layout, fine_tune_ensemble, mean_history, save_ensemble
+from deepshadows.transfer.finetune import MODES, NOT_CARRIED, fine_tune, write_history
 
 __all__ = ["choose_samples", "run_transfer"]
-
-# Sidecar keys that save_model writes itself.
-_WRITTEN_BY_SAVE = frozenset(
-    {"format_version", "architecture", "model_kwargs", "weights_file", "weights_sha256"}
-)
 
 
 def choose_samples(
@@ -91,8 +96,23 @@ def choose_samples(
     return finetune, test
 
 
-def _probabilities(model: torch.nn.Module, images: np.ndarray, device: torch.device) -> np.ndarray:
-    return logits_to_probabilities(predict_logits(model, images, device=device))
+def _evaluate(
+    model: torch.nn.Module,
+    members: int,
+    images: np.ndarray,
+    labels: np.ndarray,
+    out: Path,
+    device: torch.device,
+    common: dict[str, Any],
+) -> dict[str, Any]:
+    """Score a model (an ensemble's mean probability, with its rejection table) on the test sample."""
+    name = f"{out.name} fine-tuning"
+    if not members:
+        prob = logits_to_probabilities(predict_logits(model, images, device=device))
+        return evaluate_predictions(labels, prob, out, name=name, **common)
+    _, prob, uncertainty = combine_member_logits(member_logits(model, images, device=device))
+    result = evaluate_predictions(labels, prob, out, name=name, **common)
+    return add_rejection(result, out, labels, prob, uncertainty, threshold=0.5, members=members)
 
 
 def run_transfer(
@@ -118,7 +138,7 @@ def run_transfer(
     Parameters
     ----------
     model_path : path-like
-        Run folder or weight file of the model trained on the first survey.
+        Run folder, weight file or ensemble folder of the model trained on the first survey.
     store_path : path-like
         Labelled store of the new survey (its splits are ignored: the samples are drawn here).
     out_dir : path-like
@@ -130,9 +150,11 @@ def run_transfer(
     epochs, batch_size, lr : optional
         Fine-tuning schedule (the paper: 30, 16, 0.005).
     curve : sequence of int, optional
-        Fine-tuning sample sizes of a learning curve, run in both modes on the same test sample.
+        Fine-tuning sample sizes of a learning curve, run in both modes on the same test sample
+        (not for an ensemble: that would cost its number of members times as much).
     seed : int, optional
-        Seed of the samples, the fine-tuning and the bootstrap.
+        Seed of the samples, the fine-tuning (member ``i`` of an ensemble: ``seed + i``) and the
+        bootstrap.
     n_boot : int, optional
         Bootstrap resamples.
     device, precision : str, optional
@@ -144,7 +166,13 @@ def run_transfer(
     -------
     dict
         ``before`` and ``after`` (``metrics.json`` contents), ``curve`` (rows of the learning
-        curve), ``out_dir``.
+        curve), ``out_dir``, ``settings``.
+
+    Raises
+    ------
+    deepshadows.errors.InputError
+        For a bad setting, a learning curve asked of an ensemble, an output folder holding the
+        other kind of model (an ensemble or one network), or too few labelled objects.
     """
     emit = log if log is not None else (lambda _line: None)
     if mode not in MODES:
@@ -154,13 +182,16 @@ def run_transfer(
             raise InputError(f"{name}: must be at least 1, got {value}")
     dev = resolve_device(device)
     mixed = resolve_precision(precision, dev)
-    out = make_output_dir(out_dir)
     model, meta = load_model(model_path, device=str(dev))
-    if "ensemble" in meta:
+    members = int(meta["ensemble"]["members"]) if "ensemble" in meta else 0
+    if members and len(curve):
         raise InputError(
-            f"{model_path}: is an ensemble; transfer fine-tunes one network: "
-            "give it a member's folder (members/<i>)"
+            f"--curve: {model_path} is an ensemble of {members}; the learning curve fine-tunes every size "
+            f"in both modes, {members} times over for an ensemble: draw it with one member "
+            "(members/<i>) and transfer the ensemble without --curve"
         )
+    check_output_layout(out_dir, ensemble=bool(members))
+    out = make_output_dir(out_dir)
     with open_store(store_path) as store:
         labels = store.labels.astype(np.int64)
         sizes = [int(s) for s in curve]
@@ -174,15 +205,10 @@ def run_transfer(
     common = {"n_boot": n_boot, "seed": seed, "class_names": names}
 
     emit(f"before fine-tuning: {len(test_rows)} test objects of {store_path}")
-    before = evaluate_predictions(
-        test_labels,
-        _probabilities(model, test_images, dev),
-        out / "before",
-        name="before fine-tuning",
-        **common,
-    )
+    before = _evaluate(model, members, test_images, test_labels, out / "before", dev, common)
     emit(f"fine-tuning ({mode}) on {n_finetune} objects: {epochs} epochs, batch {batch_size}, lr {lr}")
-    tuned, history = fine_tune(
+    tune = fine_tune_ensemble if members else fine_tune
+    tuned, history = tune(
         model,
         tune_images[: int(n_finetune)],
         tune_labels[: int(n_finetune)],
@@ -194,13 +220,7 @@ def run_transfer(
         precision=mixed,
         device=dev,
     )
-    after = evaluate_predictions(
-        test_labels,
-        _probabilities(tuned, test_images, dev),
-        out / "after",
-        name="after fine-tuning",
-        **common,
-    )
+    after = _evaluate(tuned, members, test_images, test_labels, out / "after", dev, common)
     settings = {
         "source_model": str(model_path),
         "target_store": str(store_path),
@@ -213,19 +233,24 @@ def run_transfer(
         "seed": int(seed),
         "precision": mixed,
     }
-    save_model(
-        tuned,
-        out / "model.safetensors",
-        metadata={
-            **{k: v for k, v in meta.items() if k not in _WRITTEN_BY_SAVE},
-            "transfer": settings,
-            "metrics": after.get("metrics"),
-        },
-    )
-    with atomic_path(out / "finetune_history.csv") as tmp, tmp.open("w", newline="") as fh:
-        writer = csv.DictWriter(fh, fieldnames=["epoch", "loss", "accuracy"], lineterminator="\n")
-        writer.writeheader()
-        writer.writerows(history)
+    if members:
+        summary = {"metrics": after.get("metrics"), "source_weights_sha256": meta.get("weights_sha256")}
+        save_ensemble(
+            tuned, model_path, out, entry="transfer", settings=settings, histories=history, summary=summary
+        )
+        history = mean_history(history)
+    else:
+        save_model(
+            tuned,
+            out / "model.safetensors",
+            metadata={
+                **{k: v for k, v in meta.items() if k not in NOT_CARRIED},
+                "transfer": settings,
+                "metrics": after.get("metrics"),
+            },
+        )
+    write_history(history, out / "finetune_history.csv")
+    (out / "calibration.json").unlink(missing_ok=True)  # of a model this run replaced
     plot_roc(
         {
             "before fine-tuning": load_roc(out / "before" / "roc.npz"),
