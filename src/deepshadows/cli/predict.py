@@ -119,7 +119,9 @@ def predict(
     with the prediction columns added: matched by id, or by position with --match-radius.
 
     MODEL is a run folder or weight file from `train`, an ONNX file from `export --onnx` (run by
-    ONNX Runtime), or the name of a model released with the package: des (default), hsc or ls-dr10.
+    ONNX Runtime), or the name of a model released with the package: des, hsc or ls-dr10. By
+    default a store is classified by the released model made for its survey's imaging (ls-dr10
+    for ls-dr9 and ls-dr10 stores, hsc for hsc ones), anything else by des.
     A calibrated model writes calibrated probabilities (column calibrated_probability) unless
     --uncalibrated is given. Unreadable images are listed in OUT.failures.csv (exit status 3).
     """
@@ -127,8 +129,8 @@ def predict(
         raise click.UsageError("give at most two arguments: [MODEL] INPUT")
     if len(paths) == 2 and model_option is not None:
         raise click.UsageError("give the model either as the MODEL argument or as --model, not both")
-    model: str | Path = paths[0] if len(paths) == 2 else (model_option or "des")
     input_path = paths[-1]
+    model: str | Path = paths[0] if len(paths) == 2 else (model_option or _default_model(input_path, quiet))
     from deepshadows.predict import predict as run_predict
     from deepshadows.predict.catalog_join import CatalogJoin
 
@@ -171,3 +173,22 @@ def predict(
     click.echo(summary)
     first = result["failures"][0].message if result["failures"] else None
     exit_if_some_failed(result["failed"], result["n_input"], "classified", result["failures_path"], first)
+
+
+def _default_model(input_path: Path, quiet: bool) -> str:
+    """Return the released model for ``input_path``: the one made for a store's survey, else des."""
+    from deepshadows.released import DEFAULT_MODEL, model_for_survey
+
+    if input_path.suffix.lower() not in (".h5", ".hdf5") or not input_path.is_file():
+        return DEFAULT_MODEL
+    from deepshadows.data.store import Store
+
+    try:
+        survey = Store(input_path).config.get("survey")
+    except Exception:  # an unreadable store is reported by predict itself
+        return DEFAULT_MODEL
+    model = model_for_survey(survey)
+    if model != DEFAULT_MODEL and not quiet:
+        note = f"model: {model}, the released model for this store's {survey} imaging (--model to choose)"
+        click.echo(note, err=True)
+    return model

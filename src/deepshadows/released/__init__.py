@@ -25,12 +25,23 @@ import os
 from importlib import resources
 from pathlib import Path
 
-__all__ = ["DEFAULT_MODEL", "RELEASED_MODELS", "model_card", "released_model_path", "resolve_model_path"]
+__all__ = [
+    "DEFAULT_MODEL",
+    "RELEASED_MODELS",
+    "SURVEY_MODELS",
+    "model_card",
+    "model_for_survey",
+    "released_model_path",
+    "resolve_model_path",
+]
 
 #: Names of the released models.
 RELEASED_MODELS: tuple[str, ...] = ("des", "hsc", "ls-dr10")
 #: The model used when none is given.
 DEFAULT_MODEL = "des"
+#: The released model made for each survey's imaging (``deepshadows.surveys.SURVEYS`` names):
+#: Legacy Survey DR9 cutouts are classified by the model trained on simulated DR10 imaging.
+SURVEY_MODELS: dict[str, str] = {"des": "des", "hsc": "hsc", "ls-dr9": "ls-dr10", "ls-dr10": "ls-dr10"}
 
 
 def _folder() -> Path:
@@ -104,3 +115,21 @@ def model_card() -> str:
         Contents of ``MODEL_CARD.md``: data, protocol, measured metrics and known limits.
     """
     return (_folder() / "MODEL_CARD.md").read_text(encoding="utf-8")
+
+
+def model_for_survey(survey: object) -> str:
+    """Return the released model made for a survey's imaging, :data:`DEFAULT_MODEL` otherwise.
+
+    Parameters
+    ----------
+    survey : object
+        A survey name (``"des"``, ``"hsc"``, ``"ls-dr9"``, ``"ls-dr10"``), a survey description
+        with a ``"name"`` key (as stores record it), or None.
+
+    Returns
+    -------
+    str
+        The name of a released model.
+    """
+    name = survey.get("name") if isinstance(survey, dict) else survey
+    return SURVEY_MODELS.get(str(name).lower(), DEFAULT_MODEL) if name else DEFAULT_MODEL
