@@ -21,7 +21,7 @@ from deepshadows.evaluation.realdev import (
 )
 from deepshadows.models import create_model, save_model
 from deepshadows.predict import logits_to_probabilities
-from deepshadows.predict.run import load_classifier
+from deepshadows.predict.loading import load_classifier
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 

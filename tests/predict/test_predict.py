@@ -15,6 +15,7 @@ from deepshadows._io import partial_path
 from deepshadows.data import StoreWriter, read_image, to_float
 from deepshadows.errors import InputError
 from deepshadows.predict import iter_input, logits_to_probabilities, predict, predict_logits
+from deepshadows.predict import loading as loading_module
 from deepshadows.predict import run as run_module
 
 N = 300
@@ -88,7 +89,7 @@ def write_store(path: Path, images: np.ndarray, ids: list[str], *, step: int = 1
 
 def use_model(monkeypatch: pytest.MonkeyPatch, model: nn.Module, **metadata: Any) -> None:
     meta = {"num_classes": 1, "model_kwargs": {}, **metadata}
-    monkeypatch.setattr(run_module, "_load_model", lambda path, device: (model, meta))
+    monkeypatch.setattr(loading_module, "_load_model", lambda path, device: (model, meta))
 
 
 def direct(model: nn.Module, images: np.ndarray) -> np.ndarray:
@@ -312,7 +313,7 @@ def test_settings_from_model_kwargs(monkeypatch: pytest.MonkeyPatch, tmp_path: P
     small = make_images(6, side=32, seed=5)
     store = write_store(tmp_path / "small.h5", small, [f"s{i}" for i in range(6)])
     monkeypatch.setattr(
-        run_module,
+        loading_module,
         "_load_model",
         lambda path, device: (two, {"model_kwargs": {"num_classes": 2, "image_size": 32}}),
     )
@@ -389,7 +390,7 @@ def test_existing_output(
 
 def test_missing_model_file(tmp_path: Path, store: Path) -> None:
     with pytest.raises(InputError, match="model file not found"):
-        run_module._load_model(tmp_path / "absent.pt", "cpu")
+        loading_module._load_model(tmp_path / "absent.pt", "cpu")
 
 
 # -- resume --------------------------------------------------------------------------------------
@@ -413,13 +414,13 @@ def test_resume_after_cut_line(
     partial_path(out).write_bytes(b"\n".join(lines[: k + 1]) + b"\n" + half)
 
     calls = {"rows": 0}
-    original = run_module.predict_logits
+    original = loading_module.predict_logits
 
     def counting(model: nn.Module, images: np.ndarray, **kwargs: Any) -> np.ndarray:
         calls["rows"] += images.shape[0]
         return original(model, images, **kwargs)
 
-    monkeypatch.setattr(run_module, "predict_logits", counting)
+    monkeypatch.setattr(loading_module, "predict_logits", counting)
     result = predict("model.pt", store, out, batch_size=64, resume=True, precision="fp32", progress=False)
     assert result["resumed_from"] == k and result["n"] == N
     assert calls["rows"] == N - k

@@ -1,6 +1,6 @@
 """The model side of a completeness run: probabilities of the LSBG class for cutouts.
 
-The model is loaded as ``deepshadows predict`` loads it (:func:`deepshadows.predict.run.load_classifier`:
+The model is loaded as ``deepshadows predict`` loads it (:func:`deepshadows.predict.loading.load_classifier`:
 a run folder, weight file, ensemble, ONNX file or released model), its probabilities are
 calibrated by default when it has a calibration, and its decision threshold is its own unless
 one is given.
@@ -17,8 +17,8 @@ import numpy as np
 from deepshadows.calibration import Calibration, find_calibration
 from deepshadows.errors import InputError
 from deepshadows.predict.batch import FORWARD_BATCH, logits_to_probabilities
+from deepshadows.predict.loading import load_classifier
 from deepshadows.predict.model_settings import _image_size, _threshold
-from deepshadows.predict.run import load_classifier
 from deepshadows.released import resolve_model_path
 
 __all__ = ["LSBGClassifier", "load_lsbg_classifier"]
@@ -32,7 +32,7 @@ class LSBGClassifier:
     ----------
     classify : callable
         ``classify(images_uint8, batch_size)`` returns logits (see
-        :func:`deepshadows.predict.run.load_classifier`).
+        :func:`deepshadows.predict.loading.load_classifier`).
     metadata : dict
         The model's description.
     calibration : Calibration or None

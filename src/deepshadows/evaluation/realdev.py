@@ -9,7 +9,7 @@ and the hard tail chosen by earlier models, and are scored separately, never poo
 The set is for evaluation only: the decision threshold is fixed at 0.5 and nothing here is
 meant for choosing epochs, thresholds or hyper-parameters. Metrics and intervals come from
 :func:`~deepshadows.evaluation.bootstrap.bootstrap_metrics`, probabilities from
-:func:`~deepshadows.predict.run.load_classifier`, as for every other evaluation.
+:func:`~deepshadows.predict.loading.load_classifier`, as for every other evaluation.
 """
 
 from __future__ import annotations
@@ -305,7 +305,7 @@ def realdev_probabilities(
     ----------
     model : path-like
         A run folder, a weight file, an ONNX export or a released model's name (``"des"``,
-        ``"hsc"``), as :func:`deepshadows.predict.run.load_classifier` accepts.
+        ``"hsc"``), as :func:`deepshadows.predict.loading.load_classifier` accepts.
     data : RealDev
         The development set.
     device : str, optional
@@ -324,7 +324,7 @@ def realdev_probabilities(
         If the model cannot be loaded, or has several classes none of which is named LSBG.
     """
     from deepshadows.predict.batch import logits_to_probabilities
-    from deepshadows.predict.run import load_classifier
+    from deepshadows.predict.loading import load_classifier
 
     classify, metadata = load_classifier(model, device=device, precision="fp32")
     prob = logits_to_probabilities(classify(data.images, int(batch_size)))

@@ -81,7 +81,7 @@ def classify_partition(part: Partition) -> tuple[list[str], np.ndarray, list[Fai
         The rows of the partition whose image could not be read (they are not in ``ids``).
     """
     from deepshadows.predict.inputs import _open_input
-    from deepshadows.predict.run import load_classifier
+    from deepshadows.predict.loading import load_classifier
 
     key = (part.model, part.device, part.precision)
     if key not in _LOADED:

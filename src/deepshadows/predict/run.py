@@ -17,19 +17,18 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 from tqdm.auto import tqdm
 
-from deepshadows._device import resolve_device
 from deepshadows._io import check_writable, partial_path
 from deepshadows.calibration import find_calibration, model_operating_point
 from deepshadows.errors import InputError
 from deepshadows.parallel import open_executor
-from deepshadows.predict.batch import FORWARD_BATCH, logits_to_probabilities, predict_logits
+from deepshadows.predict.batch import FORWARD_BATCH, logits_to_probabilities
 from deepshadows.predict.catalog_join import CatalogJoin
 from deepshadows.predict.csv_output import _after_overlap, _BlockWriter, _resume_state
 from deepshadows.predict.failed_rows import _FailureLog, _recorded_failures, _resume_point
 from deepshadows.predict.inputs import _open_input
+from deepshadows.predict.loading import load_classifier
 from deepshadows.predict.model_settings import (
     _calibration_notes,
     _columns,
@@ -45,73 +44,9 @@ __all__ = ["load_classifier", "predict"]
 _READ_ROWS = 2048
 
 
-Classifier = Callable[[np.ndarray, int], np.ndarray]
-
-
-def _load_model(model_path: str | os.PathLike[str], device: str) -> tuple[Any, dict[str, Any]]:
-    """Load a PyTorch model and its metadata (imported here so this module loads without it)."""
-    if not Path(model_path).exists():
-        raise InputError(f"{model_path}: model file not found")
-    from deepshadows.models import load_model
-
-    return load_model(model_path, device=device)
-
-
 def _finished(out: str | os.PathLike[str], resume: bool) -> bool:
     """Whether ``out`` is the finished output of an earlier run that ``resume`` reopens."""
     return resume and Path(out).exists() and not partial_path(out).exists()
-
-
-def load_classifier(
-    model_path: str | os.PathLike[str], *, device: str = "cpu", precision: str = "fp32"
-) -> tuple[Classifier, dict[str, Any]]:
-    """Load a trained model for prediction, whatever its format.
-
-    Parameters
-    ----------
-    model_path : path-like
-        Weights written by training (``.safetensors``, a run folder or an ensemble folder) or
-        the name of a released model (``"des"``, ``"hsc"``), run by PyTorch; or an ONNX file written by
-        ``deepshadows export --onnx``, run by ONNX Runtime on the CPU.
-    device : str, optional
-        Torch device of a PyTorch model.
-    precision : {"fp32", "bf16", "fp16", "auto"}, optional
-        Arithmetic of a PyTorch model (ONNX models run in float32).
-
-    Returns
-    -------
-    classify : callable
-        ``classify(images_uint8, batch_size)`` returns the logits of cutouts (N, H, W, C). For an
-        ensemble it is an :class:`~deepshadows.ensemble.EnsembleClassifier`: the logits of the
-        members' mean probability, and ``classify.member_logits`` gives each member's.
-    metadata : dict
-        The model's description (sidecar or embedded ONNX metadata).
-
-    Raises
-    ------
-    deepshadows.errors.InputError
-        If the file is missing or unreadable, or an ONNX model is asked to run off the CPU.
-    """
-    path = resolve_model_path(model_path)
-    if path.suffix == ".onnx":
-        from deepshadows.predict.onnx_backend import OnnxClassifier
-
-        if resolve_device(device).type != "cpu":
-            raise InputError(f"{model_path}: ONNX models run on the CPU; use --device cpu")
-        if precision not in ("fp32", "auto"):
-            raise InputError(f"--precision: ONNX models run in fp32, got {precision!r}")
-        onnx_model = OnnxClassifier(path)
-        return (lambda images, batch: onnx_model.logits(images, batch_size=batch)), onnx_model.metadata
-    model, metadata = _load_model(path, device)
-    if "ensemble" in metadata:
-        from deepshadows.ensemble.model import EnsembleClassifier
-
-        return EnsembleClassifier(model, device=device, precision=precision), metadata
-    return (
-        lambda images, batch: predict_logits(
-            model, images, device=device, batch_size=batch, precision=precision
-        )
-    ), metadata
 
 
 def predict(
