@@ -7,23 +7,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from tests.transfer.test_transfer import SIZE
+from tests.transfer.test_transfer import _cutouts as _transfer_cutouts
 
 from deepshadows.data import StoreWriter
 from deepshadows.models import create_model, save_model
 
-SIZE = 16
-
-
-def cutouts(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """LSBGs: a faint central blob; artifacts: a bright off-centre one."""
-    rng = np.random.default_rng(seed)
-    labels = np.arange(n) % 2
-    yy, xx = np.mgrid[:SIZE, :SIZE] - (SIZE - 1) / 2
-    blob = np.exp(-(xx**2 + yy**2) / 8)
-    images = 30 + rng.normal(0, 6, (n, SIZE, SIZE, 3))
-    images += (labels * 40.0)[:, None, None, None] * blob[None, :, :, None]
-    images += ((1 - labels) * 80.0)[:, None, None, None] * np.roll(blob, 4, axis=1)[None, :, :, None]
-    return np.clip(images, 0, 255).astype(np.uint8), labels
+# The transfer tests' synthetic cutouts: a faint central blob (LSBG) or a bright off-centre one.
+cutouts = _transfer_cutouts
 
 
 def write_store(path: Path, n: int, seed: int = 1) -> Path:
