@@ -60,3 +60,11 @@ def test_predict_without_a_model_uses_the_store_survey(
     assert default == run(model)
     if model != "des":
         assert default != run("des")
+
+
+def test_model_for_input_from_the_api(tmp_path: Path) -> None:
+    from deepshadows.predict.loading import model_for_input
+
+    assert model_for_input(_store(tmp_path / "ls.h5", "ls-dr9")) == ("ls-dr10", "ls-dr9")
+    assert model_for_input(_store(tmp_path / "plain.h5", None)) == ("des", None)
+    assert model_for_input(tmp_path) == ("des", None)

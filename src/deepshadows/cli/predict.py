@@ -175,19 +175,13 @@ def predict(
     exit_if_some_failed(result["failed"], result["n_input"], "classified", result["failures_path"], first)
 
 
+
 def _default_model(input_path: Path, quiet: bool) -> str:
-    """Return the released model for ``input_path``: the one made for a store's survey, else des."""
-    from deepshadows.released import DEFAULT_MODEL, model_for_survey
+    """Return the released model for ``input_path`` and say so when it is not the default."""
+    from deepshadows.predict.loading import model_for_input
+    from deepshadows.released import DEFAULT_MODEL
 
-    if input_path.suffix.lower() not in (".h5", ".hdf5") or not input_path.is_file():
-        return DEFAULT_MODEL
-    from deepshadows.data.store import Store
-
-    try:
-        survey = Store(input_path).config.get("survey")
-    except Exception:  # an unreadable store is reported by predict itself
-        return DEFAULT_MODEL
-    model = model_for_survey(survey)
+    model, survey = model_for_input(input_path)
     if model != DEFAULT_MODEL and not quiet:
         note = f"model: {model}, the released model for this store's {survey} imaging (--model to choose)"
         click.echo(note, err=True)

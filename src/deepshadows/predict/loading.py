@@ -17,7 +17,7 @@ from deepshadows.errors import InputError
 from deepshadows.predict.batch import predict_logits
 from deepshadows.released import resolve_model_path
 
-__all__ = ["Classifier", "load_classifier"]
+__all__ = ["Classifier", "load_classifier", "model_for_input"]
 
 #: ``classify(images_uint8, batch_size)`` -> logits.
 Classifier = Callable[[np.ndarray, int], np.ndarray]
@@ -82,3 +82,35 @@ def load_classifier(
             model, images, device=device, batch_size=batch, precision=precision
         )
     ), metadata
+
+
+def model_for_input(input_path: str | os.PathLike[str]) -> tuple[str, str | None]:
+    """Return the released model for an input: the one made for a store's survey, else the default.
+
+    Parameters
+    ----------
+    input_path : path-like
+        What is to be classified: a store (``.h5``), a folder or an image.
+
+    Returns
+    -------
+    model : str
+        The released model's name (:func:`deepshadows.released.model_for_survey` of the store's
+        recorded survey; :data:`deepshadows.released.DEFAULT_MODEL` for anything else, including
+        a store that cannot be read, which prediction then reports).
+    survey : str or None
+        The store's survey, when it records one.
+    """
+    from deepshadows.released import DEFAULT_MODEL, model_for_survey
+
+    path = Path(input_path)
+    if path.suffix.lower() not in (".h5", ".hdf5") or not path.is_file():
+        return DEFAULT_MODEL, None
+    from deepshadows.data.store import Store
+
+    try:
+        survey = Store(path).config.get("survey")
+    except Exception:  # an unreadable store is reported by predict itself
+        return DEFAULT_MODEL, None
+    name = survey.get("name") if isinstance(survey, dict) else survey
+    return model_for_survey(survey), (str(name) if name else None)
