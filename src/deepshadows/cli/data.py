@@ -1,4 +1,4 @@
-"""Data commands: ``simulate``, ``inspect`` and ``import`` (stores of cutouts)."""
+"""Data commands: ``simulate``, ``inspect``, ``import`` and ``merge`` (stores of cutouts)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from deepshadows.cli._echo import echo_summary
 from deepshadows.cli._status import exit_if_some_failed, strict_option
 from deepshadows.surveys import SURVEYS
 
-__all__ = ["import_command", "inspect_command", "simulate"]
+__all__ = ["import_command", "inspect_command", "merge_command", "simulate"]
 
 
 @click.command()
@@ -251,3 +251,24 @@ def import_command(
     n_failed = len(result.failures)
     click.echo(f"wrote {result.path}: {result.n_stored} rows; {n_failed} failed")
     exit_if_some_failed(n_failed, result.n_stored + n_failed, "in the store", result.failures_path)
+
+
+@click.command("merge")
+@click.argument("stores", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--out", type=click.Path(dir_okay=False, path_type=Path), required=True, help="The merged HDF5 store."
+)
+@click.option("--overwrite", is_flag=True, help="Replace an existing output file.")
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+def merge_command(stores: tuple[Path, ...], out: Path, overwrite: bool, quiet: bool) -> None:
+    """Merge stores (e.g. simulations of several surveys) into one; every row keeps its split.
+
+    A model trained on the merged store can be scored on the test split of any source without
+    leakage. Features and truth are kept when every store has the same columns.
+    """
+    from deepshadows.data import merge_stores, open_store
+
+    path = merge_stores(stores, out, overwrite=overwrite, progress=not quiet)
+    with open_store(path) as merged:
+        summary = merged.summary()
+    click.echo(f"wrote {path}: {summary['n']} rows from {len(stores)} stores, survey {summary['survey']}")

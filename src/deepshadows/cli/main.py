@@ -33,7 +33,7 @@ def _register_commands() -> None:
     from deepshadows.cli.analysis import baselines, compare, demo, explain, transfer
     from deepshadows.cli.calibration import calibrate
     from deepshadows.cli.completeness import completeness
-    from deepshadows.cli.data import import_command, inspect_command, simulate
+    from deepshadows.cli.data import import_command, inspect_command, merge_command, simulate
     from deepshadows.cli.fetch import fetch_command
     from deepshadows.cli.labelling import active_learning_curve_command, finetune, label
     from deepshadows.cli.model import evaluate, export, train
@@ -45,6 +45,7 @@ def _register_commands() -> None:
         simulate,
         inspect_command,
         import_command,
+        merge_command,
         train,
         evaluate,
         calibrate,

@@ -1,8 +1,9 @@
-"""Data: the HDF5 store of cutouts and labels, train/validation/test splits and image import."""
+"""Data: the HDF5 store of cutouts and labels, train/validation/test splits, image import and merging."""
 
 from __future__ import annotations
 
 from deepshadows.data.importer import import_folder, import_images, read_image
+from deepshadows.data.merge import merge_stores
 from deepshadows.data.splits import SPLIT_NAMES, check_split_fractions, make_splits
 from deepshadows.data.store import (
     FORMAT,
@@ -27,6 +28,7 @@ __all__ = [
     "import_folder",
     "import_images",
     "make_splits",
+    "merge_stores",
     "open_store",
     "read_image",
     "to_float",
