@@ -2,14 +2,16 @@
 
 ``des``
     The compact residual network (``compact-resnet``, docs/models.md) trained on 40,000
-    simulated DES cutouts rendered under randomised imaging and viewer conditions (depth from
-    Legacy Survey DR10 to below DES DR1, seeing, colour scales, field of view, resize filter,
-    JPEG), with on-the-fly augmentation; the weights of its epoch of lowest validation loss.
+    simulated DES and 40,000 simulated Legacy Survey DR10 objects (one merged store) rendered
+    under randomised imaging and viewer conditions (depth from Legacy Survey DR10 to below DES
+    DR1, seeing, colour scales, field of view, resize filter, JPEG), with on-the-fly
+    augmentation; the weights of its epoch of lowest validation loss.
 ``hsc``
     ``des`` fine-tuned (whole network) on 320 simulated HSC cutouts.
 ``ls-dr10``
-    The same network and protocol on simulated Legacy Survey DR10 cutouts (half the DES noise,
-    LANCZOS resize), for searches on the Legacy Survey's own layers (DR9 and DR10 cutouts).
+    The same network and protocol on the 40,000 simulated Legacy Survey DR10 objects alone (half
+    the DES noise, LANCZOS resize), for searches on the Legacy Survey's own layers (DR9 and
+    DR10 cutouts).
 
 All are stored in float16 (half the size; the test metrics are unchanged) and load as
 float32. Their model card, ``MODEL_CARD.md`` in this folder, gives the data, the protocol, the
