@@ -13,29 +13,34 @@
   at once;
 * an on-disk cache of validated raw responses (:class:`ResponseCache`), so that nothing is
   downloaded twice.
+
+The settings live in :mod:`deepshadows.fetch.settings`, the errors and the backoff in
+:mod:`deepshadows.fetch.retry`, the counters in :mod:`deepshadows.fetch.stats` and the cache in
+:mod:`deepshadows.fetch.cache`; every name is importable from here too.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import datetime as _dt
-import hashlib
-import math
-import os
 import random
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
-from email.utils import parsedate_to_datetime
-from pathlib import Path
-from typing import Any, TypeVar
+from typing import TypeVar
 
 import aiohttp
 
 from deepshadows import __version__
-from deepshadows._io import atomic_path
-from deepshadows.errors import InputError
+from deepshadows.fetch.cache import ResponseCache
+from deepshadows.fetch.retry import (
+    RETRY_KINDS,
+    FetchFailed,
+    InvalidResponse,
+    _Retryable,
+    backoff_delay,
+    parse_retry_after,
+)
+from deepshadows.fetch.settings import ClientSettings
+from deepshadows.fetch.stats import FetchStats
 
 __all__ = [
     "RETRY_KINDS",
@@ -50,280 +55,7 @@ __all__ = [
     "parse_retry_after",
 ]
 
-#: Causes of a retry, as counted in :class:`FetchStats`.
-RETRY_KINDS: tuple[str, ...] = ("timeout", "connection", "truncated", "invalid", "http_429", "http_5xx")
-
 _T = TypeVar("_T")
-
-
-@dataclass(frozen=True)
-class ClientSettings:
-    """How requests are made; none of it changes what is stored.
-
-    Parameters
-    ----------
-    concurrency : int
-        Requests (and connections) in flight at once.
-    rate_limit : float or None
-        Requests started per second at most; None for no limit.
-    timeout : float
-        Connect time-out and read time-out (longest wait for the next bytes), seconds.
-    total_timeout : float or None
-        Longest time for one whole attempt, seconds (default: four times ``timeout``).
-    retries : int
-        Retries after the first attempt of a request.
-    backoff : float
-        Base of the exponential backoff, seconds.
-    backoff_max : float
-        Cap of the backoff, seconds.
-    retry_after_max : float
-        Cap of a delay asked for by ``Retry-After``, seconds.
-    """
-
-    concurrency: int = 8
-    rate_limit: float | None = None
-    timeout: float = 30.0
-    total_timeout: float | None = None
-    retries: int = 5
-    backoff: float = 1.0
-    backoff_max: float = 60.0
-    retry_after_max: float = 120.0
-
-    def validate(self) -> ClientSettings:
-        """Check every value, raising :class:`InputError` that names the option."""
-        if not isinstance(self.concurrency, int) or not 1 <= self.concurrency <= 256:
-            raise InputError(f"--concurrency: must be an integer in [1, 256], got {self.concurrency!r}")
-        if self.rate_limit is not None and not (_finite(self.rate_limit) and self.rate_limit > 0):
-            raise InputError(
-                f"--rate-limit: must be a positive number of requests per second, got {self.rate_limit}"
-            )
-        for name, value in (("--timeout", self.timeout), ("total_timeout", self.total_timeout)):
-            if value is not None and not (_finite(value) and value > 0):
-                raise InputError(f"{name}: must be a positive number of seconds, got {value}")
-        if not isinstance(self.retries, int) or not 0 <= self.retries <= 100:
-            raise InputError(f"--retries: must be an integer in [0, 100], got {self.retries!r}")
-        for name, value in (
-            ("backoff", self.backoff),
-            ("backoff_max", self.backoff_max),
-            ("retry_after_max", self.retry_after_max),
-        ):
-            if not (_finite(value) and value >= 0):
-                raise InputError(f"{name}: must be a non-negative number of seconds, got {value}")
-        return self
-
-    @property
-    def attempt_timeout(self) -> float:
-        """Cap of one whole attempt, seconds."""
-        return self.total_timeout if self.total_timeout is not None else 4.0 * self.timeout
-
-    def to_dict(self) -> dict[str, Any]:
-        """Return the settings as a JSON-serialisable mapping."""
-        return asdict(self)
-
-
-def _finite(value: Any) -> bool:
-    """Whether ``value`` is a finite real number."""
-    try:
-        return math.isfinite(value)
-    except TypeError:
-        return False
-
-
-class FetchFailed(Exception):
-    """A request failed for good: a 4xx status, or still failing after every retry.
-
-    Parameters
-    ----------
-    reason : str
-        What went wrong: the status of a request that is not retried, or the last cause and
-        the number of attempts.
-    """
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
-
-
-class InvalidResponse(Exception):
-    """A response body that is not what was asked for; raised by a validator, and retried.
-
-    Parameters
-    ----------
-    reason : str
-        What is wrong.
-    kind : {"invalid", "truncated"}
-        How it is counted.
-    """
-
-    def __init__(self, reason: str, kind: str = "invalid") -> None:
-        super().__init__(reason)
-        self.reason = reason
-        self.kind = kind
-
-
-class _Retryable(Exception):
-    def __init__(self, kind: str, reason: str, retry_after: float | None = None) -> None:
-        super().__init__(reason)
-        self.kind = kind
-        self.reason = reason
-        self.retry_after = retry_after
-
-
-@dataclass
-class FetchStats:
-    """Counters of one run (or one partition of it).
-
-    Parameters
-    ----------
-    requests : int
-        HTTP requests sent, retries included.
-    bytes_received : int
-        Bytes of the response bodies received.
-    cache_hits : int
-        Responses taken from the cache instead of the network.
-    retries : dict of str to int
-        Retries by cause (see :data:`RETRY_KINDS`).
-    failed_requests : int
-        Requests that failed for good.
-    """
-
-    requests: int = 0
-    bytes_received: int = 0
-    cache_hits: int = 0
-    retries: dict[str, int] = field(default_factory=lambda: dict.fromkeys(RETRY_KINDS, 0))
-    failed_requests: int = 0
-
-    @property
-    def total_retries(self) -> int:
-        """Retries of every cause."""
-        return sum(self.retries.values())
-
-    def add(self, other: FetchStats) -> FetchStats:
-        """Add the counters of ``other`` to these; return self."""
-        self.requests += other.requests
-        self.bytes_received += other.bytes_received
-        self.cache_hits += other.cache_hits
-        self.failed_requests += other.failed_requests
-        for kind, n in other.retries.items():
-            self.retries[kind] = self.retries.get(kind, 0) + n
-        return self
-
-    def to_dict(self) -> dict[str, Any]:
-        """Return the counters as a JSON-serialisable mapping."""
-        return {**asdict(self), "total_retries": self.total_retries}
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> FetchStats:
-        """Rebuild counters written by :meth:`to_dict`."""
-        retries = dict.fromkeys(RETRY_KINDS, 0) | {k: int(v) for k, v in data.get("retries", {}).items()}
-        return cls(
-            requests=int(data.get("requests", 0)),
-            bytes_received=int(data.get("bytes_received", 0)),
-            cache_hits=int(data.get("cache_hits", 0)),
-            retries=retries,
-            failed_requests=int(data.get("failed_requests", 0)),
-        )
-
-
-def parse_retry_after(value: str | None, *, now: _dt.datetime | None = None) -> float | None:
-    """Read a ``Retry-After`` header: delay in seconds, or an HTTP date.
-
-    Parameters
-    ----------
-    value : str or None
-        The header value.
-    now : datetime, optional
-        Current time (UTC) for an HTTP date; default now.
-
-    Returns
-    -------
-    float or None
-        Seconds to wait (0 for a date in the past), or None when absent or unreadable.
-    """
-    if value is None:
-        return None
-    text = value.strip()
-    if text.isdigit():
-        return float(int(text))
-    try:
-        when = parsedate_to_datetime(text)
-    except (TypeError, ValueError, IndexError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=_dt.UTC)
-    now = now or _dt.datetime.now(_dt.UTC)
-    return max(0.0, (when - now).total_seconds())
-
-
-def backoff_delay(
-    attempt: int, settings: ClientSettings, retry_after: float | None, rng: random.Random
-) -> float:
-    """Delay before retry number ``attempt + 1``: full jitter, at least a capped ``Retry-After``.
-
-    Parameters
-    ----------
-    attempt : int
-        Number of the attempt that failed, from 0 for the first.
-    settings : ClientSettings
-        Gives the base and cap of the backoff and the cap of a ``Retry-After`` delay.
-    retry_after : float or None
-        Delay asked for by the server's ``Retry-After`` header, seconds; None without one.
-    rng : random.Random
-        Source of the jitter.
-
-    Returns
-    -------
-    float
-        Seconds to wait: drawn uniformly from ``[0, min(backoff_max, backoff * 2**attempt)]``,
-        and at least ``min(retry_after, retry_after_max)``.
-    """
-    delay = rng.uniform(0.0, min(settings.backoff_max, settings.backoff * 2.0**attempt))
-    if retry_after is not None:
-        delay = max(delay, min(retry_after, settings.retry_after_max))
-    return delay
-
-
-class ResponseCache:
-    """Raw responses on disk, one file per URL named by the SHA-256 of the URL.
-
-    Files are written atomically, so a killed run leaves whole files or none. Only responses
-    that passed validation are stored.
-
-    Parameters
-    ----------
-    folder : path-like
-        Cache folder; created when needed.
-    """
-
-    def __init__(self, folder: str | os.PathLike[str]) -> None:
-        self.folder = Path(folder)
-        if self.folder.exists() and not self.folder.is_dir():
-            raise InputError(f"--cache: {self.folder} exists and is not a folder")
-
-    def path(self, url: str) -> Path:
-        """Return the file that holds the response to ``url``."""
-        key = hashlib.sha256(url.encode("utf-8")).hexdigest()
-        return self.folder / key[:2] / key
-
-    def get(self, url: str) -> bytes | None:
-        """Return the cached response to ``url``, or None."""
-        try:
-            return self.path(url).read_bytes()
-        except (FileNotFoundError, IsADirectoryError):
-            return None
-
-    def put(self, url: str, data: bytes) -> None:
-        """Store the response to ``url`` atomically (a failure to write is not an error)."""
-        target = self.path(url)
-        with contextlib.suppress(OSError):
-            target.parent.mkdir(parents=True, exist_ok=True)
-            with atomic_path(target) as tmp:
-                tmp.write_bytes(data)
-
-    def discard(self, url: str) -> None:
-        """Remove the cached response to ``url``, if any."""
-        with contextlib.suppress(OSError):
-            self.path(url).unlink()
 
 
 class RateLimiter:
