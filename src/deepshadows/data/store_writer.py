@@ -17,10 +17,8 @@ from deepshadows.data.schema import (
     _RESERVED_ATTRS,
     DEFAULT_ID_WIDTH,
     FORMAT,
-    KINDS,
     SCHEMA_VERSION,
     SPLITS,
-    SUBCLASSES,
     _check_compound,
     _chunk_rows,
     _config_of,
@@ -29,6 +27,7 @@ from deepshadows.data.schema import (
     _layout,
     _to_choice,
 )
+from deepshadows.data.store_rows import check_batch
 from deepshadows.errors import InputError
 
 __all__ = ["StoreWriter"]
@@ -248,64 +247,6 @@ class StoreWriter:
             raise ValueError(f"{self.partial}: writer is closed")
         return int(self._file.attrs["n_written"])
 
-    def _validate(self, batch: Mapping[str, Any]) -> dict[str, np.ndarray]:
-        keys = {"images", "label", "kind", "subclass", "id"}
-        if self.feature_dtype is not None:
-            keys |= {"features", "feature_flag"}
-        if self.truth_dtype is not None:
-            keys.add("truth")
-        missing, extra = sorted(keys - batch.keys()), sorted(batch.keys() - keys)
-        if missing or extra:
-            raise ValueError(f"batch keys: missing {missing}, unexpected {extra}")
-        images = np.asarray(batch["images"])
-        k = images.shape[0] if images.ndim else 0
-        if images.shape != (k, *self.image_shape) or images.dtype != np.uint8:
-            raise ValueError(
-                f"batch['images'] must be uint8 of shape (k, "
-                f"{', '.join(map(str, self.image_shape))}), got {images.dtype} "
-                f"{images.shape}"
-            )
-        if self.n_written + self._pending_rows + k > self.n_total:
-            raise ValueError(
-                f"batch of {k} rows overflows the store: {self.n_written + self._pending_rows} of "
-                f"{self.n_total} rows already appended"
-            )
-        out = {"images": images}
-        for key in keys - {"images"}:
-            arr = np.asarray(batch[key])
-            if arr.shape != (k,):
-                raise ValueError(f"batch[{key!r}] must have shape ({k},), got {arr.shape}")
-            out[key] = arr
-        label = out["label"]
-        if label.dtype.kind not in "iub" or not np.isin(label, (-1, 0, 1)).all():
-            raise ValueError("batch['label'] must hold integers -1, 0 or 1")
-        out["label"] = label.astype(np.int8)
-        if "feature_flag" in out:
-            if out["feature_flag"].dtype.kind not in "iub":
-                raise ValueError("batch['feature_flag'] must hold integers")
-            out["feature_flag"] = out["feature_flag"].astype(np.int16)
-        out["kind"] = _to_choice(out["kind"], KINDS, 5, "kind")
-        out["subclass"] = _to_choice(out["subclass"], SUBCLASSES, 1, "subclass")
-        ids = out["id"]
-        if ids.dtype.kind == "S":
-            ids = np.char.decode(ids, "utf-8")
-        encoded = [str(i).encode("utf-8") for i in ids.tolist()]
-        too_long = [i.decode("utf-8") for i in encoded if len(i) > self.id_width]
-        if too_long:
-            raise ValueError(
-                f"batch['id'] has identifiers longer than {self.id_width} bytes, e.g. {too_long[0]!r}; "
-                "pass a larger id_width"
-            )
-        out["id"] = np.asarray(encoded, dtype=f"S{self.id_width}")
-        for key, dtype in (("features", self.feature_dtype), ("truth", self.truth_dtype)):
-            if dtype is not None:
-                if out[key].dtype.names != dtype.names:
-                    raise ValueError(
-                        f"batch[{key!r}] columns {out[key].dtype.names} differ from the store's {dtype.names}"
-                    )
-                out[key] = out[key].astype(dtype)
-        return out
-
     def append(self, batch: Mapping[str, np.ndarray]) -> None:
         """Write the next rows and flush them to disk.
 
@@ -324,7 +265,15 @@ class StoreWriter:
         """
         if self._file is None:
             raise ValueError(f"{self.partial}: writer is closed")
-        data = self._validate(batch)
+        data = check_batch(
+            batch,
+            image_shape=self.image_shape,
+            feature_dtype=self.feature_dtype,
+            truth_dtype=self.truth_dtype,
+            id_width=self.id_width,
+            n_appended=self.n_written + self._pending_rows,
+            n_total=self.n_total,
+        )
         self._pending.append(data)
         self._pending_rows += data["images"].shape[0]
         self._write_whole_chunks()
