@@ -68,3 +68,15 @@ def test_model_for_input_from_the_api(tmp_path: Path) -> None:
     assert model_for_input(_store(tmp_path / "ls.h5", "ls-dr9")) == ("ls-dr10", "ls-dr9")
     assert model_for_input(_store(tmp_path / "plain.h5", None)) == ("des", None)
     assert model_for_input(tmp_path) == ("des", None)
+
+
+def test_a_store_merged_from_several_surveys_gets_the_default_model(tmp_path: Path) -> None:
+    from deepshadows.data import merge_stores
+    from deepshadows.predict.loading import model_for_input
+
+    merged = merge_stores(
+        [_store(tmp_path / "des.h5", "des"), _store(tmp_path / "ls.h5", "ls-dr10")],
+        tmp_path / "both.h5",
+        progress=False,
+    )
+    assert model_for_input(merged) == (DEFAULT_MODEL, "des+ls-dr10")
