@@ -41,19 +41,10 @@ import h5py
 import numpy as np
 from astropy.table import Table
 
-from deepshadows._io import partial_path
-from deepshadows.data.schema import (
-    _CACHE_BYTES,
-    _CHUNK_ROWS,
-    _REQUIRED,
-    FORMAT,
-    KINDS,
-    SCHEMA_VERSION,
-    SPLITS,
-    SUBCLASSES,
-    _decode_attr,
-)
+from deepshadows.data.schema import _CACHE_BYTES, FORMAT, KINDS, SCHEMA_VERSION, SPLITS, SUBCLASSES
 from deepshadows.data.schema import DEFAULT_ID_WIDTH as DEFAULT_ID_WIDTH  # re-exported
+from deepshadows.data.store_inspection import inspect_store_file, summarize_store
+from deepshadows.data.store_reading import iter_store_batches, read_rows, to_float
 from deepshadows.data.store_writer import StoreWriter
 from deepshadows.errors import InputError
 
@@ -67,36 +58,6 @@ __all__ = [
     "open_store",
     "to_float",
 ]
-
-
-def _copy(images: np.ndarray) -> np.ndarray:
-    return np.array(images)
-
-
-def to_float(images: np.ndarray) -> np.ndarray:
-    """Convert served cutouts to network input.
-
-    Parameters
-    ----------
-    images : ndarray of shape (N, H, W, C), uint8
-        Cutouts, channels last, as kept in the store.
-
-    Returns
-    -------
-    ndarray of shape (N, C, H, W), float32
-        Channels first, scaled to [0, 1] by dividing by 255.
-
-    Raises
-    ------
-    ValueError
-        If ``images`` is not a four-dimensional uint8 array.
-    """
-    images = np.asarray(images)
-    if images.ndim != 4 or images.dtype != np.uint8:
-        raise ValueError(f"expected uint8 images of shape (N, H, W, C), got {images.dtype} {images.shape}")
-    out = np.ascontiguousarray(images.transpose(0, 3, 1, 2), dtype=np.float32)
-    np.divide(out, np.float32(255), out=out)
-    return out
 
 
 class Store:
@@ -123,51 +84,9 @@ class Store:
         self._handle: h5py.File | None = None
         self._pid: int | None = None
         self._cache: dict[str, np.ndarray] = {}
-        self._attrs, self._n, self._chunk_rows, self._datasets = self._inspect()
+        self._attrs, self._n, self._chunk_rows, self._datasets = inspect_store_file(self._path)
 
     # -- opening -----------------------------------------------------------------------------
-
-    def _inspect(self) -> tuple[dict[str, Any], int, int, frozenset[str]]:
-        path = self._path
-        if not path.exists():
-            hint = ""
-            if partial_path(path).exists():
-                hint = (
-                    f"; an incomplete {partial_path(path).name} exists, rerun the command "
-                    "with --resume to finish it"
-                )
-            raise InputError(f"{path}: store file not found{hint}")
-        if path.is_dir():
-            raise InputError(f"{path}: is a folder, expected an HDF5 store file")
-        if not h5py.is_hdf5(path):
-            raise InputError(f"{path}: not an HDF5 file (expected a {FORMAT} file)")
-        try:
-            with h5py.File(path, "r") as f:
-                attrs = {key: _decode_attr(f.attrs[key]) for key in f.attrs}
-                datasets = frozenset(f.keys())
-                chunks = f["images"].chunks if "images" in f else None
-        except OSError as exc:
-            raise InputError(f"{path}: cannot read the HDF5 file ({exc})") from exc
-        fmt = attrs.get("format")
-        if fmt != FORMAT:
-            found = "no 'format' attribute" if fmt is None else f"format {fmt!r}"
-            raise InputError(f"{path}: not a {FORMAT} file ({found})")
-        version = attrs.get("schema_version")
-        if version != SCHEMA_VERSION:
-            raise InputError(
-                f"{path}: store schema version {version} is not supported "
-                f"(this version of deepshadows reads {SCHEMA_VERSION})"
-            )
-        if not attrs.get("complete", False):
-            raise InputError(
-                f"{path}: incomplete store ({attrs.get('n_written')} of "
-                f"{attrs.get('n_total')} rows written, not finalized)"
-            )
-        missing = [name for name in _REQUIRED if name not in datasets]
-        if missing:
-            raise InputError(f"{path}: store lacks dataset(s) {', '.join(missing)}")
-        n = int(attrs.get("n_total", 0))
-        return attrs, n, int(chunks[0]) if chunks else _CHUNK_ROWS, datasets
 
     def _file(self) -> h5py.File:
         """Return this process's open handle, opening it on first use."""
@@ -358,14 +277,7 @@ class Store:
         idx = self._check_indices(indices)
         if idx.size == 0:
             return np.empty((0, *ds.shape[1:]), dtype=np.uint8)
-        rows, inverse = np.unique(idx, return_inverse=True)
-        lo, hi = int(rows[0]), int(rows[-1]) + 1
-        if hi - lo <= 4 * rows.size:
-            # A dense selection is cheaper to read as one slab than point by point.
-            data = ds[lo:hi][rows - lo]
-        else:
-            data = ds[rows]
-        return data[inverse.ravel()]
+        return read_rows(ds, idx)
 
     def _table(self, name: str, what: str) -> Table:
         self._require(name, what)
@@ -431,48 +343,9 @@ class Store:
         idx : ndarray of shape (B,), int64
             Row indices.
         """
-        if int(batch_size) < 1:
-            raise InputError(f"--batch-size must be at least 1, got {batch_size}")
-        batch_size = int(batch_size)
-        idx = self.indices(split)
-        labels = self._column("label")
-        rng = np.random.default_rng(seed) if shuffle else None
-        chunk_of = idx // self._chunk_rows
-        chunks, starts = np.unique(chunk_of, return_index=True)
-        bounds = np.append(starts, idx.size)
-        order = np.arange(chunks.size) if rng is None else rng.permutation(chunks.size)
-        target = max(batch_size, int(buffer_rows)) if rng is not None else batch_size
-        ds = self._file()["images"]
-        convert = _copy if raw else to_float
-        buf_img: list[np.ndarray] = []
-        buf_idx: list[np.ndarray] = []
-        held = 0
-        for c in order:
-            rows = idx[bounds[c] : bounds[c + 1]]
-            lo = int(chunks[c]) * self._chunk_rows
-            slab = ds[lo : min(lo + self._chunk_rows, self._n)]
-            buf_img.append(slab[rows - lo])
-            buf_idx.append(rows)
-            held += rows.size
-            if held >= target:
-                images, rows_held = np.concatenate(buf_img), np.concatenate(buf_idx)
-                if rng is not None:
-                    perm = rng.permutation(rows_held.size)
-                    images, rows_held = images[perm], rows_held[perm]
-                n_out = rows_held.size - rows_held.size % batch_size
-                for s in range(0, n_out, batch_size):
-                    sel = rows_held[s : s + batch_size]
-                    yield convert(images[s : s + batch_size]), labels[sel], sel
-                buf_img, buf_idx = [images[n_out:]], [rows_held[n_out:]]
-                held = rows_held.size - n_out
-        if held:
-            images, rows_held = np.concatenate(buf_img), np.concatenate(buf_idx)
-            if rng is not None:
-                perm = rng.permutation(rows_held.size)
-                images, rows_held = images[perm], rows_held[perm]
-            for s in range(0, rows_held.size, batch_size):
-                sel = rows_held[s : s + batch_size]
-                yield convert(images[s : s + batch_size]), labels[sel], sel
+        yield from iter_store_batches(
+            self, split, batch_size=batch_size, shuffle=shuffle, seed=seed, buffer_rows=buffer_rows, raw=raw
+        )
 
     # -- overview ----------------------------------------------------------------------------
 
@@ -489,33 +362,7 @@ class Store:
             for rows without a kind and a ``"total"`` per split) and ``subclasses`` (count per
             artifact subclass).
         """
-        kinds = np.where(self.kinds == "", "unknown", self.kinds)
-        splits = np.where(self.splits == "", "unassigned", self.splits)
-        counts: dict[str, dict[str, int]] = {}
-        for name in [s for s in (*SPLITS[:3], "unassigned") if (splits == s).any()]:
-            in_split = kinds[splits == name]
-            values, n = np.unique(in_split, return_counts=True)
-            counts[name] = {str(v): int(c) for v, c in zip(values, n, strict=True)}
-            counts[name]["total"] = int(in_split.size)
-        subclasses = self.subclasses
-        sub_values, sub_n = np.unique(subclasses[subclasses != ""], return_counts=True)
-        lab_values, lab_n = np.unique(self.labels, return_counts=True)
-        config = self.config
-        return {
-            "path": str(self._path),
-            "n": self._n,
-            "schema_version": self._attrs.get("schema_version"),
-            "survey": config.get("survey", self._attrs.get("survey")),
-            "config_keys": sorted(config),
-            "image_shape": tuple(int(s) for s in self._file()["images"].shape[1:]),
-            "has_features": self.has_features,
-            "has_truth": self.has_truth,
-            "split_fractions": self._attrs.get("split_fractions"),
-            "split_seed": self.split_seed,
-            "labels": {int(v): int(c) for v, c in zip(lab_values, lab_n, strict=True)},
-            "counts": counts,
-            "subclasses": {str(v): int(c) for v, c in zip(sub_values, sub_n, strict=True)},
-        }
+        return summarize_store(self)
 
 
 def open_store(path: str | os.PathLike[str]) -> Store:
