@@ -18,7 +18,8 @@ from deepshadows.errors import InputError
 if TYPE_CHECKING:
     from deepshadows.data.store import Store
 
-__all__ = ["iter_store_batches", "read_rows", "to_float"]
+# iter_store_batches and read_rows serve Store only; to_float is public (deepshadows.data).
+__all__ = ["to_float"]
 
 
 def _copy(images: np.ndarray) -> np.ndarray:
@@ -86,40 +87,11 @@ def iter_store_batches(
     buffer_rows: int = 4096,
     raw: bool = False,
 ) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
-    """Iterate over a split of a store in batches, reading whole HDF5 chunks.
+    """Iterate over a split of ``store`` in batches, reading whole HDF5 chunks.
 
-    Nothing is checked or read before the first batch is asked for.
-
-    Parameters
-    ----------
-    store : Store
-        Store to read.
-    split : {"train", "val", "test"} or None, optional
-        Split to iterate over; None for every row.
-    batch_size : int, optional
-        Rows per batch; the last batch may be smaller.
-    shuffle : bool, optional
-        Whether to visit the chunks in random order and shuffle rows within the buffer.
-    seed : int or None, optional
-        Seed of the shuffle; the same seed gives the same order.
-    buffer_rows : int, optional
-        Rows held in memory for shuffling (at least one batch is always held).
-    raw : bool, optional
-        Yield the cutouts as stored, uint8 of shape (B, H, W, C), instead of network input.
-
-    Yields
-    ------
-    x : ndarray of shape (B, C, H, W), float32
-        Cutouts scaled to [0, 1] (see :func:`to_float`); with ``raw``, uint8 (B, H, W, C).
-    y : ndarray of shape (B,), int8
-        Labels.
-    idx : ndarray of shape (B,), int64
-        Row indices.
-
-    Raises
-    ------
-    deepshadows.errors.InputError
-        If ``batch_size`` is below 1, or the split is unknown or has no rows.
+    The body of :meth:`deepshadows.data.store.Store.iter_batches`, whose docstring gives the
+    parameters, what is yielded and what is raised; nothing is checked or read before the first
+    batch is asked for.
     """
     if int(batch_size) < 1:
         raise InputError(f"--batch-size must be at least 1, got {batch_size}")
