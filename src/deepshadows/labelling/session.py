@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from deepshadows.data.label_tables import store_positions
 from deepshadows.data.store import open_store
 from deepshadows.errors import InputError
 from deepshadows.labelling.acquisition import (
@@ -75,9 +76,8 @@ class LabelSession:
             self.ids = np.array([str(i) for i in store.ids])
             self.images = store.read_images()
             self.features = self._table(store, "features")
-            self.position = self._table(store, "truth", ("ra", "dec")) or self._table(
-                store, "features", ("ra", "dec")
-            )
+            positions = store_positions(store)
+        self.position = None if positions is None else {"ra": positions[0], "dec": positions[1]}
         self.row_of = {k: i for i, k in enumerate(self.ids)}
         self.events = self.labels.read()
         self.state, self.actions = replay(self.events)
@@ -92,15 +92,12 @@ class LabelSession:
         self.set_model(model)
 
     @staticmethod
-    def _table(store: Any, name: str, columns: tuple[str, ...] | None = None) -> dict[str, np.ndarray] | None:
+    def _table(store: Any, name: str) -> dict[str, np.ndarray] | None:
         has = store.has_features if name == "features" else store.has_truth
         if not has:
             return None
         table = store.features_table() if name == "features" else store.truth_table()
-        wanted = columns or tuple(table.colnames)
-        if not all(c in table.colnames for c in wanted):
-            return None
-        return {c: np.asarray(table[c], dtype=np.float64) for c in wanted}
+        return {c: np.asarray(table[c], dtype=np.float64) for c in table.colnames}
 
     def set_model(self, model: str | os.PathLike[str]) -> None:
         """Load a model, score every cutout and order the cutouts again.
