@@ -86,7 +86,7 @@ def test_fitting_needs_both_classes_and_valid_input():
     with pytest.raises(InputError, match="targets"):
         fit_calibration(np.array([0.5, -1.0]), np.array([0, 1, 1]))
     with pytest.raises(InputError, match="--calibration"):
-        fit_probability_map(np.array([0.5, -1.0]), np.array([0, 1]), method="platt")
+        fit_probability_map(np.array([0.5, -1.0]), np.array([0, 1]), method="beta")
     with pytest.raises(InputError, match="temperature"):
         ProbabilityMap("temperature", temperature=-1.0)
 

@@ -175,3 +175,69 @@ def test_a_calibration_of_other_weights_is_refused(trained_run, small_store, tmp
     assert (
         main(["predict", str(stale), str(small_store), "--out", str(out), "--quiet", "--uncalibrated"]) == 0
     )
+
+
+def test_calibrate_platt_then_predict_prints_the_interval(trained_run, small_store, tmp_path, capsys):
+    run = tmp_path / "platt_run"
+    shutil.copytree(trained_run, run)
+    assert main(["calibrate", str(run), "--data", str(small_store), "--method", "platt"]) == 0
+    assert "calibration Platt a=" in capsys.readouterr().out
+    calibration = json.loads((run / "calibration.json").read_text())
+    n = calibration["fitted_on"]["n"]
+    assert calibration["method"] == "platt" and np.isfinite([calibration["slope"], calibration["bias"]]).all()
+    assert len(calibration["sample"]["logit"]) == len(calibration["sample"]["label"]) == n
+
+    out = tmp_path / "candidates.ecsv"
+    args = ["predict", str(run), str(small_store), "--out", str(out), "--quiet"]
+    assert main([*args, "--target-completeness", "0.9"]) == 0
+    line = next(x for x in capsys.readouterr().err.splitlines() if x.startswith("threshold"))
+    assert "for completeness >= 0.9: expected purity" in line
+    assert f"on {n} objects of the val split; 95 % bootstrap intervals" in line
+    assert line.endswith("of 1000 resamples cannot meet the target") and line.count("[") == 3
+
+    result = predict(run, small_store, tmp_path / "api.ecsv", progress=False, target_completeness=0.9)
+    interval = result["operating_point"]["interval"]
+    assert interval["n"] == n and interval["n_boot"] == 1000
+    assert interval["threshold"]["low"] <= result["threshold"] <= interval["threshold"]["high"]
+    from astropy.table import Table
+
+    meta = {k.upper(): v for k, v in Table.read(out, format="ascii.ecsv").meta.items()}
+    assert meta["OPTARGET"] == "completeness>=0.9"
+    assert float(meta["THRLOW"]) == pytest.approx(interval["threshold"]["low"])
+    assert float(meta["THRHIGH"]) == pytest.approx(interval["threshold"]["high"])
+
+
+def test_calibrate_on_a_label_table_or_a_npz(trained_run, small_store, tmp_path, capsys):
+    from deepshadows.data.store import open_store
+
+    with open_store(small_store) as store:
+        rows = np.flatnonzero(store.labels >= 0)[:30]
+        ids, labels, images = store.ids[rows], store.labels[rows], store.read_images(rows)
+    run = tmp_path / "labelled_run"
+    shutil.copytree(trained_run, run)
+    table = tmp_path / "my_labels.csv"
+    table.write_text("id,label\n" + "".join(f"{i},{int(v)}\n" for i, v in zip(ids, labels, strict=True)))
+    args = ["calibrate", str(run), "--data", str(small_store), "--labels", str(table), "--method", "platt"]
+    assert main(args) == 0
+    assert f"fitted on the labelled objects of {small_store} (30 objects" in capsys.readouterr().out
+    fitted = json.loads((run / "calibration.json").read_text())["fitted_on"]
+    assert fitted["split"] == "labelled" and fitted["n"] == 30 and fitted["n_lsbg"] == int(labels.sum())
+    assert fitted["data"]["path"] == str(small_store) and fitted["data"]["labels"] == str(table)
+    out = tmp_path / "p.csv"
+    predict_args = ["predict", str(run), str(small_store), "--out", str(out), "--quiet"]
+    assert main([*predict_args, "--target-completeness", "0.9"]) == 0
+    assert "on 30 labelled objects; 95 % bootstrap intervals" in capsys.readouterr().err
+
+    npz = tmp_path / "real.npz"
+    np.savez(npz, images=images, label=labels.astype(np.int8))
+    assert main(["calibrate", str(run), "--data", str(npz), "--method", "platt"]) == 0
+    fitted = json.loads((run / "calibration.json").read_text())["fitted_on"]
+    assert fitted["data"]["path"] == str(npz) and fitted["data"]["labels"] is None and fitted["n"] == 30
+    assert "store" not in fitted
+
+    for bad, message in (
+        (["--data", str(npz), "--split", "val"], "--split val: applies to a store without --labels"),
+        (["--data", str(small_store), "--match-radius", "2"], "--match-radius: applies to a label table"),
+    ):
+        assert main(["calibrate", str(run), *bad]) == 1
+        assert message in capsys.readouterr().err

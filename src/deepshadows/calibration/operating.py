@@ -12,30 +12,68 @@ completeness ``C``
 
 The completeness and purity it reports are those measured on the validation split: on other
 data they vary with the sample and with the fraction of LSBGs (purity above all).
+
+When the fitting sample is small its curve is uncertain, and so is the threshold chosen on it.
+:func:`bootstrap_operating_point` measures how much: the sample is resampled with replacement
+(1000 times by default, with a fixed seed, by the resampling of
+:mod:`deepshadows.evaluation.bootstrap`), the curve of each resample is measured and the
+threshold chosen for the target again, exactly as above; the percentile intervals of the chosen
+thresholds and of the completeness and purity they reach form an :class:`OperatingInterval`.
+Resamples in which no threshold reaches the target are counted, not dropped silently. The
+probabilities are those of the stored calibration map: the uncertainty of the map itself is not
+included, but a monotone map does not change which selections of objects are possible, and these
+selections are what is resampled.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
 
 from deepshadows.errors import InputError
+from deepshadows.evaluation.bootstrap import Interval, _check_options, _percentiles, _resample_blocks
+from deepshadows.evaluation.checks import check_binary
 from deepshadows.evaluation.metrics import completeness_purity_curve
 
 __all__ = [
+    "LABELLED_SPLIT",
     "MAX_CURVE_POINTS",
+    "OPERATING_BOOTSTRAP",
     "OperatingCurve",
+    "OperatingInterval",
     "OperatingPoint",
+    "bootstrap_operating_point",
     "choose_operating_point",
+    "fitted_data",
     "operating_curve",
 ]
 
 #: Most thresholds stored in a curve.
 MAX_CURVE_POINTS = 200
+#: Resamples of the bootstrap interval of an operating point.
+OPERATING_BOOTSTRAP = 1000
+#: ``split`` of a calibration fitted on labelled objects named by the user rather than a store's split.
+LABELLED_SPLIT = "labelled"
 #: Options that set a target, by target name (named in error messages).
 TARGET_OPTIONS = {"purity": "--target-purity", "completeness": "--target-completeness"}
+
+
+def fitted_data(split: str) -> str:
+    """Return how messages name the objects a curve was measured on.
+
+    Parameters
+    ----------
+    split : str
+        A store's split, or :data:`LABELLED_SPLIT`.
+
+    Returns
+    -------
+    str
+        ``"the val split"``, or ``"the labelled objects"``.
+    """
+    return "the labelled objects" if split == LABELLED_SPLIT else f"the {split} split"
 
 
 @dataclass(frozen=True)
@@ -75,6 +113,73 @@ class OperatingCurve:
         return int(self.threshold.size)
 
 
+def _format_threshold(value: float) -> str:
+    return f"{value:.3g}"
+
+
+def _percent(fraction: float) -> str:
+    """``"4 %"``; a fraction that is not zero but rounds to it reads ``"< 1 %"``."""
+    return "< 1 %" if 0.0 < fraction < 0.005 else f"{100 * fraction:.0f} %"
+
+
+@dataclass(frozen=True)
+class OperatingInterval:
+    """Bootstrap intervals of an operating point, from the sample its curve was measured on.
+
+    Parameters
+    ----------
+    threshold, completeness, purity : Interval
+        The chosen threshold and the completeness and purity it reaches on the sample, each
+        with its percentile interval over the resamples in which the target could be met.
+    n : int
+        Objects in the sample.
+    n_lsbg : int
+        LSBGs among them.
+    n_boot : int
+        Resamples drawn.
+    unmet : int
+        Resamples in which no threshold reaches the target (or a class was not drawn).
+    level : float
+        Confidence level of the intervals.
+    seed : int
+        Seed of the resampling.
+    """
+
+    threshold: Interval
+    completeness: Interval
+    purity: Interval
+    n: int
+    n_lsbg: int
+    n_boot: int
+    unmet: int
+    level: float = 0.95
+    seed: int = 0
+
+    @property
+    def unmet_fraction(self) -> float:
+        """Fraction of the resamples in which the target cannot be met."""
+        return self.unmet / self.n_boot
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the intervals and counts as plain JSON values (``nan`` bounds become None)."""
+
+        def plain(interval: Interval) -> dict[str, float | None]:
+            return {k: (v if np.isfinite(v) else None) for k, v in interval.to_dict().items()}
+
+        return {
+            "threshold": plain(self.threshold),
+            "completeness": plain(self.completeness),
+            "purity": plain(self.purity),
+            "n": int(self.n),
+            "n_lsbg": int(self.n_lsbg),
+            "n_boot": int(self.n_boot),
+            "unmet": int(self.unmet),
+            "unmet_fraction": float(self.unmet_fraction),
+            "level": float(self.level),
+            "seed": int(self.seed),
+        }
+
+
 @dataclass(frozen=True)
 class OperatingPoint:
     """A decision threshold chosen for a target, with what it gave on the validation split.
@@ -93,6 +198,9 @@ class OperatingPoint:
         Split of the curve.
     probabilities : {"calibrated", "uncalibrated"}
         Which probabilities the threshold applies to.
+    interval : OperatingInterval, optional
+        Bootstrap intervals of the threshold and of what it reaches, when the calibration kept
+        the objects it was fitted on (:func:`bootstrap_operating_point`).
     """
 
     threshold: float
@@ -102,6 +210,7 @@ class OperatingPoint:
     purity: float
     split: str = "val"
     probabilities: str = "calibrated"
+    interval: OperatingInterval | None = None
 
     @property
     def other(self) -> str:
@@ -109,17 +218,38 @@ class OperatingPoint:
         return "completeness" if self.target == "purity" else "purity"
 
     def describe(self) -> str:
-        """Return one line such as ``"threshold 0.734 for purity >= 0.9: ..."``."""
+        """Return one line such as ``"threshold 0.734 on the calibrated probability for purity >= 0.9: ..."``.
+
+        With an :attr:`interval`, every number is followed by its bootstrap interval, e.g.
+        ``"threshold 0.31 [0.12, 0.58] on the calibrated probability for completeness >= 0.9:
+        expected purity 0.830 [0.700, 0.950] (completeness 0.917 [0.850, 0.970]) on 60 labelled
+        objects; 95 % bootstrap intervals, 4 % of 1000 resamples cannot meet the target"``.
+        """
+        band = self.interval
+        if band is None:
+            return (
+                f"threshold {self.threshold:.4g} on the {self.probabilities} probability for "
+                f"{self.target} >= {self.target_value:g}: expected {self.other} "
+                f"{getattr(self, self.other):.3f} ({self.target} {getattr(self, self.target):.3f}) "
+                f"on {fitted_data(self.split)}"
+            )
+        low, high = (_format_threshold(v) for v in (band.threshold.low, band.threshold.high))
+        objects = (
+            f"{band.n} labelled objects"
+            if self.split == LABELLED_SPLIT
+            else f"{band.n} objects of the {self.split} split"
+        )
+        other, target = (getattr(band, name).format(3) for name in (self.other, self.target))
         return (
-            f"threshold {self.threshold:.4g} on the {self.probabilities} probability for "
-            f"{self.target} >= {self.target_value:g}: expected {self.other} "
-            f"{getattr(self, self.other):.3f} ({self.target} {getattr(self, self.target):.3f}) "
-            f"on the {self.split} split"
+            f"threshold {_format_threshold(self.threshold)} [{low}, {high}] on the {self.probabilities} "
+            f"probability for {self.target} >= {self.target_value:g}: expected {self.other} {other} "
+            f"({self.target} {target}) on {objects}; {100 * band.level:g} % bootstrap intervals, "
+            f"{_percent(band.unmet_fraction)} of {band.n_boot} resamples cannot meet the target"
         )
 
     def to_dict(self) -> dict[str, Any]:
-        """Return the point as plain JSON values."""
-        return {
+        """Return the point as plain JSON values (with ``interval`` when it has one)."""
+        out = {
             "threshold": float(self.threshold),
             "target": self.target,
             "target_value": float(self.target_value),
@@ -128,6 +258,9 @@ class OperatingPoint:
             "split": self.split,
             "probabilities": self.probabilities,
         }
+        if self.interval is not None:
+            out["interval"] = self.interval.to_dict()
+        return out
 
 
 def operating_curve(
@@ -165,7 +298,7 @@ def operating_curve(
         raise InputError(f"max_points: must be an integer of at least 2, got {max_points!r}")
     y = np.asarray(y_true)
     if y.size and (y == 1).all():
-        raise InputError(f"y_true: the {split} split holds LSBGs only; a purity needs artifacts too")
+        raise InputError(f"y_true: no artifacts among {fitted_data(split)}; a purity needs them")
     curve = completeness_purity_curve(y_true, prob)
     n = curve["threshold"].size
     keep = np.unique(np.round(np.linspace(0, n - 1, min(n, max_points))).astype(np.int64))
@@ -227,7 +360,7 @@ def choose_operating_point(
     if ok.size == 0:
         best = int(np.argmax(reached))
         raise InputError(
-            f"{TARGET_OPTIONS[name]} {value:g}: no threshold reaches it on the {curve.split} split "
+            f"{TARGET_OPTIONS[name]} {value:g}: no threshold reaches it on {fitted_data(curve.split)} "
             f"(highest {name} {reached[best]:.3f}, at completeness {curve.completeness[best]:.3f} and "
             f"threshold {curve.threshold[best]:.4g}); choose a lower target"
         )
@@ -243,3 +376,100 @@ def choose_operating_point(
         split=curve.split,
         probabilities=probabilities,
     )
+
+
+def bootstrap_operating_point(
+    y_true: Any,
+    prob: Any,
+    *,
+    target_purity: float | None = None,
+    target_completeness: float | None = None,
+    point: OperatingPoint | None = None,
+    split: str = "val",
+    probabilities: str = "calibrated",
+    n_boot: int = OPERATING_BOOTSTRAP,
+    seed: int = 0,
+    level: float = 0.95,
+    max_points: int = MAX_CURVE_POINTS,
+) -> OperatingPoint:
+    """Choose the operating point on a sample and give it bootstrap intervals.
+
+    Each resample of the sample (drawn as :func:`deepshadows.evaluation.bootstrap_metrics`
+    draws them) has its curve measured by :func:`operating_curve` and its threshold chosen by
+    :func:`choose_operating_point`, as for the full sample; the intervals are the central
+    ``level`` percentile ranges of the chosen thresholds and of the completeness and purity
+    they reach on their resample. Resamples in which no threshold reaches the target, or that
+    lack LSBGs or artifacts, are counted in :attr:`OperatingInterval.unmet` and left out of
+    the intervals.
+
+    Parameters
+    ----------
+    y_true : array-like of shape (N,)
+        True labels of the sample, 1 = LSBG, 0 = artifact.
+    prob : array-like of shape (N,)
+        Probabilities to which the threshold applies.
+    target_purity, target_completeness : float, optional
+        Exactly one target, as in :func:`choose_operating_point`.
+    point : OperatingPoint, optional
+        The point already chosen for this target (on the stored, possibly thinned curve of
+        this sample); its values are the estimates of the intervals. By default it is chosen
+        on the sample's curve.
+    split : str, optional
+        Name of the sample (a store's split or :data:`LABELLED_SPLIT`), for messages.
+    probabilities : {"calibrated", "uncalibrated"}, optional
+        Which probabilities ``prob`` are, recorded in the result.
+    n_boot : int, optional
+        Number of resamples.
+    seed : int, optional
+        Seed of the resampling; equal seeds give equal intervals.
+    level : float, optional
+        Confidence level of the intervals.
+    max_points : int, optional
+        Most thresholds of each resample's curve (as for the stored curve).
+
+    Returns
+    -------
+    OperatingPoint
+        ``point`` (or the point chosen on the sample) with its :attr:`~OperatingPoint.interval`.
+
+    Raises
+    ------
+    deepshadows.errors.InputError
+        If the inputs or options are invalid, the sample lacks LSBGs or artifacts, or (without
+        ``point``) the target cannot be met on the full sample.
+    """
+    y, p = check_binary(y_true, prob)
+    n_boot, level = _check_options(n_boot, level)
+    if point is None:
+        point = choose_operating_point(
+            operating_curve(y, p, split=split, max_points=max_points),
+            target_purity=target_purity,
+            target_completeness=target_completeness,
+            probabilities=probabilities,
+        )
+    n_lsbg = int(y.sum())
+    if n_lsbg in (0, y.size):
+        raise InputError(f"y_true: {fitted_data(split)} need LSBGs and artifacts for an operating point")
+    targets = {f"target_{point.target}": point.target_value}
+    chosen = np.full((n_boot, 3), np.nan)
+    unmet, row = 0, 0
+    for block in _resample_blocks(y.size, n_boot, seed):
+        for idx in block:
+            try:
+                again = choose_operating_point(
+                    operating_curve(y[idx], p[idx], split=split, max_points=max_points), **targets
+                )
+            except InputError:  # no threshold reaches the target, or a class was not drawn
+                unmet += 1
+            else:
+                chosen[row] = again.threshold, again.completeness, again.purity
+            row += 1
+    low, high = _percentiles(chosen, level)
+    estimates = (point.threshold, point.completeness, point.purity)
+    threshold, completeness, purity = (
+        Interval(float(v), float(lo), float(hi)) for v, lo, hi in zip(estimates, low, high, strict=True)
+    )
+    interval = OperatingInterval(
+        threshold, completeness, purity, int(y.size), n_lsbg, n_boot, unmet, level, int(seed)
+    )
+    return replace(point, interval=interval)

@@ -5,15 +5,20 @@ description) reads::
 
     {
       "format": "deepshadows-calibration", "format_version": 1,
-      "method": "temperature", "temperature": 1.42,            # or "knots_x"/"knots_y"
+      "method": "temperature", "temperature": 1.42,  # or "slope"/"bias", or "knots_x"/"knots_y"
       "curves": {"calibrated": {"split": "val", "threshold": [...], "completeness": [...],
                                 "purity": [...]},
                  "uncalibrated": {...}},
       "fitted_on": {"split": "val", "n": 600, "n_lsbg": 301, "store": {...}, "metrics": {...}},
+      "sample": {"logit": [-2.3125, 0.87, ...], "label": [0, 1, ...]},
       "weights_sha256": "..."
     }
 
-Curves store completeness and purity to 6 decimals; thresholds are kept exactly.
+Platt scaling stores its ``slope`` (a) and ``bias`` (b). Curves store completeness and purity
+to 6 decimals; thresholds are kept exactly. ``sample`` (binary models fitted on at most
+:data:`~deepshadows.calibration.record.MAX_SAMPLE_OBJECTS` objects, else absent) holds the
+fitted objects' float32 logits, each written with the fewest digits that read back to the
+same float32, and their labels.
 """
 
 from __future__ import annotations
@@ -26,7 +31,7 @@ import numpy as np
 
 from deepshadows.calibration.fitting import ProbabilityMap
 from deepshadows.calibration.operating import OperatingCurve
-from deepshadows.calibration.record import Calibration
+from deepshadows.calibration.record import Calibration, CalibrationSample
 from deepshadows.errors import InputError
 
 __all__ = ["CALIBRATION_FORMAT", "CALIBRATION_FORMAT_VERSION", "calibration_from_dict", "calibration_to_dict"]
@@ -72,6 +77,9 @@ def calibration_to_dict(calibration: Calibration) -> dict[str, Any]:
     }
     if pmap.method == "temperature":
         out["temperature"] = float(pmap.temperature)
+    if pmap.method == "platt":
+        out["slope"] = float(pmap.slope)
+        out["bias"] = float(pmap.bias)
     if pmap.method == "isotonic":
         out["knots_x"] = [float(v) for v in pmap.knots_x]
         out["knots_y"] = [float(v) for v in pmap.knots_y]
@@ -85,6 +93,12 @@ def calibration_to_dict(calibration: Calibration) -> dict[str, Any]:
         for name, curve in calibration.curves.items()
     }
     out["fitted_on"] = _plain(dict(calibration.fitted_on))
+    if calibration.sample is not None:
+        # float32 printed shortest (numpy's repr) then read as a float: short JSON, exact float32.
+        out["sample"] = {
+            "logit": [float(v) for v in calibration.sample.logits.astype(str)],
+            "label": calibration.sample.labels.tolist(),
+        }
     out["weights_sha256"] = calibration.weights_sha256
     return out
 
@@ -133,6 +147,12 @@ def calibration_from_dict(data: Any, *, source: str = "calibration") -> Calibrat
     try:
         if method == "temperature":
             pmap = ProbabilityMap(method, temperature=_field(data, "temperature", int | float, source))
+        elif method == "platt":
+            pmap = ProbabilityMap(
+                method,
+                slope=_field(data, "slope", int | float, source),
+                bias=_field(data, "bias", int | float, source),
+            )
         elif method == "isotonic":
             x = _field(data, "knots_x", list, source)
             y = _field(data, "knots_y", list, source)
@@ -160,4 +180,22 @@ def calibration_from_dict(data: Any, *, source: str = "calibration") -> Calibrat
     sha = data.get("weights_sha256")
     if sha is not None and not isinstance(sha, str):
         raise InputError(f"{source}: calibration field 'weights_sha256' must be a string")
-    return Calibration(pmap, curves, dict(fitted_on), sha)
+    return Calibration(pmap, curves, dict(fitted_on), sha, _sample(data.get("sample"), source))
+
+
+def _sample(data: Any, source: str) -> CalibrationSample | None:
+    if data is None:
+        return None
+    if not isinstance(data, Mapping):
+        raise InputError(f"{source}: calibration field 'sample' must be an object")
+    logits, labels = data.get("logit"), data.get("label")
+    if not isinstance(logits, list) or not isinstance(labels, list):
+        raise InputError(f"{source}: calibration field 'sample' needs the lists 'logit' and 'label'")
+    if any(v is None or isinstance(v, bool) or not isinstance(v, int | float) for v in logits):
+        raise InputError(f"{source}: calibration field 'sample': 'logit' must hold finite numbers only")
+    if any(isinstance(v, bool) or not isinstance(v, int) for v in labels):
+        raise InputError(f"{source}: calibration field 'sample': 'label' must hold 0 or 1 only")
+    try:
+        return CalibrationSample(np.asarray(logits, dtype=np.float32), np.asarray(labels, dtype=np.int64))
+    except (InputError, OverflowError, ValueError) as exc:
+        raise InputError(f"{source}: invalid calibration field 'sample' ({exc})") from None

@@ -8,9 +8,12 @@ from typing import Any, TypeVar
 
 import click
 
-__all__ = ["calibrate", "echo_notes", "probability_options"]
+__all__ = ["METHOD_CHOICES", "calibrate", "echo_notes", "probability_options"]
 
 _F = TypeVar("_F", bound=Callable[..., Any])
+#: :data:`deepshadows.calibration.CALIBRATION_METHODS`, spelled out: importing the package
+#: loads torch, which every command would then pay for at start-up. A test keeps them equal.
+METHOD_CHOICES: tuple[str, ...] = ("temperature", "platt", "isotonic", "none")
 
 
 def probability_options(function: _F) -> _F:
@@ -37,13 +40,15 @@ def probability_options(function: _F) -> _F:
             "--target-purity",
             type=float,
             default=None,
-            help="Threshold of highest completeness with at least this validation purity.",
+            help="Threshold of highest completeness with at least this purity where the calibration "
+            "was fitted (with its bootstrap interval when that sample was kept).",
         ),
         click.option(
             "--target-completeness",
             type=float,
             default=None,
-            help="Threshold of highest purity with at least this validation completeness.",
+            help="Threshold of highest purity with at least this completeness where the calibration "
+            "was fitted (with its bootstrap interval when that sample was kept).",
         ),
     )
     for option in reversed(options):
@@ -65,26 +70,71 @@ def echo_notes(lines: list[str]) -> None:
 
 @click.command()
 @click.argument("model", type=click.Path(path_type=Path))
-@click.option("--data", "store", type=click.Path(path_type=Path), required=True, help="Store to fit on.")
-@click.option("--split", default="val", show_default=True, help="Split of the store to fit on.")
+@click.option(
+    "--data",
+    type=click.Path(path_type=Path),
+    required=True,
+    help="Store, or .npz of labelled cutouts, to fit on.",
+)
+@click.option(
+    "--labels",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Label table (CSV id,label; ECSV; FITS) naming the objects of --data to fit on.",
+)
+@click.option(
+    "--match-radius",
+    type=float,
+    default=None,
+    help="Match --labels rows by ra/dec within this many arcsec instead of by id.",
+)
+@click.option("--id-column", default=None, help="Id column of --labels [id, objid, ..., any case].")
+@click.option("--label-column", default=None, help="Label column of --labels [label, ..., any case].")
+@click.option("--split", default=None, help="Split of a store to fit on, without --labels [val].")
 @click.option(
     "--method",
-    type=click.Choice(["temperature", "isotonic", "none"]),
+    type=click.Choice(METHOD_CHOICES),
     default="temperature",
     show_default=True,
-    help="temperature scaling, isotonic regression (binary models), or none (curve only).",
+    help="temperature scaling, Platt scaling (binary; moves the 0.5 decision), isotonic regression "
+    "(binary), or none (curve only).",
 )
 @click.option("--device", default="cpu", show_default=True, help="cpu, cuda, cuda:N or auto.")
 @click.option("--batch-size", type=int, default=64, show_default=True, help="Images per forward pass.")
-def calibrate(model: Path, store: Path, split: str, method: str, device: str, batch_size: int) -> None:
-    """Fit the calibration of a trained model on a split and store it beside the weights.
+def calibrate(
+    model: Path,
+    data: Path,
+    labels: Path | None,
+    match_radius: float | None,
+    id_column: str | None,
+    label_column: str | None,
+    split: str | None,
+    method: str,
+    device: str,
+    batch_size: int,
+) -> None:
+    """Fit the calibration of a trained model on labelled objects and store it beside the weights.
 
     MODEL is a run folder (the calibration goes to its calibration.json, replacing one fitted
-    at the end of training) or a .safetensors weight file. The completeness and purity of every
-    threshold on the split are stored too, for predict --target-purity/--target-completeness.
+    at the end of training) or a .safetensors weight file. It is fitted on the --split of a
+    store (val by default), on the labelled cutouts of a .npz, or on the objects of either that
+    a --labels table names. The completeness and purity of every threshold there are stored
+    too, for predict --target-purity/--target-completeness, with the objects themselves when
+    there are at most 5000, for the bootstrap interval of the chosen threshold.
     """
     from deepshadows.calibration.run import calibrate_run
 
-    result = calibrate_run(model, store, split=split, method=method, device=device, batch_size=batch_size)
+    result = calibrate_run(
+        model,
+        data,
+        labels=labels,
+        match_radius_arcsec=match_radius,
+        id_column=id_column,
+        label_column=label_column,
+        split=split,
+        method=method,
+        device=device,
+        batch_size=batch_size,
+    )
     echo_notes(result["notes"])
     click.echo(f"{result['summary']}; wrote {result['path']}")

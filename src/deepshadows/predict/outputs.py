@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import hashlib
+import math
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -109,18 +110,30 @@ def output_meta(
     *,
     threshold: float | None,
     calibration: str | None,
+    operating_point: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Return the keywords that say how a prediction table was made (8-character FITS names).
 
     ``MODEL`` (name or path as given), ``MODELSHA`` (SHA-256 of the weights), ``THRESHLD`` (the
     decision threshold, absent for models of K classes), ``PROBCAL`` (the calibration method,
-    ``none`` for the model's own probabilities) and ``DSVERSIO`` (the package version).
+    ``none`` for the model's own probabilities) and ``DSVERSIO`` (the package version). A
+    threshold chosen for a target (``operating_point``, as
+    :meth:`deepshadows.calibration.OperatingPoint.to_dict` gives it) adds ``OPTARGET`` (e.g.
+    ``completeness>=0.9``) and, when the point has bootstrap intervals, ``THRLOW`` and
+    ``THRHIGH`` (the threshold's interval) and ``OPLEVEL`` (its confidence level).
     """
     from deepshadows import __version__
 
     meta: dict[str, Any] = {"MODEL": model_name, "MODELSHA": model_sha256(model_path, metadata)}
     if threshold is not None:
         meta["THRESHLD"] = float(threshold)
+    if operating_point is not None:
+        meta["OPTARGET"] = f"{operating_point['target']}>={float(operating_point['target_value']):g}"
+        band = (operating_point.get("interval") or {}).get("threshold") or {}
+        low, high = band.get("low"), band.get("high")
+        if low is not None and high is not None and math.isfinite(low) and math.isfinite(high):
+            meta["THRLOW"], meta["THRHIGH"] = float(low), float(high)
+            meta["OPLEVEL"] = float(operating_point["interval"]["level"])
     meta["PROBCAL"] = calibration or "none"
     meta["DSVERSIO"] = __version__
     return meta

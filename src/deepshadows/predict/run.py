@@ -112,7 +112,8 @@ def predict(
     them, as a fetched store's has, and the ``features`` or ``truth`` columns named in
     ``columns`` (at the end). Outputs other than CSV record how they were made in their header or
     metadata: ``MODEL``, ``MODELSHA`` (SHA-256 of the weights), ``THRESHLD``, ``PROBCAL`` (the
-    calibration method or ``none``) and ``DSVERSIO`` (see
+    calibration method or ``none``) and ``DSVERSIO``, and for a threshold chosen for a target
+    ``OPTARGET`` and, when known, the threshold's bootstrap interval ``THRLOW``, ``THRHIGH`` (see
     :func:`deepshadows.predict.outputs.output_meta`).
 
     An image that cannot be read (empty, truncated, not an image, or of another size without
@@ -170,8 +171,12 @@ def predict(
         False writes the model's own probabilities.
     target_purity : float, optional
         Choose the decision threshold of a binary model as the one of highest completeness
-        whose purity on the validation split, as stored with the calibration, is at least this
-        (see :func:`deepshadows.calibration.choose_operating_point`). Excludes ``threshold``.
+        whose purity on the objects the calibration was fitted on (the validation split, or the
+        user's labelled objects), as stored with the calibration, is at least this (see
+        :func:`deepshadows.calibration.choose_operating_point`). When the calibration kept
+        those objects, the point carries 95 % bootstrap intervals (see
+        :meth:`deepshadows.calibration.Calibration.choose`), printed through ``log`` and
+        returned in ``operating_point``. Excludes ``threshold``.
     target_completeness : float, optional
         The same for a lowest completeness (the threshold of highest purity that reaches it).
     strict : bool, optional
@@ -206,7 +211,8 @@ def predict(
         input accounted for by an earlier run), ``probabilities`` (``"calibrated"`` or ``"uncalibrated"``),
         ``calibration`` (the method of the calibration applied, None when the probabilities
         are the model's own),
-        ``operating_point`` (the chosen point as a dict, or None), ``notes`` (the lines
+        ``operating_point`` (the chosen point as a dict, with its ``interval`` when it has
+        one, or None), ``notes`` (the lines
         passed to ``log``), ``format`` (of ``out``) and ``join`` (a
         :class:`~deepshadows.predict.catalog_join.JoinReport`, None without ``catalog``).
 
@@ -322,7 +328,12 @@ def predict(
         bar.close()
         failure_log.close()
     meta = output_meta(
-        model_name, model_path, metadata, threshold=thr, calibration=calibration.method if use_map else None
+        model_name,
+        model_path,
+        metadata,
+        threshold=thr,
+        calibration=calibration.method if use_map else None,
+        operating_point=None if point is None else point.to_dict(),
     )
     joined = finish_output(plan, partial, header, meta)
     if joined is not None and log is not None:
