@@ -43,14 +43,14 @@ def test_finetune_selects_the_labelled_rows_and_stops_early(store, model_dir, tm
     assert meta["finetune"]["mode"] == "whole" and meta["finetune"]["lr"] == 0.005
     assert json.loads((tmp_path / "run2" / "finetune.json").read_text())["provenance"]
     with (tmp_path / "run2" / "finetune_history.csv").open() as fh:
-        assert next(csv.reader(fh)) == ["epoch", "loss", "accuracy", "val_loss", "val_accuracy"]
+        assert next(csv.reader(fh)) == ["epoch", "loss", "accuracy", "lr", "val_loss", "val_accuracy"]
 
 
 def test_finetune_errors(store, model_dir, tmp_path):
     bad = tmp_path / "bad.csv"
     LabelFile(bad).append("ghost", "lsbg")
     LabelFile(bad).append("obj-1", "lsbg")
-    with pytest.raises(InputError, match="not in the store, first 'ghost'"):
+    with pytest.raises(InputError, match=r"id\(s\) not in .*cutouts.h5: .ghost."):
         finetune_from_labels(model_dir, store, bad, tmp_path / "x")
     one = tmp_path / "one.csv"
     LabelFile(one).append("obj-1", "lsbg")

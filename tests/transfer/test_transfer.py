@@ -111,7 +111,7 @@ def test_transfer_writes_before_after_and_a_learning_curve(
         assert (out / stage / "metrics.json").is_file() and (out / stage / "confusion.png").is_file()
         assert result[stage]["n"] == 60
     history = np.loadtxt(out / "finetune_history.csv", delimiter=",", skiprows=1)
-    assert history.shape == (8, 3) and history[-1, 1] < history[0, 1]  # the fine-tuning loss fell
+    assert history.shape == (8, 4) and history[-1, 1] < history[0, 1]  # the fine-tuning loss fell
     assert (out / "roc_before_after.png").read_bytes()[:4] == b"\x89PNG"
     assert [(r["n_finetune"], r["mode"]) for r in result["curve"]] == [
         (10, "whole"),

@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from deepshadows.cli._echo import echo_evaluation, echo_summary
+from deepshadows.cli._recipe import recipe_options
 from deepshadows.errors import InputError
 
 __all__ = ["baselines", "compare", "demo", "explain", "transfer"]
@@ -92,9 +93,7 @@ def compare(runs: tuple[Path, ...], out: Path, split: str) -> None:
 @click.option(
     "--head-only", is_flag=True, help="Fine-tune the dense layers only (default: the whole network)."
 )
-@click.option("--epochs", type=int, default=30, show_default=True, help="Fine-tuning epochs.")
-@click.option("--batch-size", type=int, default=16, show_default=True, help="Fine-tuning batch size.")
-@click.option("--lr", type=float, default=0.005, show_default=True, help="Fine-tuning learning rate.")
+@recipe_options
 @click.option("--curve", default="", help="Learning-curve sample sizes, e.g. 40,80,160,320,640.")
 @click.option(
     "--seed", type=int, default=0, show_default=True, help="Seed of samples, fine-tuning, bootstrap."
@@ -111,17 +110,35 @@ def transfer(
     n_finetune: int,
     n_test: int,
     head_only: bool,
-    epochs: int,
-    batch_size: int,
-    lr: float,
+    recipe: str | None,
+    epochs: int | None,
+    batch_size: int | None,
+    lr: float | None,
+    weight_decay: float | None,
+    layer_decay: float | None,
+    freeze: int | None,
+    augment: str | None,
+    class_balance: bool | None,
     curve: str,
     seed: int,
     n_boot: int,
     device: str,
     precision: str,
 ) -> None:
-    """Evaluate a trained model on another survey, fine-tune it on a small sample, evaluate again."""
+    """Evaluate a trained model on another survey, fine-tune it on a small sample, evaluate again.
+
+    The fine-tuning follows the architecture's recipe unless --recipe names another; the
+    options after it change single settings of the recipe.
+    """
     from deepshadows.transfer import run_transfer
+
+    changes = {
+        "weight_decay": weight_decay,
+        "layer_decay": layer_decay,
+        "freeze": freeze,
+        "augment": augment,
+        "class_balance": class_balance,
+    }
 
     try:
         sizes = [int(part) for part in curve.split(",") if part.strip()]
@@ -137,6 +154,8 @@ def transfer(
         epochs=epochs,
         batch_size=batch_size,
         lr=lr,
+        recipe=recipe,
+        recipe_changes=changes,
         curve=sizes,
         seed=seed,
         n_boot=n_boot,

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import click
 
+from deepshadows.cli._recipe import recipe_options
+
 __all__ = ["active_learning_curve_command", "finetune", "label"]
 
 
@@ -72,64 +74,133 @@ def label(
 @click.argument("run")
 @click.option(
     "--data",
-    "store",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    required=True,
-    help="Store holding the labelled cutouts.",
+    default=None,
+    help="Labelled cutouts: a store (its labels, or those of --labels) or an .npz of images and labels.",
 )
 @click.option(
     "--labels",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    required=True,
-    help="Label file written by 'deepshadows label'.",
+    default=None,
+    help="Label table: CSV/ECSV/FITS with an id and a label (1/0, lsbg/artifact), or the label page's file.",
 )
+@click.option("--match-radius", type=float, default=None, help="Match --labels to --data by ra/dec (arcsec).")
+@click.option("--id-column", default=None, help="Id column of --labels [found by name].")
+@click.option("--label-column", default=None, help="Label column of --labels [found by name].")
 @click.option(
     "--out", type=click.Path(file_okay=False, path_type=Path), required=True, help="New run folder."
 )
+@recipe_options
 @click.option("--head-only", is_flag=True, help="Train the dense layers only.")
-@click.option("--epochs", type=int, default=30, show_default=True, help="Most epochs.")
-@click.option("--batch-size", type=int, default=16, show_default=True, help="Batch size.")
-@click.option("--lr", type=float, default=0.005, show_default=True, help="Adadelta learning rate.")
+@click.option(
+    "--replay",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="Simulated store whose training cutouts are replayed beside the labels.",
+)
+@click.option(
+    "--replay-fraction", type=float, default=None, help="Share of each step that is replayed [0.5]."
+)
+@click.option(
+    "--unlabelled",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="Store of unlabelled cutouts of the same sky: semi-supervised (FixMatch).",
+)
+@click.option("--unlabelled-weight", type=float, default=None, help="Weight of the unlabelled loss [1].")
+@click.option("--confidence", type=float, default=None, help="Pseudo-label confidence threshold [0.95].")
+@click.option(
+    "--cv", type=int, default=5, show_default=True, help="Folds of the cross-validated estimate (0: none)."
+)
 @click.option(
     "--val-fraction",
     type=float,
-    default=0.2,
+    default=0.0,
     show_default=True,
-    help="Labels held out for early stopping (0: none).",
+    help="Labels held out for early stopping (0: none, train the recipe's epochs).",
 )
 @click.option("--patience", type=int, default=5, show_default=True, help="Epochs without improvement.")
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed of split, batches, dropout.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of folds, batches, dropout.")
 @click.option("--device", default="cpu", show_default=True, help="cpu, cuda, mps or auto.")
+@click.option(
+    "--precision", type=click.Choice(["auto", "fp32", "bf16", "fp16"]), default="auto", show_default=True
+)
+@click.option("--resume", is_flag=True, help="Continue an interrupted fine-tuning from its checkpoint.")
 def finetune(
     run: str,
-    store: Path,
-    labels: Path,
+    data: Path | None,
+    labels: Path | None,
+    match_radius: float | None,
+    id_column: str | None,
+    label_column: str | None,
     out: Path,
+    recipe: str | None,
+    epochs: int | None,
+    batch_size: int | None,
+    lr: float | None,
+    weight_decay: float | None,
+    layer_decay: float | None,
+    freeze: int | None,
+    augment: str | None,
+    class_balance: bool | None,
     head_only: bool,
-    epochs: int,
-    batch_size: int,
-    lr: float,
+    replay: Path | None,
+    replay_fraction: float | None,
+    unlabelled: Path | None,
+    unlabelled_weight: float | None,
+    confidence: float | None,
+    cv: int,
     val_fraction: float,
     patience: int,
     seed: int,
     device: str,
+    precision: str,
+    resume: bool,
 ) -> None:
-    """Fine-tune RUN on the objects of a store that a label file names (the paper's settings)."""
+    """Fine-tune RUN on your labelled cutouts, and print a cross-validated estimate first.
+
+    RUN is a run folder, a weight file or a released model (des, ls-dr10, hsc). The recipe is
+    the architecture's unless --recipe names another (adamw for the compact ResNet: AdamW,
+    warm-up and cosine decay, augmentation, class balance; paper for Table 1).
+    """
     from deepshadows.labelling import finetune_from_labels
 
+    if data is None and unlabelled is None:
+        raise click.UsageError("give --data (labelled cutouts), --unlabelled, or both")
+    changes = {
+        "weight_decay": weight_decay,
+        "layer_decay": layer_decay,
+        "freeze": freeze,
+        "augment": augment,
+        "class_balance": class_balance,
+        "replay_fraction": replay_fraction,
+        "unlabelled_weight": unlabelled_weight,
+        "confidence": confidence,
+    }
     result = finetune_from_labels(
         run,
-        store,
+        data,
         labels,
         out,
+        recipe=recipe,
         head_only=head_only,
         epochs=epochs,
         batch_size=batch_size,
         lr=lr,
+        recipe_changes=changes,
+        match_radius_arcsec=match_radius,
+        id_column=id_column,
+        label_column=label_column,
+        replay=replay,
+        unlabelled=unlabelled,
+        cv=cv,
         val_fraction=val_fraction,
         patience=patience,
         seed=seed,
         device=device,
+        precision=precision,
+        resume=resume,
+        log=click.echo,
         progress=lambda row: click.echo(
             f"epoch {int(row['epoch'])}: loss {row['loss']:.4f}"
             + (f", validation loss {row['val_loss']:.4f}" if "val_loss" in row else "")

@@ -1,21 +1,31 @@
-"""``deepshadows finetune``: fine-tune a model on the objects of a store that a label file names.
+"""``deepshadows finetune``: fine-tune a model on a user's labelled cutouts (and unlabelled sky).
 
-The training is :func:`deepshadows.transfer.fine_tune` (the paper's settings by default: the whole
-network, Adadelta with learning rate 0.005, batches of 16, up to 30 epochs), with early stopping
-on a held-out fraction of the labels: after every epoch the validation loss is measured, and the
-weights of the best epoch are kept once ``patience`` epochs have brought no improvement.
+The labels come from a labelled store, a store with a label table (an ``id,label`` CSV, ECSV or
+FITS table, the labelling page's file, or a catalogue matched by ra/dec), or an ``.npz`` of
+cutouts and labels (:func:`deepshadows.data.labelled_sample.load_labelled_sample`). The training
+is :func:`deepshadows.finetuning.fine_tune` with the architecture's recipe (AdamW with warm-up and
+cosine decay, the training augmentations and class balance for the compact ResNet; the paper's
+Adadelta recipe for Table 1), optionally replaying simulated cutouts and learning from the
+user's unlabelled cutouts (FixMatch).
+
+Before the final fine-tuning on every label, a stratified K-fold cross-validation (``cv``
+folds, the same recipe) estimates how the fine-tuned model will do on more cutouts of the same
+sky, beside the starting model's score on the same labels: the epochs are the recipe's, not
+chosen on a validation split of a few hundred labels. ``val_fraction > 0`` holds out a part for
+early stopping instead, as before.
 
 The output folder holds ``model.safetensors`` with its sidecar (``finetune`` settings added),
-``finetune_history.csv`` and ``finetune.json`` (settings, sizes, validation metrics, provenance).
+``finetune_history.csv``, ``finetune.json`` (settings, recipe, sizes, the starting model's
+score, the cross-validated estimate, provenance) and, while running, ``finetune_checkpoint.pt``,
+from which ``resume=True`` continues exactly.
 """
 
 from __future__ import annotations
 
 import copy
-import csv
 import hashlib
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -23,20 +33,27 @@ import numpy as np
 import torch
 
 from deepshadows._device import resolve_device, resolve_precision
-from deepshadows._io import atomic_path, make_output_dir, write_json_atomic
+from deepshadows._io import make_output_dir, write_json_atomic
 from deepshadows._provenance import provenance
-from deepshadows.data.store import open_store
+from deepshadows.data.labelled_sample import load_labelled_sample
 from deepshadows.errors import InputError
-from deepshadows.labelling.labels import read_labels
+from deepshadows.evaluation.metrics import binary_metrics
+from deepshadows.finetuning import (
+    Recipe,
+    UnlabelledPool,
+    cross_validate,
+    default_recipe,
+    fine_tune,
+    get_recipe,
+    load_replay,
+)
 from deepshadows.models import load_model, save_model
-from deepshadows.predict.batch import predict_logits
-from deepshadows.transfer.finetune import fine_tune
+from deepshadows.predict.batch import logits_to_probabilities, predict_logits
+from deepshadows.transfer.finetune import NOT_CARRIED, write_history
 
 __all__ = ["finetune_from_labels", "rows_of_labels"]
 
-_WRITTEN_BY_SAVE = frozenset(
-    {"format_version", "architecture", "model_kwargs", "weights_file", "weights_sha256"}
-)
+CHECKPOINT = "finetune_checkpoint.pt"
 
 
 def rows_of_labels(
@@ -97,7 +114,7 @@ class _EarlyStopping:
     ) -> None:
         self.images, self.classes, self.patience, self.device = images, classes, patience, device
         self.progress = progress
-        self.best = (np.inf, 0, None)
+        self.best: tuple[float, int, dict[str, Any] | None] = (np.inf, 0, None)
 
     def __call__(self, epoch: int, model: torch.nn.Module, row: dict[str, float]) -> bool:
         if len(self.images):
@@ -112,128 +129,239 @@ class _EarlyStopping:
         return bool(len(self.images)) and epoch - self.best[1] >= self.patience
 
 
+def _scores(labels: np.ndarray, prob: np.ndarray) -> dict[str, float]:
+    keep = ("accuracy", "completeness", "purity", "auc")
+    return {k: float(v) for k, v in binary_metrics(labels, prob).items() if k in keep}
+
+
+def _sha256(path: str | os.PathLike[str] | None) -> str | None:
+    if path is None or not Path(path).is_file():
+        return None
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def _choose_recipe(
+    recipe: str | Recipe | None, architecture: str | None, changes: Mapping[str, Any], head_only: bool
+) -> Recipe:
+    base = get_recipe(recipe) if isinstance(recipe, str) else recipe
+    chosen = (base or default_recipe(architecture)).replace(**dict(changes))
+    return chosen.replace(freeze=-1) if head_only else chosen
+
+
 def finetune_from_labels(
     model_path: str | os.PathLike[str],
-    store_path: str | os.PathLike[str],
-    labels_path: str | os.PathLike[str],
+    data_path: str | os.PathLike[str] | None,
+    labels_path: str | os.PathLike[str] | None,
     out_dir: str | os.PathLike[str],
     *,
+    recipe: str | Recipe | None = None,
     head_only: bool = False,
-    epochs: int = 30,
-    batch_size: int = 16,
-    lr: float = 0.005,
-    val_fraction: float = 0.2,
+    epochs: int | None = None,
+    batch_size: int | None = None,
+    lr: float | None = None,
+    recipe_changes: Mapping[str, Any] | None = None,
+    match_radius_arcsec: float | None = None,
+    id_column: str | None = None,
+    label_column: str | None = None,
+    replay: str | os.PathLike[str] | None = None,
+    unlabelled: str | os.PathLike[str] | None = None,
+    cv: int = 5,
+    val_fraction: float = 0.0,
     patience: int = 5,
     seed: int = 0,
     device: str = "cpu",
     precision: str = "auto",
+    resume: bool = False,
     progress: Callable[[dict[str, float]], object] | None = None,
+    log: Callable[[str], object] | None = None,
 ) -> dict[str, Any]:
-    """Fine-tune a model on the labelled objects of a store and save it as a new run.
+    """Fine-tune a model on a user's labelled cutouts and save it as a new run.
 
     Parameters
     ----------
     model_path : path-like
-        Run folder, weight file or released model name (``des``, ``hsc``) to start from.
-    store_path : path-like
-        Store holding the labelled cutouts.
-    labels_path : path-like
-        Label file (``id,label,time``; see :mod:`deepshadows.labelling.labels`).
+        Run folder, weight file or released model name (``des``, ``ls-dr10``) to start from.
+    data_path : path-like or None
+        A store (its labelled rows, or the rows ``labels_path`` names) or an ``.npz`` of cutouts
+        and labels; None for the zero-label case (``replay`` and ``unlabelled`` only).
+    labels_path : path-like or None
+        A label table (see :func:`deepshadows.data.label_tables.read_label_table`).
     out_dir : path-like
         Folder of the new run.
+    recipe : str or Recipe, optional
+        The recipe (by name: ``paper``, ``adamw``); by default the architecture's.
     head_only : bool, optional
-        Train the dense layers only (default: the whole network, as the paper).
-    epochs, batch_size, lr : optional
-        Schedule (the paper: at most 30 epochs, batches of 16, learning rate 0.005).
+        Train the dense layers only (every stage frozen).
+    epochs, batch_size, lr : int, int, float, optional
+        Replace the recipe's values.
+    recipe_changes : mapping, optional
+        Other recipe fields to change (None values ignored).
+    match_radius_arcsec : float, optional
+        Match the label table to the store by ra/dec within this radius instead of by id.
+    id_column, label_column : str, optional
+        Columns of the label table (found by name when not given).
+    replay : path-like, optional
+        A simulated store whose training rows are replayed beside the labels.
+    unlabelled : path-like, optional
+        A store of unlabelled cutouts of the same sky (semi-supervised, FixMatch).
+    cv : int, optional
+        Folds of the cross-validated estimate (0 or 1: none).
     val_fraction : float, optional
-        Fraction of the labels held out, per class, for early stopping; 0 trains on all of
-        them for ``epochs`` epochs.
+        Fraction of the labels held out per class for early stopping (0: train on all of
+        them for the recipe's epochs).
     patience : int, optional
-        Epochs without a lower validation loss before stopping.
+        Epochs without a lower validation loss before stopping (with ``val_fraction``).
     seed : int, optional
-        Seed of the split, the batch order and the dropout.
+        Seed of the folds, the split, the batch order, the augmentation and the dropout.
     device, precision : str, optional
         Where and in which arithmetic to train.
+    resume : bool, optional
+        Continue an interrupted run from its checkpoint (same settings).
     progress : callable, optional
         Called with each epoch's history row.
+    log : callable, optional
+        Called with one line per step of the command.
 
     Returns
     -------
     dict
-        ``settings``, ``n_train``, ``n_val``, ``best_epoch``, ``history`` and ``out_dir``.
+        ``settings``, ``recipe``, ``n_train``, ``n_val``, ``n_lsbg``, ``best_epoch``,
+        ``before`` (the starting model on the labels), ``cv`` (summary or None), ``history``
+        and ``out_dir``.
 
     Raises
     ------
     deepshadows.errors.InputError
-        For an ensemble, a label id missing from the store, fewer than two labelled objects
-        or bad settings.
+        For an ensemble, labels that cannot be read or matched, fewer than two labelled
+        objects without unlabelled or replay data, or bad settings.
     """
+    emit = log if log is not None else (lambda _line: None)
     if not 0.0 <= float(val_fraction) < 1.0:
         raise InputError(f"--val-fraction: must lie in [0, 1), got {val_fraction}")
-    if int(epochs) < 1 or int(patience) < 1:
-        raise InputError(f"--epochs and --patience: must be at least 1, got {epochs} and {patience}")
-    labels = read_labels(labels_path)
-    if len(labels) < 2:
-        raise InputError(f"{labels_path}: {len(labels)} labelled object(s); fine-tuning needs at least 2")
+    if int(patience) < 1:
+        raise InputError(f"--patience: must be at least 1, got {patience}")
+    if epochs is not None and int(epochs) < 1:
+        raise InputError(f"--epochs: must be at least 1, got {epochs}")
     dev = resolve_device(device)
     mixed = resolve_precision(precision, dev)
     model, meta = load_model(model_path, device=str(dev))
     if "ensemble" in meta:
         raise InputError(f"{model_path}: is an ensemble; fine-tune one network (members/<i>)")
-    with open_store(store_path) as store:
-        rows, classes = rows_of_labels(store.ids, labels, source=str(labels_path))
-        order = np.argsort(rows, kind="stable")
-        images = np.empty((len(rows), *store.read_images(rows[:1]).shape[1:]), dtype=np.uint8)
-        images[order] = store.read_images(rows[order])
+    changes = {**dict(recipe_changes or {}), "epochs": epochs, "batch_size": batch_size, "lr": lr}
+    chosen = _choose_recipe(recipe, meta.get("architecture"), changes, head_only)
+    if data_path is not None:
+        sample = load_labelled_sample(
+            data_path,
+            labels_path,
+            match_radius_arcsec=match_radius_arcsec,
+            id_column=id_column,
+            label_column=label_column,
+        )
+    elif labels_path is not None:
+        raise InputError("--labels: give the cutouts they label with --data")
+    else:
+        sample = None
+    images = sample.images if sample is not None else np.zeros((0, 64, 64, 3), dtype=np.uint8)
+    classes = sample.labels if sample is not None else np.zeros(0, dtype=np.int64)
+    if len(classes) < 2 and replay is None and unlabelled is None:
+        raise InputError(
+            f"{labels_path or data_path}: {len(classes)} labelled object(s); fine-tuning needs at least 2"
+        )
+    replayed = load_replay(replay, seed=seed) if replay is not None else None
+    pool = UnlabelledPool(unlabelled) if unlabelled is not None else None
+    if replayed is not None:
+        emit(f"replaying {len(replayed[1])} simulated cutouts of {replay}")
+    if pool is not None:
+        emit(f"semi-supervised on {pool.describe()}")
+
+    before = None
+    if len(classes) and len(np.unique(classes)) == 2:
+        before = _scores(classes, logits_to_probabilities(predict_logits(model, images, device=dev)))
+        emit(
+            f"the starting model on your {len(classes)} labels: accuracy {before['accuracy']:.3f}, "
+            f"AUC {before['auc']:.3f}"
+        )
+    cv_summary = None
+    n_small = int(np.bincount(classes, minlength=2).min()) if len(classes) else 0
+    if int(cv) >= 2 and n_small >= int(cv):
+        emit(f"cross-validating the recipe ({cv} folds, seed {seed}) ...")
+        result = cross_validate(
+            model,
+            images,
+            classes,
+            chosen,
+            k=int(cv),
+            seeds=[int(seed)],
+            replay=replayed,
+            unlabelled=pool,
+            device=dev,
+            precision=mixed,
+            progress=emit,
+        )
+        cv_summary = result.summary()["all"]
+        emit(
+            f"cross-validated estimate ({cv} folds): accuracy {cv_summary['accuracy']['mean']:.3f}, "
+            f"AUC {cv_summary['auc']['mean']:.3f}"
+        )
+    elif int(cv) >= 2 and len(classes):
+        emit(f"no cross-validation: the smaller class has {n_small} labels, fewer than --cv {cv}")
+
     fit, val = _split(classes, float(val_fraction), seed)
-    if len(np.unique(classes[fit])) < 2 or len(val) < 2:
+    if len(classes) and (len(np.unique(classes[fit])) < 2 or len(val) < 2):
         fit, val = np.arange(len(classes)), np.empty(0, dtype=np.int64)  # too few to hold any out
+    out = make_output_dir(out_dir)
     stopper = _EarlyStopping(images[val], classes[val], int(patience), dev, progress)
+    emit(f"fine-tuning on {len(fit)} labels (recipe {chosen.name}, {chosen.epochs} epochs)")
     tuned, history = fine_tune(
         model,
         images[fit],
         classes[fit],
-        mode="head" if head_only else "whole",
-        epochs=int(epochs),
-        batch_size=int(batch_size),
-        lr=float(lr),
+        chosen,
         seed=seed,
-        precision=mixed,
+        replay=replayed,
+        unlabelled=pool,
         device=dev,
+        precision=mixed,
         on_epoch=stopper,
+        checkpoint=out / CHECKPOINT,
+        resume=resume,
     )
     if stopper.best[2] is not None:
         tuned.load_state_dict(stopper.best[2])
     settings = {
         "source_model": str(model_path),
-        "store": str(store_path),
-        "labels": str(labels_path),
-        "labels_sha256": hashlib.sha256(Path(labels_path).read_bytes()).hexdigest(),
-        "mode": "head" if head_only else "whole",
-        "epochs": int(epochs),
-        "batch_size": int(batch_size),
-        "lr": float(lr),
+        "data": None if data_path is None else str(data_path),
+        "labels": None if labels_path is None else str(labels_path),
+        "labels_sha256": _sha256(labels_path),
+        "match_radius_arcsec": match_radius_arcsec,
+        "replay": None if replay is None else str(replay),
+        "unlabelled": None if unlabelled is None else str(unlabelled),
+        "mode": "head" if chosen.freeze == -1 else "whole",
+        "recipe": chosen.to_dict(),
+        "epochs": chosen.epochs,
+        "batch_size": chosen.batch_size,
+        "lr": chosen.lr,
+        "cv": int(cv),
         "val_fraction": float(val_fraction),
         "patience": int(patience),
         "seed": int(seed),
         "precision": mixed,
     }
-    out = make_output_dir(out_dir)
-    extra = {k: v for k, v in meta.items() if k not in _WRITTEN_BY_SAVE and k != "calibration"}
+    extra = {k: v for k, v in meta.items() if k not in NOT_CARRIED}
     save_model(tuned.eval(), out / "model.safetensors", metadata={**extra, "finetune": settings})
-    fields = ["epoch", "loss", "accuracy", "val_loss", "val_accuracy"]
-    with atomic_path(out / "finetune_history.csv") as tmp, tmp.open("w", newline="") as fh:
-        writer = csv.DictWriter(fh, fieldnames=fields, lineterminator="\n", restval="")
-        writer.writeheader()
-        writer.writerows(history)
+    write_history(history, out / "finetune_history.csv")
     result = {
         "settings": settings,
+        "recipe": chosen.name,
         "n_train": int(len(fit)),
         "n_val": int(len(val)),
         "n_lsbg": int(classes.sum()),
         "best_epoch": int(stopper.best[1]) or len(history),
+        "before": before,
+        "cv": cv_summary,
         "history": history,
         "out_dir": str(out),
     }
     write_json_atomic(out / "finetune.json", {**result, "provenance": provenance()})
+    (out / CHECKPOINT).unlink(missing_ok=True)
     return result

@@ -17,6 +17,7 @@ import torch
 
 from deepshadows._io import atomic_path, save_png
 from deepshadows.evaluation.bootstrap import bootstrap_metrics
+from deepshadows.finetuning import Recipe
 from deepshadows.predict.batch import logits_to_probabilities, predict_logits
 from deepshadows.transfer.finetune import MODES, fine_tune
 
@@ -53,7 +54,8 @@ def learning_curve(
     sizes : sequence of int
         Fine-tuning sample sizes (an empty sequence gives no rows).
     settings : dict
-        ``epochs``, ``batch_size``, ``lr`` and ``seed`` of the fine-tuning.
+        ``epochs``, ``batch_size``, ``lr``, ``seed`` and ``recipe`` (a mapping, optional: the
+        paper's when absent) of the fine-tuning.
     device : torch.device
         Device of the model.
     precision : str
@@ -77,6 +79,7 @@ def learning_curve(
                 tune_images[:size],
                 tune_labels[:size],
                 mode=mode,
+                recipe=Recipe.from_dict(settings["recipe"]) if "recipe" in settings else None,
                 epochs=settings["epochs"],
                 batch_size=settings["batch_size"],
                 lr=settings["lr"],

@@ -1,8 +1,11 @@
-"""Fine-tune a trained classifier on a small labelled sample of a new survey (Section 5 of the paper)."""
+"""Fine-tune a trained classifier on a small labelled sample of a new survey (Section 5 of the paper).
+
+The training itself is :func:`deepshadows.finetuning.fine_tune`; this module keeps the
+interface of the paper's transfer experiment (a mode and a schedule) on top of a recipe.
+"""
 
 from __future__ import annotations
 
-import copy
 import csv
 import os
 from collections.abc import Callable, Mapping, Sequence
@@ -13,10 +16,10 @@ from torch import nn
 
 from deepshadows._io import atomic_path
 from deepshadows.errors import InputError
-from deepshadows.training.fit import TrainConfig, make_optimizer
-from deepshadows.training.loop import train_one_epoch
+from deepshadows.finetuning import RECIPES, Recipe
+from deepshadows.finetuning import fine_tune as _fine_tune
 
-__all__ = ["MODES", "NOT_CARRIED", "fine_tune", "write_history"]
+__all__ = ["MODES", "NOT_CARRIED", "fine_tune", "recipe_for", "write_history"]
 
 #: Fine-tuning modes: the whole network (the paper's), or the dense layers only.
 MODES = ("whole", "head")
@@ -27,24 +30,38 @@ NOT_CARRIED = frozenset(
 )
 
 
-class _FrozenBody(nn.Module):
-    """Keep a model's feature extractor in evaluation mode while the rest trains.
+def recipe_for(
+    recipe: Recipe | None,
+    *,
+    mode: str = "whole",
+    epochs: int | None = None,
+    batch_size: int | None = None,
+    lr: float | None = None,
+) -> Recipe:
+    """Return ``recipe`` (the paper's when None) with a mode and schedule applied.
 
-    Frozen layers take no gradient steps and, like Keras layers with ``trainable=False``, use
-    their batch-normalisation running statistics rather than batch statistics.
+    Parameters
+    ----------
+    recipe : Recipe or None
+        The base recipe.
+    mode : {"whole", "head"}, optional
+        ``head`` freezes every stage of the feature extractor.
+    epochs, batch_size, lr : optional
+        Replace the recipe's values when given.
+
+    Returns
+    -------
+    Recipe
+
+    Raises
+    ------
+    deepshadows.errors.InputError
+        For an unknown mode or a bad value.
     """
-
-    def __init__(self, model: nn.Module) -> None:
-        super().__init__()
-        self.model = model
-
-    def train(self, mode: bool = True) -> _FrozenBody:
-        super().train(mode)
-        self.model.blocks.eval()
-        return self
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.model(x)
+    if mode not in MODES:
+        raise InputError(f"--mode: choose from {', '.join(MODES)}, got {mode!r}")
+    base = RECIPES["paper"] if recipe is None else recipe
+    return base.replace(epochs=epochs, batch_size=batch_size, lr=lr, freeze=-1 if mode == "head" else None)
 
 
 def fine_tune(
@@ -53,9 +70,10 @@ def fine_tune(
     labels: np.ndarray,
     *,
     mode: str = "whole",
-    epochs: int = 30,
-    batch_size: int = 16,
-    lr: float = 0.005,
+    epochs: int | None = None,
+    batch_size: int | None = None,
+    lr: float | None = None,
+    recipe: Recipe | None = None,
     seed: int = 0,
     precision: str = "fp32",
     device: str | torch.device = "cpu",
@@ -63,9 +81,10 @@ def fine_tune(
 ) -> tuple[nn.Module, list[dict[str, float]]]:
     """Return a fine-tuned copy of ``model`` and its per-epoch training losses.
 
-    The paper's recipe: the whole network, Adadelta with learning rate 0.005 (the L2 penalties
-    of the model kept), 30 epochs, batches of 16, shuffled every epoch. ``mode="head"`` trains
-    only the dense layers (``fc`` and ``head``), the convolutional blocks frozen.
+    By default the paper's recipe: the whole network, Adadelta with learning rate 0.005 (the
+    L2 penalties of the model kept), 30 epochs, batches of 16, shuffled every epoch.
+    ``mode="head"`` trains only the dense layers, the feature extractor frozen (its batch
+    normalisation in evaluation mode, as Keras layers with ``trainable=False``).
 
     Parameters
     ----------
@@ -78,16 +97,17 @@ def fine_tune(
     mode : {"whole", "head"}, optional
         What is trained.
     epochs, batch_size, lr : optional
-        Schedule.
+        Schedule (the recipe's when None).
+    recipe : Recipe, optional
+        The recipe (:mod:`deepshadows.finetuning.recipe`); the paper's when None.
     seed : int, optional
-        Seed of the dropout and the batch order.
+        Seed of the dropout, the batch order and the augmentation.
     precision : {"fp32", "bf16", "fp16"}, optional
         Arithmetic of the forward pass (resolved).
     device : str or torch.device, optional
         Device of the model.
     on_epoch : callable, optional
-        ``on_epoch(epoch, model, row)`` after every epoch, with the model being tuned and the
-        epoch's history row (to which it may add entries); a true return value stops the
+        ``on_epoch(epoch, model, row)`` after every epoch; a true return value stops the
         training (early stopping). It may change the weights (restore the best ones, say).
 
     Returns
@@ -95,50 +115,23 @@ def fine_tune(
     model : torch.nn.Module
         The fine-tuned copy, in evaluation mode.
     history : list of dict
-        ``epoch``, ``loss`` and ``accuracy`` per epoch.
+        ``epoch``, ``loss``, ``accuracy`` and ``lr`` per epoch.
 
     Raises
     ------
     deepshadows.errors.InputError
-        For an unknown mode, a model without ``blocks``/``fc``/``head`` in head mode, or an
-        empty sample.
+        For an unknown mode, a model without ``blocks`` in head mode, or an empty sample.
     """
-    if mode not in MODES:
-        raise InputError(f"--mode: choose from {', '.join(MODES)}, got {mode!r}")
     if len(images) == 0:
         raise InputError("fine-tuning sample is empty")
-    dev = torch.device(device)
-    tuned = copy.deepcopy(model).to(dev)
-    torch.manual_seed(seed)
-    cfg = TrainConfig(lr=lr, batch_size=batch_size, epochs=epochs, seed=seed)
-    net: nn.Module = tuned
-    if mode == "head":
-        if not all(hasattr(tuned, name) for name in ("blocks", "fc", "head")):
-            raise InputError(f"{type(tuned).__name__}: head-only fine-tuning needs 'blocks', 'fc' and 'head'")
-        for p in tuned.blocks.parameters():
-            p.requires_grad_(False)
-        net = _FrozenBody(tuned)
-    optimizer = make_optimizer(tuned, cfg)
-    if mode == "head":
-        frozen = {id(p) for p in tuned.blocks.parameters()}
-        for group in optimizer.param_groups:
-            group["params"] = [p for p in group["params"] if id(p) not in frozen]
-    history = []
-    for epoch in range(1, epochs + 1):
-        order = np.random.default_rng([seed, epoch]).permutation(len(images))
-        batches = [
-            (images[order[lo : lo + batch_size]], labels[order[lo : lo + batch_size]])
-            for lo in range(0, len(order), batch_size)
-        ]
-        row = train_one_epoch(net, batches, optimizer, device=dev, precision=precision)
-        history.append({"epoch": epoch, "loss": row["loss"], "accuracy": row["accuracy"]})
-        if on_epoch is not None and on_epoch(epoch, tuned, history[-1]):
-            break
-    return tuned.eval(), history
+    chosen = recipe_for(recipe, mode=mode, epochs=epochs, batch_size=batch_size, lr=lr)
+    return _fine_tune(
+        model, images, labels, chosen, seed=seed, device=device, precision=precision, on_epoch=on_epoch
+    )
 
 
 def write_history(rows: Sequence[Mapping[str, float]], path: str | os.PathLike[str]) -> None:
-    """Write a fine-tuning history (``epoch``, ``loss``, ``accuracy`` per epoch) as CSV, atomically.
+    """Write a fine-tuning history (one row per epoch, every column it has) as CSV, atomically.
 
     Parameters
     ----------
@@ -147,7 +140,10 @@ def write_history(rows: Sequence[Mapping[str, float]], path: str | os.PathLike[s
     path : path-like
         The file (``finetune_history.csv``).
     """
+    fields: list[str] = ["epoch", "loss", "accuracy"]
+    for row in rows:
+        fields += [k for k in row if k not in fields]
     with atomic_path(path) as tmp, tmp.open("w", newline="") as fh:
-        writer = csv.DictWriter(fh, fieldnames=["epoch", "loss", "accuracy"], lineterminator="\n")
+        writer = csv.DictWriter(fh, fieldnames=fields, lineterminator="\n", restval="")
         writer.writeheader()
         writer.writerows(rows)

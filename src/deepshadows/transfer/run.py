@@ -16,7 +16,7 @@ members' mean per epoch. It takes no learning curve.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -33,11 +33,12 @@ from deepshadows.errors import InputError
 from deepshadows.evaluation.figures import plot_roc
 from deepshadows.evaluation.rejection import add_rejection
 from deepshadows.evaluation.report import evaluate_predictions, load_roc
+from deepshadows.finetuning import Recipe, default_recipe, get_recipe
 from deepshadows.models import load_model, save_model
 from deepshadows.predict.batch import logits_to_probabilities, predict_logits
 from deepshadows.transfer.curve import learning_curve, write_curve
 from deepshadows.transfer.ensemble import check_output_layout, fine_tune_ensemble, mean_history, save_ensemble
-from deepshadows.transfer.finetune import MODES, NOT_CARRIED, fine_tune, write_history
+from deepshadows.transfer.finetune import MODES, NOT_CARRIED, fine_tune, recipe_for, write_history
 
 __all__ = ["choose_samples", "run_transfer"]
 
@@ -123,9 +124,11 @@ def run_transfer(
     n_finetune: int = 320,
     n_test: int = 960,
     mode: str = "whole",
-    epochs: int = 30,
-    batch_size: int = 16,
-    lr: float = 0.005,
+    epochs: int | None = None,
+    batch_size: int | None = None,
+    lr: float | None = None,
+    recipe: str | Recipe | None = None,
+    recipe_changes: Mapping[str, Any] | None = None,
     curve: Sequence[int] = (),
     seed: int = 0,
     n_boot: int = 1000,
@@ -148,7 +151,12 @@ def run_transfer(
     mode : {"whole", "head"}, optional
         Fine-tune the whole network (the paper) or the dense layers only.
     epochs, batch_size, lr : optional
-        Fine-tuning schedule (the paper: 30, 16, 0.005).
+        Fine-tuning schedule, replacing the recipe's (the paper: 30, 16, 0.005).
+    recipe : str or Recipe, optional
+        Fine-tuning recipe (:mod:`deepshadows.finetuning.recipe`), by name or as is; by
+        default the architecture's (the paper's for Table 1, ``adamw`` for the compact ResNet).
+    recipe_changes : mapping, optional
+        Recipe fields to change (None values are ignored).
     curve : sequence of int, optional
         Fine-tuning sample sizes of a learning curve, run in both modes on the same test sample
         (not for an ensemble: that would cost its number of members times as much).
@@ -177,13 +185,18 @@ def run_transfer(
     emit = log if log is not None else (lambda _line: None)
     if mode not in MODES:
         raise InputError(f"--mode: choose from {', '.join(MODES)}, got {mode!r}")
-    for name, value in (("--n-finetune", n_finetune), ("--n-test", n_test), ("--epochs", epochs)):
+    for name, value in (("--n-finetune", n_finetune), ("--n-test", n_test), ("--epochs", epochs or 1)):
         if int(value) < 1:
             raise InputError(f"{name}: must be at least 1, got {value}")
     dev = resolve_device(device)
     mixed = resolve_precision(precision, dev)
     model, meta = load_model(model_path, device=str(dev))
     members = int(meta["ensemble"]["members"]) if "ensemble" in meta else 0
+    base = get_recipe(recipe) if isinstance(recipe, str) else recipe
+    architecture = meta.get("architecture") or (meta.get("ensemble") or {}).get("architecture")
+    base = (base or default_recipe(architecture)).replace(**dict(recipe_changes or {}))
+    chosen = recipe_for(base, mode=mode, epochs=epochs, batch_size=batch_size, lr=lr)
+    epochs, batch_size, lr = chosen.epochs, chosen.batch_size, chosen.lr
     if members and len(curve):
         raise InputError(
             f"--curve: {model_path} is an ensemble of {members}; the learning curve fine-tunes every size "
@@ -206,16 +219,17 @@ def run_transfer(
 
     emit(f"before fine-tuning: {len(test_rows)} test objects of {store_path}")
     before = _evaluate(model, members, test_images, test_labels, out / "before", dev, common)
-    emit(f"fine-tuning ({mode}) on {n_finetune} objects: {epochs} epochs, batch {batch_size}, lr {lr}")
+    emit(
+        f"fine-tuning ({mode}, recipe {chosen.name}) on {n_finetune} objects: "
+        f"{epochs} epochs, batch {batch_size}, lr {lr}"
+    )
     tune = fine_tune_ensemble if members else fine_tune
     tuned, history = tune(
         model,
         tune_images[: int(n_finetune)],
         tune_labels[: int(n_finetune)],
         mode=mode,
-        epochs=epochs,
-        batch_size=batch_size,
-        lr=lr,
+        recipe=chosen,
         seed=seed,
         precision=mixed,
         device=dev,
@@ -230,6 +244,7 @@ def run_transfer(
         "epochs": int(epochs),
         "batch_size": int(batch_size),
         "lr": float(lr),
+        "recipe": chosen.to_dict(),
         "seed": int(seed),
         "precision": mixed,
     }
