@@ -244,7 +244,13 @@ def finetune(
     "--candidates", type=int, default=1000, show_default=True, help="Pool objects scored per round."
 )
 @click.option("--mc-samples", type=int, default=10, show_default=True, help="MC-dropout passes.")
-@click.option("--epochs", type=int, default=30, show_default=True, help="Fine-tuning epochs per round.")
+@click.option(
+    "--recipe",
+    type=click.Choice(["paper", "adamw"]),
+    default=None,
+    help="Fine-tuning recipe [the architecture's].",
+)
+@click.option("--epochs", type=int, default=None, help="Fine-tuning epochs per round [the recipe's].")
 @click.option("--head-only", is_flag=True, help="Fine-tune the dense layers only.")
 @click.option("--device", default="cpu", show_default=True, help="cpu, cuda, mps or auto.")
 def active_learning_curve_command(
@@ -259,7 +265,8 @@ def active_learning_curve_command(
     pool: int | None,
     candidates: int,
     mc_samples: int,
-    epochs: int,
+    recipe: str | None,
+    epochs: int | None,
     head_only: bool,
     device: str,
 ) -> None:
@@ -278,6 +285,7 @@ def active_learning_curve_command(
         pool=pool,
         candidates=candidates,
         mc_samples=mc_samples,
+        recipe=recipe,
         epochs=epochs,
         head_only=head_only,
         device=device,

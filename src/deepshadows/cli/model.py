@@ -117,10 +117,10 @@ def _echo_carried_calibration(sidecar: Path) -> None:
 )
 @click.option(
     "--calibration",
-    type=click.Choice(["temperature", "isotonic", "none"]),
+    type=click.Choice(["temperature", "platt", "isotonic", "none"]),
     default="temperature",
     show_default=True,
-    help="Calibration fitted on the val split after training (isotonic: binary models).",
+    help="Calibration fitted on the val split after training (platt, isotonic: binary models).",
 )
 @click.option(
     "--members",

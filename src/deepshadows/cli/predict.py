@@ -175,7 +175,6 @@ def predict(
     exit_if_some_failed(result["failed"], result["n_input"], "classified", result["failures_path"], first)
 
 
-
 def _default_model(input_path: Path, quiet: bool) -> str:
     """Return the released model for ``input_path`` and say so when it is not the default."""
     from deepshadows.predict.loading import model_for_input

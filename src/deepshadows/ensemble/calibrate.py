@@ -36,7 +36,7 @@ def calibrate_ensemble(
         The ensemble folder (every member finished).
     store_path : path-like
         Store with a labelled ``val`` split.
-    method : {"temperature", "isotonic", "none"}, optional
+    method : {"temperature", "platt", "isotonic", "none"}, optional
         The probability map (:func:`deepshadows.calibration.fit_calibration`).
     device : str, optional
         Torch device of the members (resolved as for training).

@@ -51,7 +51,8 @@ def start_retrain(session: LabelSession, start_model: str, runs_dir: Path, **set
     with session.lock:
         if session.retrain_status.get("state") == "running":
             return False
-        epochs = int(settings.get("epochs", 30))
+        settings = {"cv": 0, **settings}  # a retraining from the page skips the cross-validated estimate
+        epochs = int(settings.get("epochs") or 20)
         session.retrain_status = {"state": "running", "epoch": 0, "epochs": epochs, "message": "starting"}
 
     def progress(row: dict[str, float]) -> None:

@@ -1,8 +1,8 @@
 """``deepshadows active-learning-curve``: how many labels the labelling loop saves, simulated.
 
 A simulated labeller (the oracle: the store's true labels) labels a pool of objects in rounds. In
-each round the model is fine-tuned from the starting model on all labels so far (the paper's
-fine-tuning, :func:`deepshadows.transfer.fine_tune`) and evaluated on a fixed test part.
+each round the model is fine-tuned from the starting model on all labels so far (the
+architecture's recipe, :mod:`deepshadows.finetuning.recipe`) and evaluated on a fixed test part.
 *Uncertainty* acquisition labels next the pool objects that the current model is least sure of
 (BALD or entropy over MC-dropout passes, spread in feature space; see
 :mod:`deepshadows.labelling.acquisition`); *random* acquisition draws them at random. Both start
@@ -29,11 +29,13 @@ from deepshadows._provenance import provenance
 from deepshadows.data.store import open_store
 from deepshadows.errors import InputError
 from deepshadows.evaluation.metrics import binary_metrics
+from deepshadows.finetuning import Recipe, default_recipe, get_recipe
 from deepshadows.labelling.acquisition import METHODS, acquisition_scores, diverse_order, embed
 from deepshadows.labelling.acquisition import stochastic_probabilities as mc_probabilities
 from deepshadows.models import load_model
 from deepshadows.predict.batch import logits_to_probabilities, predict_logits
 from deepshadows.transfer import choose_samples, fine_tune
+from deepshadows.transfer.finetune import recipe_for
 
 __all__ = ["ORACLES", "STRATEGIES", "active_learning_curve", "labels_to_reach"]
 
@@ -114,10 +116,7 @@ def _run_strategy(
             start,
             pool_images[taken],
             pool_labels[taken],
-            mode=cfg["mode"],
-            epochs=cfg["epochs"],
-            batch_size=cfg["batch_size"],
-            lr=cfg["lr"],
+            recipe=Recipe.from_dict(cfg["recipe"]),
             seed=seed,
             precision=cfg["precision"],
             device=dev,
@@ -208,9 +207,10 @@ def active_learning_curve(
     candidates: int = 1000,
     mc_samples: int = 10,
     head_only: bool = False,
-    epochs: int = 30,
-    batch_size: int = 16,
-    lr: float = 0.005,
+    epochs: int | None = None,
+    batch_size: int | None = None,
+    lr: float | None = None,
+    recipe: str | None = None,
     device: str = "cpu",
     precision: str = "auto",
     log: Callable[[str], object] | None = None,
@@ -245,7 +245,9 @@ def active_learning_curve(
     head_only : bool, optional
         Fine-tune the dense layers only.
     epochs, batch_size, lr : optional
-        Fine-tuning schedule (the paper's by default).
+        Replace the recipe's schedule.
+    recipe : {"paper", "adamw"}, optional
+        Fine-tuning recipe; by default the architecture's (:mod:`deepshadows.finetuning.recipe`).
     device, precision : str, optional
         Where and in which arithmetic to run.
     log : callable, optional
@@ -290,14 +292,19 @@ def active_learning_curve(
             f"{store_path}: {len(rest)} labelled objects outside the test part, "
             f"fewer than the largest size {size_list[-1]}"
         )
+    base = get_recipe(recipe) if recipe is not None else default_recipe(meta.get("architecture"))
+    tuning = recipe_for(
+        base, mode="head" if head_only else "whole", epochs=epochs, batch_size=batch_size, lr=lr
+    )
     cfg = {
         "acquisition": acquisition,
         "candidates": int(candidates),
         "mc_samples": int(mc_samples),
         "mode": "head" if head_only else "whole",
-        "epochs": int(epochs),
-        "batch_size": int(batch_size),
-        "lr": float(lr),
+        "recipe": tuning.to_dict(),
+        "epochs": tuning.epochs,
+        "batch_size": tuning.batch_size,
+        "lr": tuning.lr,
         "precision": mixed,
     }
     rows: list[dict[str, Any]] = []

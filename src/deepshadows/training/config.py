@@ -14,7 +14,7 @@ import torch
 from deepshadows._device import PRECISIONS
 from deepshadows.adapt.alignment import ALIGNMENT_LOSSES
 from deepshadows.augment import AUGMENT_MODES
-from deepshadows.calibration.fitting import CALIBRATION_METHODS
+from deepshadows.calibration.fitting import BINARY_ONLY_METHODS, CALIBRATION_METHODS
 from deepshadows.data.store import Store
 from deepshadows.errors import InputError
 from deepshadows.models import list_models
@@ -121,9 +121,10 @@ class TrainConfig:
         Epochs over which that weight rises linearly from zero (0 in the first epoch): aligning
         features before the classifier has learnt any lets the network collapse them all to
         one point, which aligns perfectly and classifies nothing.
-    calibration : {"temperature", "isotonic", "none"}
+    calibration : {"temperature", "platt", "isotonic", "none"}
         Calibration fitted on the validation split after training and written to
-        ``calibration.json`` (:mod:`deepshadows.calibration`): temperature scaling, isotonic
+        ``calibration.json`` (:mod:`deepshadows.calibration`): temperature scaling, Platt scaling
+        (slope and bias of the logit, binary models only), isotonic
         regression (binary models only), or none (only the validation completeness-purity
         curve is stored, for choosing thresholds).
     optimizer : {"adadelta", "adamw"} or None
@@ -217,10 +218,10 @@ class TrainConfig:
                 f"--calibration: must be one of {', '.join(CALIBRATION_METHODS)}, got {self.calibration!r}"
             )
         self._validate_optimizer()
-        if self.calibration == "isotonic" and self.num_classes != 1:
+        if self.calibration in BINARY_ONLY_METHODS and self.num_classes != 1:
             raise InputError(
-                f"--calibration isotonic: applies to binary models (--classes 1), got {self.num_classes} "
-                "classes; use temperature"
+                f"--calibration {self.calibration}: applies to binary models (--classes 1), got "
+                f"{self.num_classes} classes; use temperature"
             )
         return self
 
