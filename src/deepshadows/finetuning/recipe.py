@@ -123,8 +123,15 @@ class Recipe:
             positive(name, getattr(self, name), integer=True)
         if not 0.0 < self.layer_decay <= 1.0:
             raise InputError(f"--layer-decay: must lie in (0, 1], got {self.layer_decay!r}")
-        if self.weight_decay < 0 or self.warmup_epochs < 0 or self.unlabelled_weight < 0:
-            raise InputError("--weight-decay, --warmup-epochs and --unlabelled-weight: must not be negative")
+        for name in ("weight_decay", "warmup_epochs", "unlabelled_weight"):
+            value = getattr(self, name)
+            if (
+                isinstance(value, bool)
+                or not isinstance(value, int | float)
+                or not math.isfinite(value)
+                or value < 0
+            ):
+                raise InputError(f"--{name.replace('_', '-')}: must be a finite number >= 0, got {value!r}")
         if not 0.0 <= self.replay_fraction < 1.0:
             raise InputError(f"--replay-fraction: must lie in [0, 1), got {self.replay_fraction!r}")
         if not 0.5 <= self.confidence <= 1.0:

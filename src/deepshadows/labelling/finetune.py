@@ -17,7 +17,7 @@ early stopping instead, as before.
 The output folder holds ``model.safetensors`` with its sidecar (``finetune`` settings added),
 ``finetune_history.csv``, ``finetune.json`` (settings, recipe, sizes, the starting model's
 score, the cross-validated estimate, provenance) and, while running, ``finetune_checkpoint.pt``,
-from which ``resume=True`` continues exactly.
+from which ``resume=True`` continues exactly (runs without early stopping).
 """
 
 from __future__ import annotations
@@ -240,6 +240,11 @@ def finetune_from_labels(
         raise InputError(f"--val-fraction: must lie in [0, 1), got {val_fraction}")
     if int(patience) < 1:
         raise InputError(f"--patience: must be at least 1, got {patience}")
+    if resume and float(val_fraction) > 0:
+        raise InputError(
+            "--resume: continues runs without early stopping only (--val-fraction 0); "
+            "the early-stopping state is not kept in the checkpoint"
+        )
     if epochs is not None and int(epochs) < 1:
         raise InputError(f"--epochs: must be at least 1, got {epochs}")
     dev = resolve_device(device)
