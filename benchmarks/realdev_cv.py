@@ -97,7 +97,7 @@ def tables(results: dict[str, dict[str, Any]], k: int, seeds: list[int]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("model", help="run folder, weight file or released model name")
     parser.add_argument("--realdev", default=None)
@@ -108,7 +108,7 @@ def main() -> None:
     parser.add_argument("--out", default=None)
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--precision", default="auto")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     try:
         data = load_realdev(args.realdev)
         seeds = [int(s) for s in args.seeds.split(",") if s.strip()]

@@ -38,7 +38,7 @@ from deepshadows.training.checkpoint import load_checkpoint, save_checkpoint
 from deepshadows.training.loop import batch_loss
 from deepshadows.training.schedule import lr_factor
 
-__all__ = ["fine_tune"]
+__all__ = ["fine_tune", "recalibrate_batch_norm"]
 
 EpochHook = Callable[[int, nn.Module, dict[str, float]], bool]
 
@@ -202,6 +202,53 @@ class _Run:
         return row
 
 
+def recalibrate_batch_norm(
+    model: nn.Module,
+    images: np.ndarray,
+    *,
+    device: torch.device,
+    batch_size: int = 256,
+) -> int:
+    """Measure every batch-normalisation layer's running statistics anew on ``images`` (AdaBN).
+
+    The statistics are reset and accumulated as a plain average over the cutouts, each layer
+    seeing the output of the layers before it already recalibrated in the same pass; every
+    other layer (dropout included) runs in evaluation mode, and no weight changes.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        The network (changed in place; left in evaluation mode).
+    images : ndarray of shape (N, H, W, C), uint8
+        Cutouts of the target sky, as they are.
+    device : torch.device
+        Device of the model.
+    batch_size : int, optional
+        Cutouts per forward pass.
+
+    Returns
+    -------
+    int
+        The number of batch-normalisation layers recalibrated.
+    """
+    norms = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+    if not norms or len(images) == 0:
+        return 0
+    saved = [m.momentum for m in norms]
+    model.eval()
+    for m in norms:
+        m.reset_running_stats()
+        m.momentum = None  # a cumulative average over all batches
+        m.train()
+    with torch.no_grad():
+        for lo in range(0, len(images), batch_size):
+            model(as_network_input(images[lo : lo + batch_size], device))
+    for m, momentum in zip(norms, saved, strict=True):
+        m.momentum = momentum
+    model.eval()
+    return len(norms)
+
+
 def fine_tune(
     model: nn.Module,
     images: np.ndarray,
@@ -318,4 +365,9 @@ def fine_tune(
             )
         if on_epoch is not None and on_epoch(epoch, tuned, row):
             break
+    if recipe.bn_recalibrate:
+        sky = [images]
+        if pool is not None:
+            sky.append(pool.sample(recipe.bn_cutouts, np.random.default_rng([seed, 0, 11])))
+        recalibrate_batch_norm(tuned, np.concatenate(sky), device=dev)
     return tuned.eval(), history

@@ -84,6 +84,14 @@ class Recipe:
     min_steps : int
         Fewest steps per epoch when replay or unlabelled data are given (a handful of labels
         would otherwise see the unlabelled sky for only a few steps).
+    bn_recalibrate : bool
+        After the last epoch, measure every batch-normalisation layer's statistics anew on the
+        target sky's own cutouts as they are (the labelled ones and up to ``bn_cutouts``
+        unlabelled ones, no augmentation): the network then normalises real cutouts by their
+        own statistics rather than those of simulations or augmented batches (AdaBN, Li et
+        al. 2016).
+    bn_cutouts : int
+        Most unlabelled cutouts used by ``bn_recalibrate``.
     """
 
     name: str = "adamw"
@@ -103,6 +111,8 @@ class Recipe:
     unlabelled_weight: float = 1.0
     confidence: float = 0.95
     min_steps: int = 20
+    bn_recalibrate: bool = False
+    bn_cutouts: int = 5000
 
     def validate(self) -> Recipe:
         """Check every value, raising :class:`InputError` that names the option."""
@@ -119,7 +129,7 @@ class Recipe:
         if self.augment not in AUGMENTATIONS:
             raise InputError(f"--augment: choose from {', '.join(AUGMENTATIONS)}, got {self.augment!r}")
         positive("lr", self.lr)
-        for name in ("epochs", "batch_size", "unlabelled_ratio", "min_steps"):
+        for name in ("epochs", "batch_size", "unlabelled_ratio", "min_steps", "bn_cutouts"):
             positive(name, getattr(self, name), integer=True)
         if not 0.0 < self.layer_decay <= 1.0:
             raise InputError(f"--layer-decay: must lie in (0, 1], got {self.layer_decay!r}")

@@ -144,6 +144,27 @@ class UnlabelledPool:
         self._order = rng.permutation(len(self._pool))
         self._cursor = 0
 
+    def sample(self, n: int, rng: np.random.Generator) -> np.ndarray:
+        """Return up to ``n`` distinct cutouts drawn at random (all of them when fewer).
+
+        Parameters
+        ----------
+        n : int
+            Cutouts wanted.
+        rng : numpy.random.Generator
+            Generator of the draw.
+
+        Returns
+        -------
+        ndarray of uint8
+        """
+        rows = np.sort(rng.choice(self.n_total, size=min(int(n), self.n_total), replace=False))
+        if self._images is not None:
+            return self._images[rows]
+        assert self.path is not None
+        with open_store(self.path) as store:
+            return store.read_images(rows)
+
     def start_epoch(self, rng: np.random.Generator) -> None:
         """Begin an epoch's draws from the epoch's generator (reshuffled or refilled)."""
         self._rng = rng

@@ -1,21 +1,29 @@
 """Models released with the package, ready to classify without training.
 
 ``des``
+    ``des-sim`` fine-tuned on every labelled cutout of the project's real development set (164
+    Legacy Survey DR9 and DES DR1 cutouts of DES Y3 candidates, expert labels) with the compact
+    ResNet's fine-tuning recipe (:mod:`deepshadows.finetuning.recipe`): the default model.
+``ls-dr10``
+    ``ls-dr10-sim`` fine-tuned the same way, for searches on the Legacy Survey's own layers (DR9
+    and DR10 cutouts).
+``des-sim``
     The compact residual network (``compact-resnet``, docs/models.md) trained on 40,000
     simulated DES and 40,000 simulated Legacy Survey DR10 objects (one merged store) rendered
     under randomised imaging and viewer conditions (depth from Legacy Survey DR10 to below DES
     DR1, seeing, colour scales, field of view, resize filter, JPEG), with on-the-fly
-    augmentation; the weights of its epoch of lowest validation loss.
-``hsc``
-    ``des`` fine-tuned (whole network) on 320 simulated HSC cutouts.
-``ls-dr10``
+    augmentation; the weights of its epoch of lowest validation loss. It has seen no real
+    cutout: the starting point for a survey with no labels yet.
+``ls-dr10-sim``
     The same network and protocol on the 40,000 simulated Legacy Survey DR10 objects alone (half
-    the DES noise, LANCZOS resize), for searches on the Legacy Survey's own layers (DR9 and
-    DR10 cutouts).
+    the DES noise, LANCZOS resize).
+``hsc``
+    ``des-sim`` fine-tuned (whole network) on 320 simulated HSC cutouts.
 
 All are stored in float16 (half the size; the test metrics are unchanged) and load as
 float32. Their model card, ``MODEL_CARD.md`` in this folder, gives the data, the protocol, the
-measured metrics with their intervals and the known limits: they were trained on simulations.
+measured metrics with their intervals and the known limits: all but ``des`` and ``ls-dr10``
+were trained on simulations only.
 
 Any command that takes a model accepts these names in place of a path, e.g.
 ``deepshadows predict cutouts/ --model hsc`` or ``load_model("des")``.
@@ -38,7 +46,7 @@ __all__ = [
 ]
 
 #: Names of the released models.
-RELEASED_MODELS: tuple[str, ...] = ("des", "hsc", "ls-dr10")
+RELEASED_MODELS: tuple[str, ...] = ("des", "hsc", "ls-dr10", "des-sim", "ls-dr10-sim")
 #: The model used when none is given.
 DEFAULT_MODEL = "des"
 #: The released model made for each survey's imaging (``deepshadows.surveys.SURVEYS`` names):
@@ -55,7 +63,7 @@ def released_model_path(name: str) -> Path:
 
     Parameters
     ----------
-    name : {"des", "hsc", "ls-dr10"}
+    name : {"des", "hsc", "ls-dr10", "des-sim", "ls-dr10-sim"}
         The model (case-insensitive).
 
     Returns
