@@ -21,7 +21,7 @@ def _group_of(optimizer):
 def test_layer_decay_scales_by_stage(resnet):
     n = len(stages(resnet))
     assert n == 5  # the stem and four stages
-    optimizer = make_finetune_optimizer(resnet, RECIPES["adamw"].replace(layer_decay=0.5))
+    optimizer = make_finetune_optimizer(resnet, RECIPES["adamw"].replace(layer_decay=0.5, freeze=0))
     group = _group_of(optimizer)
     for name, p in resnet.named_parameters():
         scale = group[id(p)]["lr_scale"]
@@ -37,7 +37,7 @@ def test_layer_decay_scales_by_stage(resnet):
 
 @pytest.mark.parametrize("layer_decay", [1.0, 0.5])
 def test_weight_decay_spares_one_dimensional_parameters(resnet, layer_decay):
-    recipe = RECIPES["adamw"].replace(weight_decay=0.07, layer_decay=layer_decay)
+    recipe = RECIPES["adamw"].replace(weight_decay=0.07, layer_decay=layer_decay, freeze=0)
     optimizer = make_finetune_optimizer(resnet, recipe)
     assert isinstance(optimizer, torch.optim.AdamW)
     group = _group_of(optimizer)
@@ -111,4 +111,4 @@ def test_freezing_more_stages_than_there_are_is_refused(resnet):
     with pytest.raises(InputError, match="--freeze: CompactResNet has 5 stages, got 6"):
         make_finetune_optimizer(resnet, RECIPES["adamw"].replace(freeze=6))
     with pytest.raises(InputError, match="blocks"):
-        make_finetune_optimizer(torch.nn.Linear(3, 1), RECIPES["adamw"].replace(layer_decay=0.5))
+        make_finetune_optimizer(torch.nn.Linear(3, 1), RECIPES["adamw"].replace(layer_decay=0.5, freeze=0))

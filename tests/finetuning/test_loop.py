@@ -38,7 +38,9 @@ def test_the_adamw_recipe_runs_end_to_end(resnet):
     assert not tuned.training
     assert all(torch.equal(v, resnet.state_dict()[k]) for k, v in start.items())  # the input is untouched
     moved = [k for k, v in tuned.state_dict().items() if not torch.equal(v, start[k])]
-    assert any(k.startswith("blocks.0.") for k in moved) and any(k.startswith("head.") for k in moved)
+    # The recipe freezes the stem and the first two stages; the later stages and the head train.
+    assert not any(k.startswith(("blocks.0.", "blocks.1.", "blocks.2.")) for k in moved)
+    assert any(k.startswith("blocks.3.") for k in moved) and any(k.startswith("head.") for k in moved)
     assert [row["epoch"] for row in history] == [1, 2]
     for row in history:
         assert set(row) == {"epoch", "loss", "accuracy", "lr"}
@@ -60,7 +62,7 @@ def test_the_learning_rate_warms_up_then_decays(resnet, monkeypatch):
     monkeypatch.setattr(loop_module, "lr_factor", factor)
     monkeypatch.setattr(loop_module, "make_finetune_optimizer", optimizer)
     images, labels = cutouts(32, 2)  # 4 steps an epoch
-    recipe = RECIPES["adamw"].replace(epochs=3, batch_size=8, warmup_epochs=1.0, layer_decay=0.5)
+    recipe = RECIPES["adamw"].replace(epochs=3, batch_size=8, warmup_epochs=1.0, layer_decay=0.5, freeze=0)
     _, history = fine_tune(resnet, images, labels, recipe)
     assert [c[0] for c in calls] == list(range(12)) and {c[1] for c in calls} == {12}
     assert all(c[2] == {"schedule": "cosine", "warmup": 4} for c in calls)

@@ -44,7 +44,7 @@ def recipe_options(function: _F) -> _F:
             default=None,
             help="Fine-tuning recipe [the architecture's: paper for Table 1, adamw for compact-resnet].",
         ),
-        click.option("--epochs", type=int, default=None, help="Epochs [the recipe's: paper 30, adamw 20]."),
+        click.option("--epochs", type=int, default=None, help="Epochs [the recipe's: paper 30, adamw 40]."),
         click.option("--batch-size", type=int, default=None, help="Labelled cutouts per step [16]."),
         click.option("--lr", type=float, default=None, help="Peak learning rate [paper 0.005, adamw 3e-4]."),
         click.option("--weight-decay", type=float, default=None, help="AdamW weight decay [adamw 0.05]."),

@@ -52,7 +52,7 @@ def start_retrain(session: LabelSession, start_model: str, runs_dir: Path, **set
         if session.retrain_status.get("state") == "running":
             return False
         settings = {"cv": 0, **settings}  # a retraining from the page skips the cross-validated estimate
-        epochs = int(settings.get("epochs") or 20)
+        epochs = int(settings.get("epochs") or 40)
         session.retrain_status = {"state": "running", "epoch": 0, "epochs": epochs, "message": "starting"}
 
     def progress(row: dict[str, float]) -> None:
