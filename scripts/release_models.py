@@ -7,8 +7,8 @@ paths, as the released models named by ``--names`` (``des`` and ``ls-dr10``: cro
 found ``des-sim`` the better start on Legacy Survey imaging too, see docs/finetuning.md). The
 simulation-only models stay released under their ``-sim`` names.
 
-Usage: python scripts/release_models.py --realdev realdev.npz [--source des-sim]
-       [--names des,ls-dr10] [--runs runs/release] [--seed 0]
+Usage: python scripts/release_models.py --realdev realdev.npz [--replay data/des-replay.h5]
+       [--source des-sim] [--names des,ls-dr10] [--runs runs/release] [--seed 0]
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ def main() -> None:
     parser.add_argument("--runs", default="runs/release", help="folder of the fine-tuning run")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--cv", type=int, default=5)
+    parser.add_argument("--replay", default=None, help="simulated store replayed beside the labels")
     args = parser.parse_args()
     try:
         source = released_model_path(args.source)
@@ -41,6 +42,7 @@ def main() -> None:
             Path(args.realdev).resolve(),
             None,
             run,
+            replay=None if args.replay is None else Path(args.replay).resolve(),
             cv=args.cv,
             seed=args.seed,
             log=lambda line: print(line, flush=True),
