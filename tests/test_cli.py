@@ -166,7 +166,7 @@ def test_import_rejects_non_images_and_wrong_sizes(tmp_path, capsys):
     # without a labels CSV every visible file is a row: notes.txt is listed as a failure
     assert main(["import", str(tmp_path / "a"), "--out", str(tmp_path / "a.h5")]) == 3
     assert "6 rows; 2 failed" in capsys.readouterr().out  # labels.csv and notes.txt
-    assert "notes.txt,\"not a JPEG or PNG image" in (tmp_path / "a.h5.failures.csv").read_text()
+    assert 'notes.txt,"not a JPEG or PNG image' in (tmp_path / "a.h5.failures.csv").read_text()
     # with one, its rows are the rows: files it does not name are not imported
     args = ["import", str(tmp_path / "a"), "--labels", str(tmp_path / "a" / "labels.csv")]
     assert main([*args, "--out", str(tmp_path / "a2.h5")]) == 0

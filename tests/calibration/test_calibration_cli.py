@@ -73,7 +73,7 @@ def test_notebook_api_offers_the_same(trained_run, small_store, tmp_path):
     assert notes == [] and result["operating_point"] is None
     raw = predict(trained_run, small_store, tmp_path / "r.csv", progress=False, calibrated=False)
     assert raw["probabilities"] == "uncalibrated" and raw["calibration"] is None
-    released = predict("des", small_store, tmp_path / "d.csv", progress=False, log=notes.append)
+    released = predict("des-sim", small_store, tmp_path / "d.csv", progress=False, log=notes.append)
     assert released["probabilities"] == "calibrated" and released["calibration"] == "temperature"
     fine_tuned = predict("hsc", small_store, tmp_path / "h.csv", progress=False, log=notes.append)
     assert fine_tuned["probabilities"] == "uncalibrated" and fine_tuned["calibration"] is None

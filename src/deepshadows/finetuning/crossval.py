@@ -83,7 +83,22 @@ def stratified_folds(
 
 
 def subsample(labels: np.ndarray, n: int | None, seed: int) -> np.ndarray:
-    """Return ``n`` positions drawn per class in proportion (all of them when ``n`` is None)."""
+    """Return about ``n`` positions drawn per class in proportion (all of them when ``n`` is None).
+
+    Parameters
+    ----------
+    labels : ndarray of int
+        Class of each object.
+    n : int or None
+        Objects wanted; every class keeps at least one.
+    seed : int
+        Seed of the draw.
+
+    Returns
+    -------
+    ndarray of int
+        Sorted positions.
+    """
     positions = np.arange(labels.size)
     if n is None or n >= labels.size:
         return positions

@@ -49,7 +49,25 @@ def stages(model: nn.Module) -> list[nn.Module]:
 
 
 def frozen_stages(model: nn.Module, recipe: Recipe) -> list[nn.Module]:
-    """Return the stages that ``recipe.freeze`` keeps fixed (all of them for -1)."""
+    """Return the stages that ``recipe.freeze`` keeps fixed (all of them for -1).
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        A network with ``blocks``.
+    recipe : Recipe
+        Gives ``freeze``.
+
+    Returns
+    -------
+    list of torch.nn.Module
+        The frozen stages, from the input up (empty for ``freeze == 0``).
+
+    Raises
+    ------
+    deepshadows.errors.InputError
+        If more stages are asked than the network has.
+    """
     if recipe.freeze == 0:
         return []
     parts = stages(model)
