@@ -7,7 +7,7 @@ class in a label column; other columns are ignored, except an optional ``split``
 * CSV (``.csv``): read as plain text with the :mod:`csv` module, UTF-8 (a byte-order mark is
   allowed), the first non-blank line not starting with ``#`` is the header;
 * the labelling page's own file (header ``id,label,time``, any extension): read by
-  :func:`deepshadows.labelling.labels.read_labels`, which replays its ``undo`` records and leaves
+  :func:`deepshadows.data.label_file.read_labels`, which replays its ``undo`` records and leaves
   out skipped objects;
 * anything astropy reads (``.ecsv``, ``.fits``, ``.fit``, ``.fits.gz``, ``.vot``, ``.parquet``,
   or a format astropy recognises).
@@ -35,6 +35,7 @@ import numpy as np
 from astropy.table import Table
 from astropy.utils.exceptions import AstropyWarning
 
+from deepshadows.data.label_file import read_labels
 from deepshadows.errors import InputError
 from deepshadows.tables import ASTROPY_FORMATS, catalog_format, catalog_suffixes
 
@@ -254,9 +255,6 @@ def _first_line(path: Path) -> str:
 
 def _page_table(path: Path) -> LabelTable:
     """Read the labelling page's file through its own reader (undo replayed, skips left out)."""
-    # Imported here: labelling is a higher layer than data; only this file format needs it.
-    from deepshadows.labelling.labels import read_labels
-
     labels = read_labels(path)
     return LabelTable(path, list(labels), np.array(list(labels.values()), dtype=np.int64))
 
