@@ -11,6 +11,7 @@ from typing import Any
 
 __all__ = [
     "atomic_path",
+    "check_input_file",
     "check_writable",
     "make_output_dir",
     "partial_path",
@@ -168,6 +169,39 @@ def write_json_atomic(path: str | os.PathLike[str], obj: Any) -> None:
     """
     with atomic_path(path) as tmp:
         tmp.write_text(json.dumps(obj, indent=2, sort_keys=True, default=str) + "\n")
+
+
+def check_input_file(path: str | os.PathLike[str], what: str, expected: str) -> Path:
+    """Return ``path`` if it is a non-empty file, else raise an error that names it.
+
+    Parameters
+    ----------
+    path : path-like
+        The input file.
+    what : str
+        What the file is, for the messages (``"catalogue"``, ``"label table"``).
+    expected : str
+        What a folder was expected to be instead (``"a CSV or FITS catalogue"``).
+
+    Returns
+    -------
+    pathlib.Path
+
+    Raises
+    ------
+    deepshadows.errors.InputError
+        If the file is missing, a folder or empty.
+    """
+    from deepshadows.errors import InputError
+
+    path = Path(path)
+    if not path.exists():
+        raise InputError(f"{path}: {what} not found")
+    if path.is_dir():
+        raise InputError(f"{path}: is a folder, expected {expected}")
+    if path.stat().st_size == 0:
+        raise InputError(f"{path}: the {what} is empty")
+    return path
 
 
 def check_writable(path: str | os.PathLike[str], *, overwrite: bool) -> Path:

@@ -76,7 +76,7 @@ def test_fits_catalogue(tmp_path: Path) -> None:
         ("id,ra,dec\na,1,2\n", {"label_column": "class"}, r"cat\.csv: no column 'class' \(--label-column\)"),
         ("id,ra,dec\na,1,2\n", {"ra_column": "alpha"}, r"no column 'alpha' \(--ra-column\)"),
         ("id,ra,dec\n", {}, r"cat\.csv: the catalogue has no data rows"),
-        ("", {}, r"cat\.csv: the catalogue file is empty"),
+        ("", {}, r"cat\.csv: the catalogue is empty"),
         ("id,ra,dec\n\xff\xfe\x00,1,2\n", {}, r"cat\.csv: cannot read the catalogue as CSV"),
     ],
 )

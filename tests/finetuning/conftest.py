@@ -4,13 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 import pytest
 import torch
 from tests.labelling.conftest import cutouts, model_dir, store, write_store
 from tests.transfer.test_transfer import SIZE
 
-from deepshadows.data import StoreWriter
 from deepshadows.models import create_model, save_model
 
 # The labelling tests' fixtures (a 40-row store of the "test" split, an untrained Table-1 model).
@@ -27,25 +25,7 @@ def small_resnet(seed: int = 0) -> torch.nn.Module:
 
 def write_train_store(path: Path, n: int, seed: int = 5) -> Path:
     """A store like ``write_store``'s, every row in the ``train`` split (what replay reads)."""
-    images, labels = cutouts(n, seed)
-    with StoreWriter(
-        path,
-        n_total=n,
-        feature_dtype=None,
-        truth_dtype=None,
-        attrs={"config": {}},
-        image_shape=(SIZE, SIZE, 3),
-    ) as writer:
-        writer.append(
-            {
-                "images": images,
-                "label": labels,
-                "kind": np.where(labels == 1, "lsbg", "type2"),
-                "subclass": np.where(labels == 1, "", "A"),
-                "id": np.array([f"sim-{i}" for i in range(n)]),
-            }
-        )
-        return writer.finalize(np.array(["train"] * n), split_fractions=None, split_seed=None)
+    return write_store(path, n, seed, split="train", prefix="sim")
 
 
 @pytest.fixture

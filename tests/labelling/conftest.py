@@ -17,7 +17,7 @@ from deepshadows.models import create_model, save_model
 cutouts = _transfer_cutouts
 
 
-def write_store(path: Path, n: int, seed: int = 1) -> Path:
+def write_store(path: Path, n: int, seed: int = 1, *, split: str = "test", prefix: str = "obj") -> Path:
     images, labels = cutouts(n, seed)
     with StoreWriter(
         path,
@@ -33,10 +33,10 @@ def write_store(path: Path, n: int, seed: int = 1) -> Path:
                 "label": labels,
                 "kind": np.where(labels == 1, "lsbg", "type2"),
                 "subclass": np.where(labels == 1, "", "A"),
-                "id": np.array([f"obj-{i}" for i in range(n)]),
+                "id": np.array([f"{prefix}-{i}" for i in range(n)]),
             }
         )
-        writer.finalize(np.array(["test"] * n), split_fractions=None, split_seed=None)
+        writer.finalize(np.array([split] * n), split_fractions=None, split_seed=None)
     return path
 
 

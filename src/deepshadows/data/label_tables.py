@@ -35,6 +35,7 @@ import numpy as np
 from astropy.table import Table
 from astropy.utils.exceptions import AstropyWarning
 
+from deepshadows._io import check_input_file
 from deepshadows.data.label_file import read_labels
 from deepshadows.errors import InputError
 from deepshadows.tables import ASTROPY_FORMATS, catalog_format, catalog_suffixes
@@ -225,13 +226,7 @@ def load_label_table(
     deepshadows.errors.InputError
         As :func:`read_label_table`, and for an ``ra`` or ``dec`` that is not a number.
     """
-    path = Path(path)
-    if not path.exists():
-        raise InputError(f"{path}: label table not found")
-    if path.is_dir():
-        raise InputError(f"{path}: is a folder, expected a label table (CSV, ECSV or FITS)")
-    if path.stat().st_size == 0:
-        raise InputError(f"{path}: the label table is empty")
+    path = check_input_file(path, "label table", "a label table (CSV, ECSV or FITS)")
     first = _first_line(path)
     if first == _PAGE_HEADER:
         return _page_table(path)

@@ -19,6 +19,7 @@ import numpy as np
 from astropy.table import Table
 from astropy.utils.exceptions import AstropyWarning
 
+from deepshadows._io import check_input_file
 from deepshadows.errors import InputError
 from deepshadows.tables import ASTROPY_FORMATS, catalog_format, catalog_suffixes
 
@@ -143,14 +144,7 @@ def read_table(path: str | os.PathLike[str]) -> Table:
     deepshadows.errors.InputError
         If the file is missing, a folder, empty or unreadable; the message names it.
     """
-    path = Path(path)
-    if not path.exists():
-        raise InputError(f"{path}: catalogue not found")
-    if path.is_dir():
-        raise InputError(f"{path}: is a folder, expected a CSV or FITS catalogue")
-    if path.stat().st_size == 0:
-        raise InputError(f"{path}: the catalogue file is empty")
-    return _read_table(path)
+    return _read_table(check_input_file(path, "catalogue", "a CSV or FITS catalogue"))
 
 
 def catalog_ids(table: Table, id_column: str | None) -> list[str]:
