@@ -122,3 +122,23 @@ def test_an_interrupted_finetune_resumes_exactly(store, resnet_dir, tmp_path, va
     assert resumed["best_epoch"] == straight["best_epoch"]
     a, b = load_model(tmp_path / "a")[0].state_dict(), load_model(tmp_path / "b")[0].state_dict()
     assert all(np.array_equal(a[k], b[k]) for k in a)
+
+
+def test_a_resumed_finetune_keeps_its_cross_validated_estimate(store, resnet_dir, tmp_path):
+    from deepshadows.labelling import finetune_from_labels
+
+    kwargs = {"epochs": 3, "batch_size": 8, "cv": 2}
+
+    def stop_after_one(row):
+        if row["epoch"] == 1:
+            raise _Interrupt
+
+    with pytest.raises(_Interrupt):
+        finetune_from_labels(resnet_dir, store, None, tmp_path / "b", progress=stop_after_one, **kwargs)
+    lines: list[str] = []
+    resumed = finetune_from_labels(
+        resnet_dir, store, None, tmp_path / "b", resume=True, log=lines.append, **kwargs
+    )
+    assert not any(line.startswith("cross-validating") for line in lines)
+    assert any("from before the interruption" in line for line in lines)
+    assert resumed["cv"] is not None and not list((tmp_path / "b").glob("finetune_cv*"))

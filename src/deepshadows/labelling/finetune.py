@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import copy
 import hashlib
+import json
 import os
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -54,6 +55,9 @@ from deepshadows.transfer.finetune import NOT_CARRIED, write_history
 __all__ = ["finetune_from_labels", "rows_of_labels"]
 
 CHECKPOINT = "finetune_checkpoint.pt"
+#: The cross-validated estimate, kept while the final fine-tuning runs so that a resumed run
+#: does not cross-validate again.
+CV_DONE = "finetune_cv.partial.json"
 
 
 def rows_of_labels(
@@ -288,7 +292,14 @@ def finetune_from_labels(
         )
     cv_summary = None
     n_small = int(np.bincount(classes, minlength=2).min()) if len(classes) else 0
-    if int(cv) >= 2 and n_small >= int(cv):
+    done = Path(out_dir) / CV_DONE
+    if resume and done.is_file() and (Path(out_dir) / CHECKPOINT).is_file():
+        cv_summary = json.loads(done.read_text(encoding="utf-8"))  # measured before the interruption
+        emit(
+            f"cross-validated estimate ({cv} folds, from before the interruption): "
+            f"accuracy {cv_summary['accuracy']['mean']:.3f}, AUC {cv_summary['auc']['mean']:.3f}"
+        )
+    elif int(cv) >= 2 and n_small >= int(cv):
         emit(f"cross-validating the recipe ({cv} folds, seed {seed}) ...")
         result = cross_validate(
             model,
@@ -304,6 +315,7 @@ def finetune_from_labels(
             progress=emit,
         )
         cv_summary = result.summary()["all"]
+        write_json_atomic(make_output_dir(out_dir) / CV_DONE, cv_summary)
         emit(
             f"cross-validated estimate ({cv} folds): accuracy {cv_summary['accuracy']['mean']:.3f}, "
             f"AUC {cv_summary['auc']['mean']:.3f}"
@@ -369,4 +381,5 @@ def finetune_from_labels(
     }
     write_json_atomic(out / "finetune.json", {**result, "provenance": provenance()})
     (out / CHECKPOINT).unlink(missing_ok=True)
+    (out / CV_DONE).unlink(missing_ok=True)
     return result
