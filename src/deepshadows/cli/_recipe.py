@@ -58,7 +58,7 @@ def recipe_options(function: _F) -> _F:
             "--freeze",
             type=int,
             default=None,
-            help="Leading stages kept fixed (-1: all; the dense layers train).",
+            help="Leading stages kept fixed (-1: all; the dense layers train) [paper 0, adamw 3].",
         ),
         click.option(
             "--augment",
@@ -70,6 +70,11 @@ def recipe_options(function: _F) -> _F:
             "--class-balance/--no-class-balance",
             default=None,
             help="Draw both classes equally often [paper no, adamw yes].",
+        ),
+        click.option(
+            "--bn-recalibrate/--no-bn-recalibrate",
+            default=None,
+            help="At the end, measure the batch-normalisation statistics on the real cutouts (AdaBN) [no].",
         ),
     )
     for option in reversed(options):

@@ -119,6 +119,7 @@ def transfer(
     freeze: int | None,
     augment: str | None,
     class_balance: bool | None,
+    bn_recalibrate: bool | None,
     curve: str,
     seed: int,
     n_boot: int,
@@ -138,6 +139,7 @@ def transfer(
         "freeze": freeze,
         "augment": augment,
         "class_balance": class_balance,
+        "bn_recalibrate": bn_recalibrate,
     }
 
     try:

@@ -143,6 +143,7 @@ def finetune(
     freeze: int | None,
     augment: str | None,
     class_balance: bool | None,
+    bn_recalibrate: bool | None,
     head_only: bool,
     replay: Path | None,
     replay_fraction: float | None,
@@ -159,9 +160,10 @@ def finetune(
 ) -> None:
     """Fine-tune RUN on your labelled cutouts, and print a cross-validated estimate first.
 
-    RUN is a run folder, a weight file or a released model (des, ls-dr10, hsc). The recipe is
-    the architecture's unless --recipe names another (adamw for the compact ResNet: AdamW,
-    warm-up and cosine decay, augmentation, class balance; paper for Table 1).
+    RUN is a run folder, a weight file or a released model (des-sim to start from simulations
+    alone; des, ls-dr10, ls-dr10-sim, hsc). The recipe is the architecture's unless --recipe
+    names another (adamw for the compact ResNet: AdamW, warm-up and cosine decay, the first
+    three stages frozen, augmentation, class balance, 40 epochs; paper for Table 1).
     """
     from deepshadows.labelling import finetune_from_labels
 
@@ -173,6 +175,7 @@ def finetune(
         "freeze": freeze,
         "augment": augment,
         "class_balance": class_balance,
+        "bn_recalibrate": bn_recalibrate,
         "replay_fraction": replay_fraction,
         "unlabelled_weight": unlabelled_weight,
         "confidence": confidence,
