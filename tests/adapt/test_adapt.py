@@ -89,3 +89,26 @@ def test_training_with_adaptation_records_the_alignment_and_its_configuration(tm
 def test_old_configurations_read_as_trained_without_augmentation():
     cfg = TrainConfig.from_dict({"epochs": 5})
     assert cfg.augment == "none"
+
+
+def test_semi_supervised_training_records_the_unlabelled_loss(tmp_path):
+    source = write_store(tmp_path / "source.h5", n=32, size=16)
+    sky = write_store(tmp_path / "sky.h5", n=16, size=16)
+    cfg = TrainConfig(epochs=2, batch_size=8, lr=1.0, seed=3, unlabelled=str(sky), confidence=0.5)
+    result = fit(source, tmp_path / "run", cfg, progress=False)
+    assert result["epochs_completed"] == 2
+    with (tmp_path / "run" / "history.csv").open(newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert all(float(row["train_unlabelled_loss"]) >= 0 for row in rows)
+    assert all(float(row["train_confident_fraction"]) == 1.0 for row in rows)  # every view at 0.5
+    config = json.loads((tmp_path / "run" / "config.json").read_text())
+    assert '"unlabelled": ' in json.dumps(config) and "sky.h5" in json.dumps(config)
+    with pytest.raises(InputError, match="--unlabelled and --adapt-to exclude each other"):
+        TrainConfig(unlabelled=str(sky), adapt_to=str(sky)).validate()
+    with pytest.raises(InputError, match="--unlabelled: .*cutouts of shape"):
+        fit(
+            source,
+            tmp_path / "bad",
+            TrainConfig(epochs=1, unlabelled=str(write_store(tmp_path / "big.h5", n=4, size=32))),
+            progress=False,
+        )

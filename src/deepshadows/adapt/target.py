@@ -30,22 +30,29 @@ class TargetBatches:
         (H, W, C) of the training cutouts; the target cutouts must match.
     seed : int, optional
         Seed of the order.
+    option : str, optional
+        The option that named the store, for error messages.
     """
 
     def __init__(
-        self, path: str | os.PathLike[str], image_shape: tuple[int, int, int], *, seed: int = 0
+        self,
+        path: str | os.PathLike[str],
+        image_shape: tuple[int, int, int],
+        *,
+        seed: int = 0,
+        option: str = "--adapt-to",
     ) -> None:
         with open_store(path) as store:
             n = len(store)
             if n == 0:
-                raise InputError(f"--adapt-to: {path}: the store holds no cutouts")
+                raise InputError(f"{option}: {path}: the store holds no cutouts")
             rows = np.arange(n)
             if n > _MAX_TARGET_ROWS:
                 rows = np.sort(np.random.default_rng(seed).choice(n, _MAX_TARGET_ROWS, replace=False))
             self.images = store.read_images(rows)
         if tuple(self.images.shape[1:]) != tuple(image_shape):
             raise InputError(
-                f"--adapt-to: {path}: cutouts of shape {tuple(self.images.shape[1:])}, "
+                f"{option}: {path}: cutouts of shape {tuple(self.images.shape[1:])}, "
                 f"but the training cutouts are {tuple(image_shape)}"
             )
         self.path = str(path)

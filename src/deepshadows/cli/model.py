@@ -116,6 +116,18 @@ def _echo_carried_calibration(sidecar: Path) -> None:
     help="Epochs over which the alignment weight rises from zero.",
 )
 @click.option(
+    "--unlabelled",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Store of unlabelled cutouts of the target sky: semi-supervised training (FixMatch).",
+)
+@click.option(
+    "--unlabelled-weight", type=float, default=1.0, show_default=True, help="Weight of the unlabelled loss."
+)
+@click.option(
+    "--confidence", type=float, default=0.95, show_default=True, help="Pseudo-label confidence threshold."
+)
+@click.option(
     "--calibration",
     type=click.Choice(["temperature", "platt", "isotonic", "none"]),
     default="temperature",
@@ -158,6 +170,9 @@ def train(
     adapt_loss: str,
     adapt_weight: float,
     adapt_warmup: int,
+    unlabelled: Path | None,
+    unlabelled_weight: float,
+    confidence: float,
     calibration: str,
     members: int,
     scheduler: str | None,
@@ -195,6 +210,9 @@ def train(
         adapt_loss=adapt_loss,
         adapt_weight=adapt_weight,
         adapt_warmup=adapt_warmup,
+        unlabelled=None if unlabelled is None else str(unlabelled),
+        unlabelled_weight=unlabelled_weight,
+        confidence=confidence,
         calibration=calibration,
     )
     trained = fit_ensemble(

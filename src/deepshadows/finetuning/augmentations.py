@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from deepshadows.augment import AugmentConfig
+from deepshadows.augment.views import STRONG, WEAK
 from deepshadows.errors import InputError
 
 __all__ = ["STRONG", "WEAK", "augmentation"]
@@ -10,18 +11,6 @@ __all__ = ["STRONG", "WEAK", "augmentation"]
 #: The eight flips and rotations only.
 _DIHEDRAL = AugmentConfig(
     max_shift=0, blur_fraction=0.0, gain=(1.0, 1.0), offset_sigma=0.0, noise_fraction=0.0
-)
-#: FixMatch's weak view of an unlabelled cutout: flips, rotations and a small shift.
-WEAK = AugmentConfig(max_shift=2, blur_fraction=0.0, gain=(1.0, 1.0), offset_sigma=0.0, noise_fraction=0.0)
-#: FixMatch's strong view: the rendering augmentations turned up (shift, blur, colour, noise).
-STRONG = AugmentConfig(
-    max_shift=4,
-    blur_fraction=0.5,
-    blur_sigma=(0.4, 1.6),
-    gain=(0.7, 1.4),
-    offset_sigma=3.0,
-    noise_fraction=0.6,
-    noise_sigma=(1.0, 6.0),
 )
 
 

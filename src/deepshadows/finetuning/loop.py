@@ -23,7 +23,6 @@ from pathlib import Path
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from deepshadows._device import autocast
@@ -35,7 +34,7 @@ from deepshadows.finetuning.recipe import Recipe
 from deepshadows.finetuning.streams import UnlabelledPool, labelled_order
 from deepshadows.models.preprocess import as_network_input
 from deepshadows.training.checkpoint import load_checkpoint, save_checkpoint
-from deepshadows.training.loop import batch_loss
+from deepshadows.training.loop import batch_loss, consistency_loss
 from deepshadows.training.schedule import lr_factor
 
 __all__ = ["fine_tune", "recalibrate_batch_norm"]
@@ -49,25 +48,6 @@ def _epoch_seed(seed: int, epoch: int, stream: int) -> int:
 
 def _squeeze(logits: torch.Tensor) -> torch.Tensor:
     return logits.squeeze(1) if logits.ndim == 2 and logits.shape[1] == 1 else logits
-
-
-def _consistency(weak: torch.Tensor, strong: torch.Tensor, confidence: float) -> tuple[torch.Tensor, ...]:
-    """FixMatch's loss on the strong view, the share of confident weak views, their LSBG share."""
-    weak = weak.detach().float()
-    strong = strong.float()
-    if weak.ndim == 1:
-        p = torch.sigmoid(weak)
-        pseudo = (p > 0.5).float()
-        mask = (torch.maximum(p, 1 - p) >= confidence).float()
-        loss = F.binary_cross_entropy_with_logits(strong, pseudo, reduction="none")
-        positive = (pseudo * mask).sum() / mask.sum().clamp(min=1)
-    else:
-        p = torch.softmax(weak, dim=1)
-        top, pseudo_k = p.max(dim=1)
-        mask = (top >= confidence).float()
-        loss = F.cross_entropy(strong, pseudo_k, reduction="none")
-        positive = ((pseudo_k == 1).float() * mask).sum() / mask.sum().clamp(min=1)
-    return (loss * mask).mean(), mask.mean(), positive
 
 
 def _penalty(model: nn.Module, optimizer: torch.optim.Optimizer, like: torch.Tensor) -> torch.Tensor:
@@ -173,7 +153,9 @@ class _Run:
                 sums["n"] += n_x
             if self.unlabelled is not None:
                 m = self.n_unlabelled
-                u_loss, mask, positive = _consistency(logits[n_x : n_x + m], logits[n_x + m :], r.confidence)
+                u_loss, mask, positive = consistency_loss(
+                    logits[n_x : n_x + m], logits[n_x + m :], r.confidence
+                )
                 objective = objective + r.unlabelled_weight * u_loss
                 sums["u_loss"] += float(u_loss.detach())
                 sums["mask"] += float(mask)

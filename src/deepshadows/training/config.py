@@ -139,6 +139,14 @@ class TrainConfig:
         None: the architecture's default.
     warmup_epochs : int or None
         Epochs of linear warm-up of the cosine schedule. None: the architecture's default.
+    unlabelled : str or None
+        A store of unlabelled cutouts of the target sky for semi-supervised training: every
+        step adds FixMatch's consistency loss on as many unlabelled cutouts as the batch holds
+        (:func:`deepshadows.training.loop.consistency_loss`). Not with ``adapt_to``.
+    unlabelled_weight : float
+        Weight of that loss.
+    confidence : float
+        Its pseudo-label threshold.
     """
 
     epochs: int = 100
@@ -163,6 +171,9 @@ class TrainConfig:
     weight_decay: float | None = None
     schedule: str | None = None
     warmup_epochs: int | None = None
+    unlabelled: str | None = None
+    unlabelled_weight: float = 1.0
+    confidence: float = 0.95
 
     def __post_init__(self) -> None:
         defaults = optimizer_defaults(self.model if self.model in list_models() else PAPER_MODEL)
@@ -218,6 +229,13 @@ class TrainConfig:
                 f"--calibration: must be one of {', '.join(CALIBRATION_METHODS)}, got {self.calibration!r}"
             )
         self._validate_optimizer()
+        if self.unlabelled is not None and self.adapt_to is not None:
+            raise InputError("--unlabelled and --adapt-to exclude each other; give one")
+        weight = self.unlabelled_weight
+        if not _is_number(weight) or not math.isfinite(weight) or weight < 0:
+            raise InputError(f"--unlabelled-weight: must be a finite number >= 0, got {weight!r}")
+        if not _is_number(self.confidence) or not 0.5 <= self.confidence <= 1.0:
+            raise InputError(f"--confidence: must lie in [0.5, 1], got {self.confidence!r}")
         if self.calibration in BINARY_ONLY_METHODS and self.num_classes != 1:
             raise InputError(
                 f"--calibration {self.calibration}: applies to binary models (--classes 1), got "

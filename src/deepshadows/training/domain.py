@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from deepshadows.adapt import FeatureAlignment, TargetBatches
-from deepshadows.augment import Augmenter, augment_config
+from deepshadows.augment import STRONG, WEAK, Augmenter, augment_config
 from deepshadows.training.config import TrainConfig
 
 # Internal to the training package.
@@ -23,6 +23,8 @@ class DomainTools:
     augmenter: Augmenter | None
     target: TargetBatches | None
     alignment: FeatureAlignment | None
+    unlabelled: TargetBatches | None = None
+    views: tuple[Augmenter, Augmenter] | None = None
 
     @classmethod
     def for_run(cls, cfg: TrainConfig, image_shape: tuple[int, int, int]) -> DomainTools:
@@ -33,7 +35,11 @@ class DomainTools:
         if cfg.adapt_to is not None:
             target = TargetBatches(cfg.adapt_to, image_shape, seed=cfg.seed)
             alignment = FeatureAlignment(cfg.adapt_loss)
-        return cls(augmenter, target, alignment)
+        unlabelled = views = None
+        if cfg.unlabelled is not None:
+            unlabelled = TargetBatches(cfg.unlabelled, image_shape, seed=cfg.seed, option="--unlabelled")
+            views = (Augmenter(WEAK, cfg.seed), Augmenter(STRONG, cfg.seed))
+        return cls(augmenter, target, alignment, unlabelled, views)
 
     def start_epoch(self, seed: int) -> None:
         """Re-seed every random draw from the epoch's seed (a resumed run repeats them)."""
@@ -42,6 +48,11 @@ class DomainTools:
             self.augmenter.reseed(int(streams[0]))
         if self.target is not None:
             self.target.reseed(int(streams[1]))
+        if self.unlabelled is not None and self.views is not None:
+            more = np.random.SeedSequence([seed, 1]).generate_state(3, dtype=np.uint64)
+            self.unlabelled.reseed(int(more[0]))
+            self.views[0].reseed(int(more[1]))
+            self.views[1].reseed(int(more[2]))
 
     def augment(self, batches: Iterator[tuple[Any, Any]]) -> Iterator[tuple[Any, Any]]:
         """Yield the training batches augmented (unchanged when augmentation is off)."""
@@ -53,6 +64,10 @@ class DomainTools:
 
     def loop_arguments(self, batch_size: int) -> dict[str, Any]:
         """Keyword arguments of :func:`deepshadows.training.loop.train_one_epoch` for adaptation."""
+        if self.unlabelled is not None and self.views is not None:
+            weak, strong = self.views
+            pairs = ((weak(u), strong(u)) for u in self.unlabelled.batches(batch_size))
+            return {"unlabelled_views": pairs}
         if self.target is None or self.alignment is None:
             return {}
         return {

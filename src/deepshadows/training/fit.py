@@ -7,7 +7,9 @@ A run folder holds:
 ``history.csv``
     One row per epoch: ``epoch``, ``train_loss``, ``train_accuracy``, ``val_loss``,
     ``val_accuracy``, ``seconds``, ``train_total_loss`` (data loss plus L2 penalty) and
-    ``train_alignment`` (the domain-adaptation loss per step; empty without ``adapt_to``).
+    ``train_alignment`` (the domain-adaptation loss per step; empty without ``adapt_to``),
+    ``train_unlabelled_loss`` and ``train_confident_fraction`` (semi-supervised training;
+    empty without ``unlabelled``).
 ``training_history.png``
     Accuracy and loss against epoch (as Fig. 3 of the paper).
 ``model.safetensors``, ``model.json``
@@ -147,6 +149,8 @@ def _train_epoch(
             precision=precision,
             scaler=scaler,
             alignment_weight=cfg.adapt_weight * _warmup(epoch, cfg.adapt_warmup),
+            unlabelled_weight=cfg.unlabelled_weight,
+            confidence=cfg.confidence,
             **tools.loop_arguments(cfg.batch_size),
         )
     finally:
@@ -163,6 +167,7 @@ def _train_epoch(
         "seconds": time.perf_counter() - t0,
         "train_total_loss": train["total_loss"],
         **({"train_alignment": train["alignment"]} if "alignment" in train else {}),
+        **{f"train_{k}": train[k] for k in ("unlabelled_loss", "confident_fraction") if k in train},
     }
 
 

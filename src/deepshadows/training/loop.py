@@ -22,7 +22,7 @@ from torch import nn
 from deepshadows._device import autocast
 from deepshadows.models.preprocess import as_network_input
 
-__all__ = ["batch_loss", "evaluate_loss", "train_one_epoch"]
+__all__ = ["batch_loss", "consistency_loss", "evaluate_loss", "train_one_epoch"]
 
 Batch = tuple[Any, Any]
 
@@ -62,6 +62,46 @@ def batch_loss(logits: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, tor
     return loss, (predicted == y).sum()
 
 
+def consistency_loss(
+    weak: torch.Tensor, strong: torch.Tensor, confidence: float
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Return FixMatch's loss on unlabelled cutouts, with its confident share and LSBG share.
+
+    Parameters
+    ----------
+    weak, strong : torch.Tensor
+        Logits of the weak and the strong view of the same cutouts, shape (B,) for one output
+        or (B, K) for K classes.
+    confidence : float
+        A weak view's prediction becomes a pseudo-label where the probability of its class is
+        at least this.
+
+    Returns
+    -------
+    loss : torch.Tensor
+        Mean over the batch of the strong view's cross-entropy with the pseudo-label, zero
+        where the weak view is not confident.
+    confident : torch.Tensor
+        Share of confident weak views.
+    lsbg : torch.Tensor
+        Share of LSBGs (class 1) among the confident pseudo-labels.
+    """
+    weak = weak.detach().float()
+    strong = strong.float()
+    if weak.ndim == 1:
+        p = torch.sigmoid(weak)
+        pseudo = (p > 0.5).float()
+        mask = (torch.maximum(p, 1 - p) >= confidence).float()
+        loss = F.binary_cross_entropy_with_logits(strong, pseudo, reduction="none")
+        positive = pseudo
+    else:
+        top, pseudo_k = torch.softmax(weak, dim=1).max(dim=1)
+        mask = (top >= confidence).float()
+        loss = F.cross_entropy(strong, pseudo_k, reduction="none")
+        positive = (pseudo_k == 1).float()
+    return (loss * mask).mean(), mask.mean(), (positive * mask).sum() / mask.sum().clamp(min=1)
+
+
 def _aligned_forward(
     model: nn.Module,
     x: torch.Tensor,
@@ -97,6 +137,9 @@ def train_one_epoch(
     target_batches: Iterator[Any] | None = None,
     alignment: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None = None,
     alignment_weight: float = 1.0,
+    unlabelled_views: Iterator[tuple[torch.Tensor, torch.Tensor]] | None = None,
+    unlabelled_weight: float = 1.0,
+    confidence: float = 0.95,
 ) -> dict[str, float]:
     """Train for one pass over ``batches``.
 
@@ -129,6 +172,12 @@ def train_one_epoch(
         added to the objective with ``alignment_weight``.
     alignment_weight : float, optional
         Weight of the alignment loss.
+    unlabelled_views : iterator, optional
+        Endless pairs of network input, the weak and the strong view of the same unlabelled
+        cutouts: each step adds :func:`consistency_loss` on them with ``unlabelled_weight``
+        (semi-supervised training; not with ``alignment``).
+    unlabelled_weight, confidence : float, optional
+        Weight of that loss and its pseudo-label threshold.
 
     Returns
     -------
@@ -136,7 +185,8 @@ def train_one_epoch(
         ``loss`` (mean data loss per image), ``total_loss`` (mean of data loss plus L2 penalty
         per image, the minimised objective), ``l2_penalty`` (mean penalty per step),
         ``accuracy`` (with dropout and batch statistics active, as Keras reports it), ``n``
-        (images seen) and, with ``alignment``, ``alignment`` (its mean per step).
+        (images seen), with ``alignment``, ``alignment`` (its mean per step) and, with
+        ``unlabelled_views``, ``unlabelled_loss`` and ``confident_fraction`` (means per step).
 
     Raises
     ------
@@ -148,19 +198,32 @@ def train_one_epoch(
     folded = bool(getattr(optimizer, "folds_l2_penalty", False))
     adapting = alignment is not None and target_batches is not None
     loss_sum = total_sum = penalty_sum = correct = None
-    align_sum = 0.0
+    align_sum = unlabelled_sum = confident_sum = 0.0
     n = steps = 0
     for batch in batches:
         x, y = _to_device(batch, device)
         target = as_network_input(next(target_batches), device) if adapting else None
+        views = None
+        if unlabelled_views is not None:
+            views = [as_network_input(v, device) for v in next(unlabelled_views)]
         with autocast(device, precision):
             if target is not None:
                 logits, aligned = _aligned_forward(model, x, target, alignment)
+            elif views is not None:
+                b, u = x.shape[0], views[0].shape[0]
+                every = model(torch.cat([x, *views]))
+                every = every.squeeze(1) if every.ndim == 2 and every.shape[1] == 1 else every
+                logits, weak, strong = every[:b], every[b : b + u], every[b + u :]
             else:
                 logits = model(x)
         loss, right = batch_loss(logits, y)
         penalty = None if folded else _penalty(model, loss)
         objective = loss if penalty is None else loss + penalty
+        if views is not None:
+            u_loss, confident, _ = consistency_loss(weak, strong, confidence)
+            objective = objective + unlabelled_weight * u_loss
+            unlabelled_sum += float(u_loss.detach())
+            confident_sum += float(confident)
         if adapting:
             aligned = aligned.float()
             objective = objective + alignment_weight * aligned
@@ -198,6 +261,9 @@ def train_one_epoch(
     }
     if adapting:
         result["alignment"] = align_sum / steps
+    if unlabelled_views is not None:
+        result["unlabelled_loss"] = unlabelled_sum / steps
+        result["confident_fraction"] = confident_sum / steps
     return result
 
 

@@ -25,6 +25,8 @@ HISTORY_COLUMNS: tuple[str, ...] = (
     "seconds",
     "train_total_loss",
     "train_alignment",
+    "train_unlabelled_loss",
+    "train_confident_fraction",
 )
 #: Files that make a folder a training run.
 RUN_FILES: tuple[str, ...] = (
