@@ -18,6 +18,7 @@ the catalogue's own format (:mod:`deepshadows.fetch.output`).
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from pathlib import Path
 
 from astropy.table import Table
@@ -26,6 +27,7 @@ from deepshadows.errors import InputError
 
 __all__ = [
     "ASTROPY_FORMATS",
+    "find_column_name",
     "TABLE_FORMATS",
     "catalog_format",
     "catalog_suffixes",
@@ -152,3 +154,48 @@ def write_astropy(table: Table, path: str | os.PathLike[str], fmt: str) -> None:
         if isinstance(value, str | int | float | bool):
             votable.resources[0].infos.append(Info(name=str(key), value=str(value)))
     votable.to_xml(str(path))
+
+
+def find_column_name(
+    names: Sequence[str],
+    given: str | None,
+    aliases: Sequence[str],
+    *,
+    path: str | os.PathLike[str],
+    option: str,
+) -> str | None:
+    """Return a table's column: the one the user named (any case), or the first alias present.
+
+    Parameters
+    ----------
+    names : sequence of str
+        The table's column names.
+    given : str or None
+        The name the user gave, matched exactly first, then case-insensitively.
+    aliases : sequence of str
+        Lower-case names tried in order when nothing was given.
+    path : path-like
+        The table's file, for the message.
+    option : str
+        The option that names the column (``--ra-column``), for the message.
+
+    Returns
+    -------
+    str or None
+        The column's name as the table spells it; None when no alias is present.
+
+    Raises
+    ------
+    deepshadows.errors.InputError
+        If a given name is not a column; the message lists the columns.
+    """
+    lower = {name.lower(): name for name in reversed(names)}
+    if given is not None:
+        if given in names:
+            return given
+        if given.lower() in lower:
+            return lower[given.lower()]
+        raise InputError(
+            f"{path}: no column {given!r} ({option}); the columns are {', '.join(names) or 'none'}"
+        )
+    return next((lower[alias] for alias in aliases if alias in lower), None)

@@ -38,7 +38,7 @@ from astropy.utils.exceptions import AstropyWarning
 from deepshadows._io import check_input_file
 from deepshadows.data.label_file import read_labels
 from deepshadows.errors import InputError
-from deepshadows.tables import ASTROPY_FORMATS, catalog_format, catalog_suffixes
+from deepshadows.tables import ASTROPY_FORMATS, catalog_format, catalog_suffixes, find_column_name
 
 if TYPE_CHECKING:
     from deepshadows.data.store import Store
@@ -345,16 +345,7 @@ def _find(
     path: Path, names: Sequence[str], given: str | None, aliases: Sequence[str], what: str
 ) -> str | None:
     """Return the column named ``given`` (any case) or the first alias present; None if absent."""
-    lower = {name.lower(): name for name in reversed(names)}
-    if given is not None:
-        if given in names:
-            return given
-        if given.lower() in lower:
-            return lower[given.lower()]
-        raise InputError(
-            f"{path}: no column {given!r} ({what}_column); the columns are {', '.join(names) or 'none'}"
-        )
-    return next((lower[alias] for alias in aliases if alias in lower), None)
+    return find_column_name(names, given, aliases, path=path, option=f"{what}_column")
 
 
 def _build(

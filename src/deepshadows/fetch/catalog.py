@@ -21,7 +21,7 @@ from astropy.utils.exceptions import AstropyWarning
 
 from deepshadows._io import check_input_file
 from deepshadows.errors import InputError
-from deepshadows.tables import ASTROPY_FORMATS, catalog_format, catalog_suffixes
+from deepshadows.tables import ASTROPY_FORMATS, catalog_format, catalog_suffixes, find_column_name
 
 __all__ = ["BadRow", "Catalog", "CatalogRow", "catalog_ids", "find_column", "read_catalog", "read_table"]
 
@@ -209,18 +209,9 @@ def find_column(table: Table, path: str | os.PathLike[str], what: str, given: st
         If a given column is absent, or no ``ra`` or ``dec`` column is found.
     """
     names = list(table.colnames)
-    lower = {n.lower(): n for n in names}
-    if given is not None:
-        if given in names:
-            return given
-        if given.lower() in lower:
-            return lower[given.lower()]
-        raise InputError(
-            f"{path}: no column {given!r} ({_OPTIONS[what]}); the columns are {', '.join(names) or 'none'}"
-        )
-    for candidate in DEFAULT_COLUMNS.get(what, ()):
-        if candidate in lower:
-            return lower[candidate]
+    found = find_column_name(names, given, DEFAULT_COLUMNS.get(what, ()), path=path, option=_OPTIONS[what])
+    if found is not None:
+        return found
     if what in ("ra", "dec"):
         raise InputError(
             f"{path}: no {what} column (looked for {', '.join(DEFAULT_COLUMNS[what])}, any case); "
