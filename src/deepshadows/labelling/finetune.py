@@ -52,46 +52,12 @@ from deepshadows.models import load_model, save_model
 from deepshadows.predict.batch import logits_to_probabilities, predict_logits
 from deepshadows.transfer.finetune import NOT_CARRIED, write_history
 
-__all__ = ["finetune_from_labels", "rows_of_labels"]
+__all__ = ["finetune_from_labels"]
 
 CHECKPOINT = "finetune_checkpoint.pt"
 #: The cross-validated estimate, kept while the final fine-tuning runs so that a resumed run
 #: does not cross-validate again.
 CV_DONE = "finetune_cv.partial.json"
-
-
-def rows_of_labels(
-    store_ids: np.ndarray, labels: dict[str, int], *, source: str = "labels"
-) -> tuple[np.ndarray, np.ndarray]:
-    """Return the store rows and classes of labelled ids.
-
-    Parameters
-    ----------
-    store_ids : ndarray of str
-        Ids of the store, by row.
-    labels : dict
-        Class of each labelled id.
-    source : str, optional
-        Name of the label file, for the error message.
-
-    Returns
-    -------
-    rows : ndarray of int
-        Store rows, in the order of ``labels``.
-    classes : ndarray of int
-        Their classes.
-
-    Raises
-    ------
-    deepshadows.errors.InputError
-        If an id is not in the store.
-    """
-    where = {str(k): i for i, k in enumerate(store_ids)}
-    missing = [k for k in labels if k not in where]
-    if missing:
-        raise InputError(f"{source}: {len(missing)} id(s) not in the store, first {missing[0]!r}")
-    rows = np.array([where[k] for k in labels], dtype=np.int64)
-    return rows, np.array(list(labels.values()), dtype=np.int64)
 
 
 def _split(classes: np.ndarray, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
