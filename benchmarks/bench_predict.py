@@ -29,7 +29,7 @@ import torch
 
 from deepshadows._device import cpu_supports_bf16
 from deepshadows.data import StoreWriter, make_splits, open_store
-from deepshadows.evaluation.metrics import binary_metrics
+from deepshadows.metrics.scores import binary_metrics
 from deepshadows.models import create_model, load_model, save_model
 from deepshadows.predict import logits_to_probabilities, predict, predict_logits
 

@@ -20,7 +20,7 @@ import torch
 
 from deepshadows._device import cpu_supports_bf16
 from deepshadows.data import open_store
-from deepshadows.evaluation.metrics import binary_metrics
+from deepshadows.metrics.scores import binary_metrics
 from deepshadows.models import create_model
 from deepshadows.predict import predict_logits
 from deepshadows.training.fit import TrainConfig, make_optimizer

@@ -25,12 +25,12 @@ import numpy as np
 from deepshadows._device import resolve_device, resolve_precision
 from deepshadows._io import make_output_dir, write_json_atomic
 from deepshadows._provenance import provenance
-from deepshadows.data.store import open_store
 from deepshadows.errors import InputError
-from deepshadows.evaluation.metrics import binary_metrics
 from deepshadows.finetuning import default_recipe, fine_tune, load_replay
+from deepshadows.metrics.scores import binary_metrics
 from deepshadows.models import load_model
-from deepshadows.predict.batch import logits_to_probabilities, predict_logits
+from deepshadows.models.forward import logits_to_probabilities, predict_logits
+from deepshadows.store.reader import open_store
 from deepshadows.transfer import choose_samples
 
 

@@ -22,7 +22,7 @@ import numpy as np
 from PIL import Image
 from threadpoolctl import threadpool_limits
 
-from deepshadows.data.calibration import REAL_TARGETS, cutout_statistics, format_statistic
+from deepshadows.domain.realism import REAL_TARGETS, cutout_statistics, format_statistic
 from deepshadows.simulate import CutoutSpec, simulate_cutout
 from deepshadows.simulate.noise import add_noise
 from deepshadows.surveys import BANDS, DES, Survey

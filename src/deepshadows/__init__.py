@@ -36,7 +36,7 @@ _API: dict[str, str] = {
     "TrainConfig": "deepshadows.training",  # train
     "fit": "deepshadows.training",  # train
     "evaluate_run": "deepshadows.evaluation.run",  # evaluate
-    "calibrate_run": "deepshadows.calibration.run",  # calibrate
+    "calibrate_run": "deepshadows.evaluation.calibrate",  # calibrate
     "classify": "deepshadows.predict",  # predict
     "load_model": "deepshadows.models",  # (any model, or "des"/"hsc")
     "run_baselines": "deepshadows.baselines",  # baselines

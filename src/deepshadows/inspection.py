@@ -9,14 +9,14 @@ from typing import Any
 import numpy as np
 
 from deepshadows._io import write_json_atomic
-from deepshadows.data.calibration import (
+from deepshadows.domain.realism import (
     compare_to_real,
     comparison_markdown,
     cutout_statistics,
     plot_calibration,
     reference_note,
 )
-from deepshadows.data.store import open_store
+from deepshadows.store.reader import open_store
 from deepshadows.viz import contact_sheet, feature_distributions
 
 __all__ = ["calibration_summary", "default_summary_dir", "inspect_store"]

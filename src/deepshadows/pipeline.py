@@ -8,10 +8,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from deepshadows.data.store import open_store
 from deepshadows.errors import InputError
 from deepshadows.inspection import inspect_store
 from deepshadows.simulate import SimConfig, make_dataset
+from deepshadows.store.reader import open_store
 
 __all__ = ["run_demo"]
 

@@ -8,16 +8,59 @@ can build a variant with :func:`dataclasses.replace` instead of editing code.
 from __future__ import annotations
 
 import dataclasses
+import functools
 from dataclasses import dataclass, field
+
+import numpy as np
 
 from deepshadows.errors import InputError
 
-__all__ = ["BANDS", "RGB_BANDS", "Survey", "DES", "HSC", "LS_DR9", "LS_DR10", "SURVEYS", "get_survey"]
+__all__ = [
+    "BANDS",
+    "RGB_BANDS",
+    "Survey",
+    "DES",
+    "HSC",
+    "LS_DR9",
+    "LS_DR10",
+    "SURVEYS",
+    "correlation_kernel",
+    "get_survey",
+    "pixel_sigma_factor",
+]
 
 #: Bands rendered for every cutout (the i band feeds the SourceExtractor-style features only).
 BANDS: tuple[str, ...] = ("g", "r", "i", "z")
 #: Bands the viewer maps to the (R, G, B) channels, in that order: z -> R, r -> G, g -> B.
 RGB_BANDS: tuple[str, ...] = ("z", "r", "g")
+
+
+@functools.lru_cache(maxsize=16)
+def correlation_kernel(sigma_px: float) -> np.ndarray:
+    """Return the 3-tap, unit-sum, sampled Gaussian kernel of width ``sigma_px`` pixels (1-D)."""
+    if sigma_px <= 0:
+        return np.array([0.0, 1.0, 0.0])
+    side = np.exp(-0.5 / sigma_px**2)
+    kernel = np.array([side, 1.0, side])
+    return kernel / kernel.sum()
+
+
+def pixel_sigma_factor(sigma_px: float) -> float:
+    """Per-pixel noise of correlated noise in units of the white-noise-equivalent sigma.
+
+    Parameters
+    ----------
+    sigma_px : float
+        Width in pixels of the correlating Gaussian, as in :func:`add_noise` (0: white noise).
+
+    Returns
+    -------
+    float
+        ``sum(kernel**2)`` of the separable 3 x 3 kernel: 1 for white noise, below 1 otherwise.
+        Multiply a survey's ``noise_sigma`` by it to get the per-pixel standard deviation.
+    """
+    kernel = correlation_kernel(sigma_px)
+    return float((kernel**2).sum())  # 2-D separable: sqrt((sum k^2)^2)
 
 
 @dataclass(frozen=True)
@@ -97,8 +140,6 @@ class Survey:
 
     def pixel_noise(self) -> dict[str, float]:
         """Per-pixel standard deviation of the (correlated) sky noise per band, nanomaggies."""
-        from deepshadows.simulate.noise import pixel_sigma_factor
-
         factor = pixel_sigma_factor(self.noise_correlation)
         return {band: sigma * factor for band, sigma in self.noise_sigma.items()}
 

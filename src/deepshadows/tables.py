@@ -17,11 +17,16 @@ the catalogue's own format (:mod:`deepshadows.fetch.output`).
 
 from __future__ import annotations
 
+import csv
 import os
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
+import numpy as np
 from astropy.table import Table
+from astropy.utils.exceptions import AstropyWarning
 
 from deepshadows.errors import InputError
 
@@ -31,6 +36,8 @@ __all__ = [
     "TABLE_FORMATS",
     "catalog_format",
     "catalog_suffixes",
+    "read_csv_cells",
+    "read_table_cells",
     "table_format",
     "write_astropy",
 ]
@@ -199,3 +206,112 @@ def find_column_name(
             f"{path}: no column {given!r} ({option}); the columns are {', '.join(names) or 'none'}"
         )
     return next((lower[alias] for alias in aliases if alias in lower), None)
+
+
+def read_csv_cells(path: Path, what: str = "table") -> tuple[list[str], list[list[str]], list[int]]:
+    """Return the header, the cells by column and the line of each row of a plain CSV file.
+
+    Blank lines and lines starting with ``#`` are skipped; every row must have as many values as
+    the header. ``what`` names the file in error messages ("label table", "catalogue").
+
+    Parameters
+    ----------
+    path : pathlib.Path
+        The CSV file.
+    what : str, optional
+        What the file is, for error messages.
+
+    Returns
+    -------
+    header : list of str
+        The column names, stripped.
+    columns : list of list of str
+        The cells of each column.
+    rows : list of int
+        The line number of each data row in the file.
+
+    Raises
+    ------
+    deepshadows.errors.InputError
+        If the file is not UTF-8 CSV, has no header or a row of the wrong length; the message
+        names the file and the line.
+    """
+    header: list[str] | None = None
+    records: list[list[str]] = []
+    rows: list[int] = []
+    try:
+        with path.open(newline="", encoding="utf-8-sig") as fh:
+            reader = csv.reader(fh)
+            for record in reader:
+                if not any(cell.strip() for cell in record) or record[0].lstrip().startswith("#"):
+                    continue
+                if header is None:
+                    header = [cell.strip() for cell in record]
+                    continue
+                if len(record) != len(header):
+                    raise InputError(
+                        f"{path}: row {reader.line_num}: {len(record)} value(s), but the header "
+                        f"names {len(header)} column(s)"
+                    )
+                records.append(record)
+                rows.append(reader.line_num)
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{path}: not a UTF-8 text file; a .csv {what} must be CSV text") from exc
+    except csv.Error as exc:
+        raise InputError(f"{path}: cannot read as CSV ({exc})") from exc
+    if header is None:
+        raise InputError(f"{path}: the {what} has no header line")
+    columns = [[record[k] for record in records] for k in range(len(header))]
+    return header, columns, rows
+
+
+def read_table_cells(
+    path: Path, fmt: str | None, what: str = "table"
+) -> tuple[list[str], list[list[Any]], list[int]]:
+    """Return the column names, the cells by column and the data row numbers of a table file.
+
+    Columns of more than one value per row are left out; masked cells are None.
+
+    Parameters
+    ----------
+    path : pathlib.Path
+        The table file (FITS, ECSV, VOTable, ...).
+    fmt : str or None
+        The astropy format, or None to let astropy identify it.
+    what : str, optional
+        What the file is, for error messages.
+
+    Returns
+    -------
+    names : list of str
+        The column names.
+    columns : list of list
+        The cells of each column as Python objects.
+    rows : list of int
+        The data row numbers, from 1.
+
+    Raises
+    ------
+    deepshadows.errors.InputError
+        If astropy cannot read the file; the message names it.
+    """
+    try:
+        with warnings.catch_warnings():
+            # Unit strings and similar metadata problems do not matter for labels.
+            warnings.simplefilter("ignore", AstropyWarning)
+            table = Table.read(path, format=fmt) if fmt else Table.read(path)
+    except Exception as exc:  # astropy raises many kinds for unreadable input
+        detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise InputError(
+            f"{path}: cannot read the {what} ({detail}); use CSV, ECSV or FITS, a file ending "
+            f"in {', '.join(catalog_suffixes())}"
+        ) from exc
+    names = [name for name in table.colnames if table[name].ndim == 1]
+    return names, [_cells(table[name]) for name in names], list(range(1, len(table) + 1))
+
+
+def _cells(column: Any) -> list[Any]:
+    """Return a table column's values as Python objects, None where masked."""
+    values = np.asarray(column).tolist()
+    mask = np.ma.getmaskarray(column)
+    return [None if masked else value for value, masked in zip(values, mask.tolist(), strict=True)]

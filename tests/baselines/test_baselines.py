@@ -90,7 +90,7 @@ def test_saved_models_reload_without_pickle_and_score_the_same(paper_run: dict, 
         assert meta["model"] == kind and len(meta["features"]) == 19
         scores = positive_scores(pipeline, x)
         stored = paper_run["models"][kind]["evaluation"]["metrics"]
-        from deepshadows.evaluation.metrics import binary_metrics
+        from deepshadows.metrics.scores import binary_metrics
 
         with open_store(simulated) as store:
             y = store.labels[store.indices("test")]

@@ -208,7 +208,7 @@ def test_calibrate_platt_then_predict_prints_the_interval(trained_run, small_sto
 
 
 def test_calibrate_on_a_label_table_or_a_npz(trained_run, small_store, tmp_path, capsys):
-    from deepshadows.data.store import open_store
+    from deepshadows.store.reader import open_store
 
     with open_store(small_store) as store:
         rows = np.flatnonzero(store.labels >= 0)[:30]

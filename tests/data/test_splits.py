@@ -3,8 +3,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from deepshadows.data.splits import check_split_fractions, make_splits
 from deepshadows.errors import InputError
+from deepshadows.store.splits import check_split_fractions, make_splits
 
 NAMES = (b"train", b"val", b"test")
 

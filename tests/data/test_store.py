@@ -461,7 +461,7 @@ def test_resume_salvages_a_partial_that_no_longer_opens_for_writing(
     tmp_path: Path, store_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A kill during a metadata flush can leave a file HDF5 refuses to open for writing."""
-    import deepshadows.data.store as store_module
+    import deepshadows.store.reader as store_module
 
     path = tmp_path / "sims.h5"
     with writer(path) as w:

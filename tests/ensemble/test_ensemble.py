@@ -16,7 +16,6 @@ from tests.ensemble.conftest import CFG, TRAIN_OPTIONS
 
 from deepshadows.calibration import read_calibration
 from deepshadows.cli.main import cli
-from deepshadows.data.store import open_store
 from deepshadows.ensemble import (
     EnsembleModule,
     combine_member_logits,
@@ -27,9 +26,10 @@ from deepshadows.ensemble import (
 from deepshadows.errors import InputError
 from deepshadows.evaluation.run import evaluate_run
 from deepshadows.models import load_model
+from deepshadows.models.forward import predict_logits
 from deepshadows.predict import predict
-from deepshadows.predict.batch import predict_logits
 from deepshadows.predict.partitions import Partition, classify_partition
+from deepshadows.store.reader import open_store
 from deepshadows.training import TrainConfig, fit
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")

@@ -9,14 +9,14 @@ import numpy as np
 import pytest
 import torch
 
-from deepshadows.data.store import open_store
 from deepshadows.ensemble import EnsembleModule, read_ensemble_description
 from deepshadows.errors import InputError
 from deepshadows.explain import ensemble_gradcam, explain_run, gradcam
 from deepshadows.export import export_half, export_onnx
 from deepshadows.models import load_model
+from deepshadows.models.forward import predict_logits
 from deepshadows.predict import predict
-from deepshadows.predict.batch import predict_logits
+from deepshadows.store.reader import open_store
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
@@ -75,7 +75,8 @@ def test_gradcam_averages_the_members(ensemble: Path, store: Path, tmp_path: Pat
 def test_calibrate_refits_the_ensemble(ensemble: Path, store: Path, tmp_path: Path) -> None:
     import shutil
 
-    from deepshadows.calibration import calibrate_run, read_calibration
+    from deepshadows.calibration import read_calibration
+    from deepshadows.evaluation.calibrate import calibrate_run
 
     copy = tmp_path / "copy"
     shutil.copytree(ensemble, copy)

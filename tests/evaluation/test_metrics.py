@@ -25,7 +25,7 @@ from deepshadows.evaluation import (
     reduce_to_binary,
     roc_band,
 )
-from deepshadows.evaluation import bootstrap as bootstrap_module
+from deepshadows.metrics import bootstrap as bootstrap_module
 
 
 def simulated(n: int, *, seed: int = 0, separation: float = 2.0, decimals: int | None = None):

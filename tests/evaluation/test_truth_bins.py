@@ -9,10 +9,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from deepshadows.completeness.truth import AXES
-from deepshadows.data.store import open_store
 from deepshadows.errors import InputError
 from deepshadows.evaluation.truth_bins import metrics_by_truth, truth_axis
+from deepshadows.simulate.truth import AXES
+from deepshadows.store.reader import open_store
 
 
 def test_metrics_by_truth_bins_lsbgs_and_keeps_artifacts_apart() -> None:

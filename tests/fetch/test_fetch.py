@@ -17,11 +17,11 @@ from click.testing import CliRunner
 from deepshadows.cli.fetch import EXIT_SOME_FAILED, fetch_command
 from deepshadows.data import open_store
 from deepshadows.data.fits import measure_band_features, read_fits_cube
-from deepshadows.data.store import StoreWriter
 from deepshadows.errors import InputError
 from deepshadows.features import FEATURE_NAMES
 from deepshadows.fetch import failures_path, fetch_catalog, report_path, staging_path
 from deepshadows.fetch.cutouts import parse_jpeg
+from deepshadows.store.reader import StoreWriter
 from deepshadows.viewer import bands_to_cutout, resize_cutout
 
 

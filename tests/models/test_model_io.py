@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 import torch
 
-from deepshadows.data.store import StoreWriter
 from deepshadows.errors import InputError
 from deepshadows.models import create_model, fingerprint_store, load_model, save_model, sidecar_path
+from deepshadows.store.reader import StoreWriter
 
 NAME = "deepshadows-table1"
 META = {"class_names": ["artifact", "lsbg"], "threshold": 0.5, "metrics": {"val_loss": 0.25}}

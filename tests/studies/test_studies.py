@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from deepshadows.cli.main import main
-from deepshadows.data.store import StoreWriter, open_store
 from deepshadows.errors import InputError
+from deepshadows.store.reader import StoreWriter, open_store
 from deepshadows.studies import (
     bootstrap_selection,
     flip_labels,

@@ -11,10 +11,10 @@ import torch
 from safetensors.torch import load_file
 
 from deepshadows._device import resolve_device, resolve_precision
-from deepshadows.data.store import StoreWriter, open_store
 from deepshadows.errors import InputError
 from deepshadows.models import load_model
 from deepshadows.simulate import SimConfig, make_dataset
+from deepshadows.store.reader import StoreWriter, open_store
 from deepshadows.training import HISTORY_COLUMNS, TrainConfig, evaluate_loss, fit, load_checkpoint
 
 fit_module = importlib.import_module("deepshadows.training.fit")

@@ -8,8 +8,8 @@ from collections.abc import Callable, Iterator
 import numpy as np
 import torch
 
-from deepshadows.data.store import open_store
 from deepshadows.errors import InputError
+from deepshadows.store.reader import open_store
 
 __all__ = ["TargetBatches"]
 

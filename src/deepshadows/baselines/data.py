@@ -7,9 +7,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from deepshadows.data.store import Store
 from deepshadows.errors import InputError
 from deepshadows.features.measure import FEATURE_NAMES, FLAG_MEASUREMENT_FAILED, FLAG_NO_DETECTION
+from deepshadows.store.reader import Store
 
 __all__ = ["UnmeasuredRow", "feature_matrix", "measured_feature_matrix"]
 

@@ -29,11 +29,11 @@ from deepshadows.baselines.pipelines import (
     make_baseline,
     positive_scores,
 )
-from deepshadows.data.store import open_store
 from deepshadows.errors import InputError
 from deepshadows.evaluation.report import evaluate_predictions
 from deepshadows.features.measure import FEATURE_NAMES
 from deepshadows.models.io import fingerprint_store
+from deepshadows.store.reader import open_store
 
 __all__ = ["run_baselines"]
 

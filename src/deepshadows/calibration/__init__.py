@@ -26,14 +26,13 @@ from deepshadows.calibration.fitting import (
 from deepshadows.calibration.operating import (
     LABELLED_SPLIT,
     MAX_CURVE_POINTS,
-    OPERATING_BOOTSTRAP,
     OperatingCurve,
     OperatingInterval,
     OperatingPoint,
-    bootstrap_operating_point,
     choose_operating_point,
     operating_curve,
 )
+from deepshadows.calibration.operating_bootstrap import OPERATING_BOOTSTRAP, bootstrap_operating_point
 from deepshadows.calibration.record import (
     MAX_SAMPLE_OBJECTS,
     Calibration,
@@ -66,7 +65,6 @@ __all__ = [
     "OperatingPoint",
     "ProbabilityMap",
     "bootstrap_operating_point",
-    "calibrate_run",
     "calibration_from_dict",
     "calibration_path",
     "calibration_to_dict",
@@ -84,11 +82,3 @@ __all__ = [
     "write_calibration",
 ]
 
-
-def __getattr__(name: str) -> object:
-    """Import :func:`calibrate_run` on first use (it loads the model and store code)."""
-    if name == "calibrate_run":
-        from deepshadows.calibration.run import calibrate_run
-
-        return calibrate_run
-    raise AttributeError(f"module 'deepshadows.calibration' has no attribute {name!r}")

@@ -51,7 +51,7 @@ _TEMPERATURE_RANGE = (1e-2, 1e2)
 
 
 def _probabilities(logits: np.ndarray) -> np.ndarray:
-    from deepshadows.predict.batch import logits_to_probabilities
+    from deepshadows.models.forward import logits_to_probabilities
 
     return logits_to_probabilities(logits)
 

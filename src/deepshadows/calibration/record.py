@@ -18,13 +18,13 @@ from deepshadows.calibration.operating import (
     TARGET_OPTIONS,
     OperatingCurve,
     OperatingPoint,
-    bootstrap_operating_point,
     choose_operating_point,
     fitted_data,
     operating_curve,
 )
+from deepshadows.calibration.operating_bootstrap import bootstrap_operating_point
 from deepshadows.errors import InputError
-from deepshadows.evaluation.metrics import calibration_metrics
+from deepshadows.metrics.scores import calibration_metrics
 
 __all__ = [
     "MAX_SAMPLE_OBJECTS",

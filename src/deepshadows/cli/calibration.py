@@ -122,7 +122,7 @@ def calibrate(
     too, for predict --target-purity/--target-completeness, with the objects themselves when
     there are at most 5000, for the bootstrap interval of the chosen threshold.
     """
-    from deepshadows.calibration.run import calibrate_run
+    from deepshadows.evaluation.calibrate import calibrate_run
 
     result = calibrate_run(
         model,

@@ -7,7 +7,7 @@ and classified. The fractions that survive in bins of the truth are the complete
 preselection, the classifier and both; simulated artifacts of each subclass give the
 contamination. See ``docs/completeness.md``.
 
-Modules: :mod:`~deepshadows.completeness.truth` (axes and sampling of the truth),
+Modules: :mod:`~deepshadows.simulate.truth` (axes and sampling of the truth),
 :mod:`~deepshadows.completeness.backgrounds` (real cutouts to inject into),
 :mod:`~deepshadows.completeness.inject` (one injection), :mod:`~deepshadows.completeness.classify`
 (the model), :mod:`~deepshadows.completeness.tables` and :mod:`~deepshadows.completeness.figures`
@@ -18,8 +18,9 @@ from __future__ import annotations
 
 from deepshadows.completeness.inject import inject_lsbg
 from deepshadows.completeness.run import SUMMARY_FILE, CompletenessConfig, run_completeness
-from deepshadows.completeness.tables import STAGES, binned_completeness, binomial_interval, mu_at_completeness
-from deepshadows.completeness.truth import AXES, DEFAULT_GRID, draw_truths, parse_grid
+from deepshadows.completeness.tables import STAGES, binned_completeness, mu_at_completeness
+from deepshadows.metrics.binomial import binomial_interval
+from deepshadows.simulate.truth import AXES, DEFAULT_GRID, draw_truths, parse_grid
 
 __all__ = [
     "AXES",

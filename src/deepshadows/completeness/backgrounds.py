@@ -31,8 +31,8 @@ from deepshadows.data.fits import (
     read_fits_cube,
     read_fits_object,
 )
-from deepshadows.data.store import open_store
 from deepshadows.errors import InputError
+from deepshadows.store.reader import open_store
 from deepshadows.surveys import RGB_BANDS, get_survey
 
 __all__ = ["Background", "find_backgrounds", "read_background"]

@@ -16,7 +16,7 @@ import numpy as np
 
 from deepshadows.calibration import Calibration, find_calibration
 from deepshadows.errors import InputError
-from deepshadows.predict.batch import FORWARD_BATCH, logits_to_probabilities
+from deepshadows.models.forward import FORWARD_BATCH, logits_to_probabilities
 from deepshadows.predict.loading import load_classifier
 from deepshadows.predict.model_settings import _image_size, _threshold
 from deepshadows.released import resolve_model_path

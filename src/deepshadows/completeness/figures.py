@@ -10,9 +10,10 @@ from typing import TYPE_CHECKING
 import numpy as np
 from astropy.table import Table
 
-from deepshadows.completeness.tables import STAGES, binomial_interval
-from deepshadows.completeness.truth import AXES
-from deepshadows.evaluation.figure_style import _save
+from deepshadows.completeness.tables import STAGES
+from deepshadows.metrics.binomial import binomial_interval
+from deepshadows.simulate.truth import AXES
+from deepshadows.viz.style import _save
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes

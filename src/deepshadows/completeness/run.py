@@ -36,13 +36,13 @@ from deepshadows.completeness import figures, tables
 from deepshadows.completeness.backgrounds import find_backgrounds
 from deepshadows.completeness.classify import LSBGClassifier, load_lsbg_classifier
 from deepshadows.completeness.inject import TRUTH_COLUMNS, Job, Outcome, run_jobs
-from deepshadows.completeness.truth import AXES, DEFAULT_GRID, draw_truths, parse_grid
 from deepshadows.errors import InputError
 from deepshadows.features import FEATURE_NAMES
+from deepshadows.models.forward import FORWARD_BATCH
 from deepshadows.parallel import InlineExecutor, map_ordered, open_executor
-from deepshadows.predict.batch import FORWARD_BATCH
 from deepshadows.simulate.artifacts import TYPE2_MIX
 from deepshadows.simulate.cutout import CutoutSpec
+from deepshadows.simulate.truth import AXES, DEFAULT_GRID, draw_truths, parse_grid
 from deepshadows.surveys import get_survey
 
 __all__ = ["SUMMARY_FILE", "CompletenessConfig", "run_completeness"]
@@ -65,7 +65,7 @@ class CompletenessConfig:
     n : int
         Injected LSBGs.
     grid : tuple of str
-        Truth axes sampled on a grid (names of :data:`deepshadows.completeness.truth.AXES`);
+        Truth axes sampled on a grid (names of :data:`deepshadows.simulate.truth.AXES`);
         the other parameters follow the catalogue prior. Empty: all from the prior.
     artifacts_per_subclass : int
         Simulated artifacts of each subclass (A to I), for the contamination; 0 for none.

@@ -24,11 +24,11 @@ from pathlib import Path
 
 import numpy as np
 from astropy.table import Table
-from scipy.stats import norm
 
 from deepshadows._io import atomic_path
-from deepshadows.completeness.truth import AXES, Axis
-from deepshadows.evaluation import Interval
+from deepshadows.metrics.binomial import binomial_interval
+from deepshadows.metrics.bootstrap import Interval
+from deepshadows.simulate.truth import AXES, Axis
 
 __all__ = [
     "STAGES",
@@ -42,31 +42,6 @@ __all__ = [
 
 #: The selection stages, each a boolean column ``passed_<stage>`` of the per-object table.
 STAGES: tuple[str, ...] = ("preselection", "classifier", "both")
-
-
-def binomial_interval(k: np.ndarray, n: np.ndarray, level: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
-    """Wilson score interval of the binomial fractions ``k / n``.
-
-    Parameters
-    ----------
-    k, n : array-like of int
-        Successes and trials; ``n == 0`` gives NaN bounds.
-    level : float, optional
-        Confidence level.
-
-    Returns
-    -------
-    low, high : ndarray of float
-        Bounds, within [0, 1].
-    """
-    k = np.asarray(k, dtype=float)
-    n = np.asarray(n, dtype=float)
-    z = norm.ppf(0.5 + 0.5 * level)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        p = k / n
-        centre = (p + z * z / (2 * n)) / (1 + z * z / n)
-        half = z / (1 + z * z / n) * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
-    return np.clip(centre - half, 0.0, 1.0), np.clip(centre + half, 0.0, 1.0)
 
 
 def _stage_columns(table: Table, passed: Mapping[str, np.ndarray], n: np.ndarray, level: float) -> None:
@@ -93,7 +68,7 @@ def binned_completeness(objects: Table, axes: Sequence[str], *, level: float = 0
     objects : astropy.table.Table
         Per-object table: ``kind``, the truth columns and ``passed_<stage>``.
     axes : sequence of str
-        One or two names of :data:`deepshadows.completeness.truth.AXES`.
+        One or two names of :data:`deepshadows.simulate.truth.AXES`.
     level : float, optional
         Confidence level of the intervals.
 

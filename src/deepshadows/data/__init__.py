@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from deepshadows.data.importer import import_folder, import_images, read_image
-from deepshadows.data.merge import merge_stores
-from deepshadows.data.splits import SPLIT_NAMES, check_split_fractions, make_splits
-from deepshadows.data.store import (
+from deepshadows.store.merge import merge_stores
+from deepshadows.store.reader import (
     FORMAT,
     KINDS,
     SCHEMA_VERSION,
@@ -15,6 +14,7 @@ from deepshadows.data.store import (
     open_store,
     to_float,
 )
+from deepshadows.store.splits import SPLIT_NAMES, check_split_fractions, make_splits
 
 __all__ = [
     "FORMAT",

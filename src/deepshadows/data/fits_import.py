@@ -25,9 +25,9 @@ from deepshadows.data.fits import (
     read_fits_object,
 )
 from deepshadows.data.images import _check_resize
-from deepshadows.data.splits import check_split_fractions
 from deepshadows.data.writing import _write_rows
 from deepshadows.errors import InputError
+from deepshadows.store.splits import check_split_fractions
 from deepshadows.surveys import RGB_BANDS, get_survey
 from deepshadows.viewer import bands_to_cutout
 

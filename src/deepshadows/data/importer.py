@@ -2,7 +2,7 @@
 
 The concerns live in their own modules: reading images (:mod:`deepshadows.data.images`), FITS
 cutouts (:mod:`deepshadows.data.fits_import`), the rows of a folder or a labels CSV
-(:mod:`deepshadows.data.labels`) and writing them into a store (:mod:`deepshadows.data.writing`);
+(:mod:`deepshadows.data.import_rows`) and writing them into a store (:mod:`deepshadows.data.writing`);
 their public names are available here too.
 """
 
@@ -21,11 +21,11 @@ from deepshadows._io import check_writable
 from deepshadows.data.fits import FITS_SUFFIXES, FitsObject, find_fits_objects
 from deepshadows.data.fits_import import import_fits, read_fits_bands_checked, read_fits_cutout
 from deepshadows.data.images import IMAGE_SUFFIXES, RESIZE_METHODS, _check_resize, _folder_files, read_image
-from deepshadows.data.labels import _Rows, _rows_from_csv, _rows_from_fits, _rows_from_folder
-from deepshadows.data.splits import check_split_fractions
+from deepshadows.data.import_rows import _Rows, _rows_from_csv, _rows_from_fits, _rows_from_folder
 from deepshadows.data.writing import _write_rows
 from deepshadows.errors import InputError
 from deepshadows.failures import FailedRow, failed_row, failures_path, write_failures
+from deepshadows.store.splits import check_split_fractions
 from deepshadows.surveys import get_survey
 
 __all__ = [
@@ -136,7 +136,7 @@ def import_images(
         ``kind`` and ``subclass`` per row; by default ``"lsbg"`` for LSBGs and ``""`` otherwise.
     splits : sequence of str, optional
         ``"train"``, ``"val"`` or ``"test"`` per row. By default the rows are split by
-        :func:`~deepshadows.data.splits.make_splits` stratified by label when every label is
+        :func:`~deepshadows.store.splits.make_splits` stratified by label when every label is
         known, and left unassigned otherwise.
     image_size : int, optional
         Side of the stored cutouts in pixels.

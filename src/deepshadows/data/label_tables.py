@@ -22,26 +22,28 @@ header is row 1); for other formats, ``data row N`` counts the table's rows from
 
 from __future__ import annotations
 
-import csv
 import math
 import os
-import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from astropy.table import Table
-from astropy.utils.exceptions import AstropyWarning
 
 from deepshadows._io import check_input_file
 from deepshadows.data.label_file import read_labels
 from deepshadows.errors import InputError
-from deepshadows.tables import ASTROPY_FORMATS, catalog_format, catalog_suffixes, find_column_name
+from deepshadows.tables import (
+    ASTROPY_FORMATS,
+    catalog_format,
+    find_column_name,
+    read_csv_cells,
+    read_table_cells,
+)
 
 if TYPE_CHECKING:
-    from deepshadows.data.store import Store
+    pass
 
 __all__ = [
     "DEC_COLUMNS",
@@ -51,9 +53,7 @@ __all__ = [
     "RA_COLUMNS",
     "LabelTable",
     "load_label_table",
-    "match_labels",
     "read_label_table",
-    "store_positions",
 ]
 
 #: Names of the id column tried, case-insensitively and in this order, when none is given.
@@ -232,11 +232,11 @@ def load_label_table(
         return _page_table(path)
     known = catalog_format(path)
     if known == "csv" and not first.startswith(_ECSV_START):
-        names, cells, rows = _read_csv(path)
+        names, cells, rows = read_csv_cells(path, "label table")
         word = "row"
     else:
         fmt = "ascii.ecsv" if known == "csv" else None if known is None else ASTROPY_FORMATS[known]
-        names, cells, rows = _read_astropy(path, fmt)
+        names, cells, rows = read_table_cells(path, fmt, "label table")
         word = "data row"
     return _build(path, names, cells, rows, word, id_column, label_column)
 
@@ -252,65 +252,6 @@ def _page_table(path: Path) -> LabelTable:
     """Read the labelling page's file through its own reader (undo replayed, skips left out)."""
     labels = read_labels(path)
     return LabelTable(path, list(labels), np.array(list(labels.values()), dtype=np.int64))
-
-
-def _read_csv(path: Path) -> tuple[list[str], list[list[Any]], list[int]]:
-    """Return the header, the cells by column and the line of each row of a plain CSV file."""
-    header: list[str] | None = None
-    records: list[list[str]] = []
-    rows: list[int] = []
-    try:
-        with path.open(newline="", encoding="utf-8-sig") as fh:
-            reader = csv.reader(fh)
-            for record in reader:
-                if not any(cell.strip() for cell in record) or record[0].lstrip().startswith("#"):
-                    continue
-                if header is None:
-                    header = [cell.strip() for cell in record]
-                    continue
-                if len(record) != len(header):
-                    raise InputError(
-                        f"{path}: row {reader.line_num}: {len(record)} value(s), but the header "
-                        f"names {len(header)} column(s)"
-                    )
-                records.append(record)
-                rows.append(reader.line_num)
-    except UnicodeDecodeError as exc:
-        raise InputError(f"{path}: not a UTF-8 text file; a .csv label table must be CSV text") from exc
-    except csv.Error as exc:
-        raise InputError(f"{path}: cannot read as CSV ({exc})") from exc
-    if header is None:
-        raise InputError(f"{path}: the label table has no header line")
-    columns = [[record[k] for record in records] for k in range(len(header))]
-    return header, columns, rows
-
-
-def _read_astropy(path: Path, fmt: str | None) -> tuple[list[str], list[list[Any]], list[int]]:
-    """Return the column names, the cells by column and the data row numbers of a table file.
-
-    ``fmt`` is the astropy format, or None to let astropy identify it. Columns of more than one
-    value per row are left out.
-    """
-    try:
-        with warnings.catch_warnings():
-            # Unit strings and similar metadata problems do not matter for labels.
-            warnings.simplefilter("ignore", AstropyWarning)
-            table = Table.read(path, format=fmt) if fmt else Table.read(path)
-    except Exception as exc:  # astropy raises many kinds for unreadable input
-        detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise InputError(
-            f"{path}: cannot read the label table ({detail}); use CSV, ECSV or FITS, a file ending "
-            f"in {', '.join(catalog_suffixes())}"
-        ) from exc
-    names = [name for name in table.colnames if table[name].ndim == 1]
-    return names, [_cells(table[name]) for name in names], list(range(1, len(table) + 1))
-
-
-def _cells(column: Any) -> list[Any]:
-    """Return a table column's values as Python objects, None where masked."""
-    values = np.asarray(column).tolist()
-    mask = np.ma.getmaskarray(column)
-    return [None if masked else value for value, masked in zip(values, mask.tolist(), strict=True)]
 
 
 def _text(value: Any) -> str:
@@ -419,183 +360,3 @@ def _build(
         id_column=id_name,
         label_column=label_name,
     )
-
-
-# -- matching ----------------------------------------------------------------------------------
-
-
-def store_positions(store: Store) -> tuple[np.ndarray, np.ndarray] | None:
-    """Return the sky position of every row of a store, where the store holds one.
-
-    Looked for in this order: the ``ra`` and ``dec`` columns of the ``truth`` table (a fetched
-    store), of the ``features`` table, and the per-row ``ra`` and ``dec`` columns that
-    :func:`deepshadows.data.npz.import_npz` keeps in the store's configuration (``columns``).
-
-    Parameters
-    ----------
-    store : deepshadows.data.store.Store
-        The store.
-
-    Returns
-    -------
-    tuple of ndarray of shape (n,), float64, or None
-        ``(ra, dec)`` in degrees, one per row; None when the store holds no positions.
-    """
-    for has, read in ((store.has_truth, store.truth_table), (store.has_features, store.features_table)):
-        if has:
-            table = read()
-            if "ra" in table.colnames and "dec" in table.colnames:
-                return np.asarray(table["ra"], dtype=np.float64), np.asarray(table["dec"], dtype=np.float64)
-    columns = store.config.get("columns")
-    if isinstance(columns, Mapping) and "ra" in columns and "dec" in columns:
-        try:
-            ra = np.asarray(columns["ra"], dtype=np.float64)
-            dec = np.asarray(columns["dec"], dtype=np.float64)
-        except (TypeError, ValueError):
-            return None
-        if ra.shape == dec.shape == (len(store),):
-            return ra, dec
-    return None
-
-
-def match_labels(
-    table: LabelTable | Mapping[str, int],
-    store_ids: Sequence[str] | np.ndarray,
-    *,
-    ra: np.ndarray | None = None,
-    dec: np.ndarray | None = None,
-    match_radius_arcsec: float | None = None,
-    target: str = "the store",
-) -> tuple[np.ndarray, np.ndarray]:
-    """Return the store rows and classes of the objects of a label table.
-
-    Parameters
-    ----------
-    table : LabelTable or mapping of str to int
-        The labels (a mapping is read as id to class).
-    store_ids : sequence of str
-        Id of every store row.
-    ra, dec : ndarray of shape (n,), optional
-        Position of every store row in degrees (see :func:`store_positions`); needed to match by
-        position.
-    match_radius_arcsec : float, optional
-        Match by position instead of id: each table row goes to its nearest store row, which
-        must lie within this radius.
-    target : str, optional
-        How messages name the store.
-
-    Returns
-    -------
-    rows : ndarray of shape (k,), int64
-        Store rows, in table order; a store row matched by two table rows with the same label
-        is returned once.
-    classes : ndarray of shape (k,), int64
-        Class of each row: 1 = LSBG, 0 = artifact.
-
-    Raises
-    ------
-    deepshadows.errors.InputError
-        If ids are not in the store (the message counts them and names the first few); when
-        matching by position, if a position is missing on either side, no table row lies within
-        the radius (the message gives the closest separation) or only some do; or if two table
-        rows go to the same store row with different labels (the message names both).
-    """
-    if not isinstance(table, LabelTable):
-        table = LabelTable(Path("labels"), list(table), np.array(list(table.values()), dtype=np.int64))
-    entries, rows = _match(table, store_ids, ra, dec, match_radius_arcsec, target)
-    return rows, table.labels[entries].astype(np.int64)
-
-
-def _match(
-    table: LabelTable,
-    store_ids: Sequence[str] | np.ndarray,
-    ra: np.ndarray | None,
-    dec: np.ndarray | None,
-    radius: float | None,
-    target: str,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Return the table entries kept and their store rows (see :func:`match_labels`)."""
-    ids = np.asarray(store_ids).astype(str)
-    if len(table) == 0:
-        return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64)
-    if radius is None:
-        rows = _rows_by_id(table, ids, target)
-    else:
-        rows = _rows_by_position(table, ra, dec, float(radius), target)
-    return _first_of_each(table, rows, ids, target)
-
-
-def _rows_by_id(table: LabelTable, store_ids: np.ndarray, target: str) -> np.ndarray:
-    if table.id_column is None:
-        raise InputError(
-            f"{table.path}: no id column (looked for {', '.join(ID_COLUMNS)}, any case); "
-            "match it by position with a match radius"
-        )
-    row_of: dict[str, int] = {}
-    for row, ident in enumerate(store_ids.tolist()):
-        row_of.setdefault(ident, row)
-    missing = [ident for ident in table.ids if ident not in row_of]
-    if missing:
-        shown = ", ".join(repr(k) for k in missing[:5]) + (", ..." if len(missing) > 5 else "")
-        raise InputError(f"{table.path}: {len(missing)} of {len(table)} id(s) not in {target}: {shown}")
-    return np.array([row_of[ident] for ident in table.ids], dtype=np.int64)
-
-
-def _rows_by_position(
-    table: LabelTable, ra: np.ndarray | None, dec: np.ndarray | None, radius: float, target: str
-) -> np.ndarray:
-    from astropy import units as u
-    from astropy.coordinates import SkyCoord
-
-    if not (math.isfinite(radius) and radius > 0):
-        raise InputError(f"match radius: must be a positive number of arcseconds, got {radius:g}")
-    if table.ra is None or table.dec is None:
-        raise InputError(
-            f"{table.path}: no ra, dec columns (looked for {', '.join(RA_COLUMNS)} and "
-            f"{', '.join(DEC_COLUMNS)}, any case); needed to match by position"
-        )
-    if ra is None or dec is None:
-        raise InputError(f"{target} holds no ra, dec positions; match the labels by id instead")
-    bad = np.flatnonzero(~(np.isfinite(table.ra) & np.isfinite(table.dec)))
-    if bad.size:
-        raise InputError(f"{table.path}: {table.describe(int(bad[0]))}: ra or dec is empty")
-    known = np.flatnonzero(np.isfinite(ra) & np.isfinite(dec))
-    if known.size == 0:
-        raise InputError(f"{target} holds no finite ra, dec position")
-    catalog = SkyCoord(ra[known] * u.deg, dec[known] * u.deg)
-    nearest, separation, _ = SkyCoord(table.ra * u.deg, table.dec * u.deg).match_to_catalog_sky(catalog)
-    arcsec = np.atleast_1d(separation.to_value(u.arcsec))
-    far = np.flatnonzero(arcsec > radius)
-    if far.size == len(table):
-        k = int(np.argmin(arcsec))
-        raise InputError(
-            f"{table.path}: no row lies within {radius:g} arcsec of a position in {target}; the "
-            f"closest is {arcsec[k]:.3g} arcsec away ({table.describe(k)})"
-        )
-    if far.size:
-        k = int(far[0])
-        raise InputError(
-            f"{table.path}: {far.size} of {len(table)} row(s) lie farther than {radius:g} arcsec from "
-            f"every position in {target}; first {table.describe(k)}, {arcsec[k]:.3g} arcsec away"
-        )
-    return known[np.atleast_1d(nearest)].astype(np.int64)
-
-
-def _first_of_each(
-    table: LabelTable, rows: np.ndarray, store_ids: np.ndarray, target: str
-) -> tuple[np.ndarray, np.ndarray]:
-    """Return the first table entry of each store row and its row; refuse entries that disagree."""
-    first: dict[int, int] = {}
-    keep: list[int] = []
-    for k, row in enumerate(rows.tolist()):
-        j = first.setdefault(row, k)
-        if j == k:
-            keep.append(k)
-        elif table.labels[j] != table.labels[k]:
-            raise InputError(
-                f"{table.path}: {table.describe(j)} and {table.describe(k)} both match "
-                f"{target}'s id {store_ids[row]!r} but are labelled {table.labels[j]} and "
-                f"{table.labels[k]}"
-            )
-    picked = np.array(keep, dtype=np.int64)
-    return picked, rows[picked]

@@ -22,10 +22,11 @@ from pathlib import Path
 import h5py
 import numpy as np
 
-from deepshadows.data.label_tables import LabelTable, _match, load_label_table, store_positions
+from deepshadows.data.label_matching import _match, store_positions
+from deepshadows.data.label_tables import LabelTable, load_label_table
 from deepshadows.data.npz import NPZ_SUFFIX, _identifiers, read_npz_columns
-from deepshadows.data.store import Store, open_store
 from deepshadows.errors import InputError
+from deepshadows.store.reader import Store, open_store
 
 __all__ = ["STORE_SUFFIXES", "LabelledSample", "load_labelled_sample"]
 

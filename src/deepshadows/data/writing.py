@@ -11,9 +11,9 @@ import numpy as np
 from deepshadows._io import partial_path
 from deepshadows._provenance import provenance
 from deepshadows.data.fits import feature_dtype
-from deepshadows.data.splits import SPLIT_NAMES, make_splits
-from deepshadows.data.store import DEFAULT_ID_WIDTH, StoreWriter
 from deepshadows.errors import InputError
+from deepshadows.store.reader import DEFAULT_ID_WIDTH, StoreWriter
+from deepshadows.store.splits import SPLIT_NAMES, make_splits
 
 # Shared by the modules of this package; not part of the public API.
 __all__: list[str] = []

@@ -21,9 +21,8 @@ from typing import Any
 import numpy as np
 
 from deepshadows._io import write_json_atomic
-from deepshadows.data.calibration import cutout_statistics
-from deepshadows.data.store import open_store
 from deepshadows.domain.figures import plot_calibration_pair, plot_sources_pair, side_by_side_sheet
+from deepshadows.domain.realism import cutout_statistics
 from deepshadows.domain.sources import detect_sources
 from deepshadows.domain.tables import (
     calibration_rows,
@@ -33,6 +32,7 @@ from deepshadows.domain.tables import (
     source_table,
 )
 from deepshadows.errors import InputError
+from deepshadows.store.reader import open_store
 
 __all__ = ["CLASSES", "compare_stores"]
 

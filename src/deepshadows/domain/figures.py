@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from deepshadows._io import save_png
-from deepshadows.data.calibration import CHANNELS, STATISTICS, _common_bins
+from deepshadows.domain.realism import CHANNELS, STATISTICS, _common_bins
 from deepshadows.domain.tables import SOURCE_QUANTITIES
 from deepshadows.viz import contact_sheet
 
@@ -96,7 +96,7 @@ def plot_calibration_pair(
     Parameters
     ----------
     stats : mapping
-        ``stats[name][cls]``: output of :func:`deepshadows.data.calibration.cutout_statistics`.
+        ``stats[name][cls]``: output of :func:`deepshadows.domain.realism.cutout_statistics`.
     names : sequence of str
         The store's and the reference's name (solid and dashed lines).
     out_png : path-like

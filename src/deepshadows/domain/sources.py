@@ -1,7 +1,7 @@
 """Sources that ``sep`` finds in 64 x 64 RGB cutouts: their number, sizes and colours.
 
 Each cutout is measured on its own, in 8-bit display units. The background of each channel
-is its sigma-clipped median (``bg_median`` of :func:`deepshadows.data.calibration.cutout_statistics`,
+is its sigma-clipped median (``bg_median`` of :func:`deepshadows.domain.realism.cutout_statistics`,
 the section 7b statistic). Sources are detected on the mean of the three background-subtracted
 channels, at ``thresh`` times its robust noise (1.4826 times the median absolute deviation)
 with sep's default 3 x 3 filter, ``minarea`` connected pixels and sep's default deblending.
@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from deepshadows.data.calibration import CHANNELS
+from deepshadows.domain.realism import CHANNELS
 from deepshadows.errors import InputError
 
 __all__ = ["DETECT_MINAREA", "DETECT_THRESH", "SOURCE_COLUMNS", "detect_sources"]
@@ -98,7 +98,7 @@ def detect_sources(
         RGB cutouts, channels last.
     bg_median : ndarray of shape (N, 3)
         Background level per cutout and channel, DN (``bg_median`` of
-        :func:`deepshadows.data.calibration.cutout_statistics`).
+        :func:`deepshadows.domain.realism.cutout_statistics`).
     thresh : float, optional
         Detection threshold in units of the detection image's noise.
     minarea : int, optional

@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from deepshadows.data.calibration import CHANNELS, STATISTICS, _summary, format_statistic
+from deepshadows.domain.realism import CHANNELS, STATISTICS, _summary, format_statistic
 
 __all__ = [
     "SOURCE_QUANTITIES",
@@ -98,7 +98,7 @@ def calibration_rows(
     ----------
     stats : mapping
         ``stats[name][cls]`` is the output of
-        :func:`deepshadows.data.calibration.cutout_statistics` for the cutouts of class ``cls``
+        :func:`deepshadows.domain.realism.cutout_statistics` for the cutouts of class ``cls``
         of the set ``name``.
     names : sequence of str
         The store's and the reference's name, keys of ``stats``.

@@ -11,9 +11,10 @@ ensemble is calibrated as a whole on the validation split (:mod:`.calibrate`).
 from __future__ import annotations
 
 from deepshadows.ensemble.calibrate import calibrate_ensemble
-from deepshadows.ensemble.combine import combine_member_logits, member_outputs
 from deepshadows.ensemble.fit import fit_ensemble
-from deepshadows.ensemble.layout import (
+from deepshadows.models.ensemble import EnsembleClassifier, EnsembleModule, load_ensemble, member_logits
+from deepshadows.models.ensemble_combine import combine_member_logits, member_outputs
+from deepshadows.models.ensemble_layout import (
     ENSEMBLE_NAME,
     MEMBERS_FOLDER,
     combined_sha256,
@@ -22,7 +23,6 @@ from deepshadows.ensemble.layout import (
     read_ensemble_description,
     write_ensemble_description,
 )
-from deepshadows.ensemble.model import EnsembleClassifier, EnsembleModule, load_ensemble, member_logits
 
 __all__ = [
     "ENSEMBLE_NAME",

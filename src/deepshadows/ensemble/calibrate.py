@@ -2,7 +2,7 @@
 
 The members' mean probability is what the ensemble predicts, so that is what is calibrated.
 Temperature scaling is fitted on the logit of the mean probability (the ensemble's logit,
-:mod:`deepshadows.ensemble.combine`): ``sigmoid(logit(mean p) / T)``. Isotonic regression is
+:mod:`deepshadows.models.ensemble_combine`): ``sigmoid(logit(mean p) / T)``. Isotonic regression is
 fitted on the mean probability itself. The result is an ordinary
 :class:`~deepshadows.calibration.Calibration` in ``calibration.json`` at the top of the
 ensemble folder, recording the ensemble's checksum (the SHA-256 of its members' checksums).
@@ -56,9 +56,9 @@ def calibrate_ensemble(
     """
     from deepshadows._device import resolve_device
     from deepshadows.calibration import calibration_path, fit_calibration, write_calibration
-    from deepshadows.data.store import open_store
     from deepshadows.evaluation.run import logits_of_split
     from deepshadows.models import fingerprint_store, load_model
+    from deepshadows.store.reader import open_store
     from deepshadows.training import store_targets
 
     emit = log if log is not None else (lambda _line: None)

@@ -16,17 +16,17 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from deepshadows.ensemble.layout import (
+from deepshadows.ensemble.members import MemberJob, member_config, train_member
+from deepshadows.errors import InputError
+from deepshadows.models.ensemble_layout import (
     ENSEMBLE_NAME,
     MEMBERS_FOLDER,
     is_ensemble,
     member_folder,
     read_ensemble_description,
-    remove_extra_members,
     write_ensemble_description,
 )
-from deepshadows.ensemble.members import MemberJob, member_config, train_member
-from deepshadows.errors import InputError
+from deepshadows.training.run_files import remove_extra_members
 
 __all__ = ["fit_ensemble"]
 

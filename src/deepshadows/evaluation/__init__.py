@@ -10,22 +10,22 @@ multi-class problems put the LSBGs at class index 0 by convention (see
 
 from __future__ import annotations
 
-from deepshadows.evaluation.bootstrap import Interval, bootstrap_metrics, roc_band
-from deepshadows.evaluation.calibration_figures import plot_completeness_purity, plot_reliability
-from deepshadows.evaluation.curves import completeness_purity_curve
-from deepshadows.evaluation.figures import plot_confusion, plot_probability_histogram, plot_roc
-from deepshadows.evaluation.metrics import (
+from deepshadows.evaluation.report import evaluate_predictions
+from deepshadows.evaluation.report_writers import add_rejection, load_roc, metrics_table, write_rejection_csv
+from deepshadows.metrics.bootstrap import Interval, bootstrap_metrics, roc_band
+from deepshadows.metrics.curves import completeness_purity_curve
+from deepshadows.metrics.rejection import REJECTION_FRACTIONS, rejection_table
+from deepshadows.metrics.reliability import CALIBRATION_METRICS, calibration_metrics, reliability_bins
+from deepshadows.metrics.scores import (
     BINARY_METRICS,
     binary_metrics,
     confusion,
     multiclass_metrics,
     reduce_to_binary,
 )
-from deepshadows.evaluation.rejection import REJECTION_FRACTIONS, add_rejection, rejection_table
-from deepshadows.evaluation.rejection_figures import plot_rejection
-from deepshadows.evaluation.reliability import CALIBRATION_METRICS, calibration_metrics, reliability_bins
-from deepshadows.evaluation.report import evaluate_predictions
-from deepshadows.evaluation.report_writers import load_roc, metrics_table, write_rejection_csv
+from deepshadows.viz.rejection import plot_rejection
+from deepshadows.viz.reliability import plot_completeness_purity, plot_reliability
+from deepshadows.viz.scores import plot_confusion, plot_probability_histogram, plot_roc
 
 __all__ = [
     "BINARY_METRICS",

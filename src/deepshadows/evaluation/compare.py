@@ -18,12 +18,12 @@ from typing import Any
 
 from deepshadows._io import atomic_path, make_output_dir, write_json_atomic
 from deepshadows.errors import InputError
-from deepshadows.evaluation.calibration_figures import plot_reliability_bins
 from deepshadows.evaluation.compare_facts import describe_model, uncalibrated_ece
-from deepshadows.evaluation.figures import plot_roc
-from deepshadows.evaluation.metrics import BINARY_METRICS
-from deepshadows.evaluation.rejection_figures import plot_rejection_curves
 from deepshadows.evaluation.report_writers import _plain, load_roc, metrics_table
+from deepshadows.metrics.scores import BINARY_METRICS
+from deepshadows.viz.rejection import plot_rejection_curves
+from deepshadows.viz.reliability import plot_reliability_bins
+from deepshadows.viz.scores import plot_roc
 
 __all__ = ["COMPARED_METRICS", "compare_models", "find_evaluations", "write_metrics_tables"]
 

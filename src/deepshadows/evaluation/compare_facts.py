@@ -13,8 +13,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from deepshadows.ensemble.layout import member_folder
 from deepshadows.errors import InputError
+from deepshadows.models.ensemble_layout import member_folder
 
 __all__ = ["BASELINE_ARCHITECTURES", "FACTS", "describe_model", "uncalibrated_ece"]
 

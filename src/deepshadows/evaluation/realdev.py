@@ -8,7 +8,7 @@ and the hard tail chosen by earlier models, and are scored separately, never poo
 
 The set is for evaluation only: the decision threshold is fixed at 0.5 and nothing here is
 meant for choosing epochs, thresholds or hyper-parameters. Metrics and intervals come from
-:func:`~deepshadows.evaluation.bootstrap.bootstrap_metrics`, probabilities from
+:func:`~deepshadows.metrics.bootstrap.bootstrap_metrics`, probabilities from
 :func:`~deepshadows.predict.loading.load_classifier`, as for every other evaluation.
 """
 
@@ -24,10 +24,10 @@ from typing import Any
 import numpy as np
 
 from deepshadows.errors import InputError
-from deepshadows.evaluation.bootstrap import bootstrap_metrics
-from deepshadows.evaluation.checks import check_labels
 from deepshadows.evaluation.report_writers import _plain
-from deepshadows.predict.batch import FORWARD_BATCH
+from deepshadows.metrics.bootstrap import bootstrap_metrics
+from deepshadows.metrics.checks import check_labels
+from deepshadows.models.forward import FORWARD_BATCH
 
 __all__ = [
     "DECISIONS",
@@ -252,8 +252,8 @@ def score_probabilities(
     dict of str to dict
         Group name (see :func:`realdev_groups`) -> ``selection``, ``layer``,
         ``model_decision``, ``n``, ``n_lsbg``, ``n_artifact`` and ``intervals`` (metric ->
-        :class:`~deepshadows.evaluation.bootstrap.Interval`, from
-        :func:`~deepshadows.evaluation.bootstrap.bootstrap_metrics` at threshold 0.5; a metric
+        :class:`~deepshadows.metrics.bootstrap.Interval`, from
+        :func:`~deepshadows.metrics.bootstrap.bootstrap_metrics` at threshold 0.5; a metric
         undefined on the group, such as the AUC of a one-class group, is ``nan``).
 
     Raises
@@ -323,7 +323,7 @@ def realdev_probabilities(
     deepshadows.errors.InputError
         If the model cannot be loaded, or has several classes none of which is named LSBG.
     """
-    from deepshadows.predict.batch import logits_to_probabilities
+    from deepshadows.models.forward import logits_to_probabilities
     from deepshadows.predict.loading import load_classifier
 
     classify, metadata = load_classifier(model, device=device, precision="fp32")

@@ -20,7 +20,7 @@ same way. It writes into one folder:
 ``roc.npz``
     The ROC curve and band (``fpr``, ``tpr``, ``low``, ``high``, ``auc``, ``level``,
     ``name``), read back by :func:`load_roc` to overlay several models with
-    :func:`~deepshadows.evaluation.figures.plot_roc`.
+    :func:`~deepshadows.viz.scores.plot_roc`.
 
 Class conventions
 -----------------
@@ -45,21 +45,6 @@ import numpy as np
 
 from deepshadows._io import make_output_dir, write_json_atomic
 from deepshadows.errors import InputError
-from deepshadows.evaluation.bootstrap import (
-    _check_options,
-    _check_seed,
-    bootstrap_metrics,
-    roc_band,
-)
-from deepshadows.evaluation.checks import check_labels, check_prob, check_threshold
-from deepshadows.evaluation.figures import plot_confusion, plot_probability_histogram, plot_roc
-from deepshadows.evaluation.metrics import (
-    binary_metrics,
-    confusion,
-    multiclass_metrics,
-    reduce_to_binary,
-)
-from deepshadows.evaluation.reliability import calibration_metrics
 from deepshadows.evaluation.report_calibration import (
     _calibration_section,
     _positive_column,
@@ -75,6 +60,21 @@ from deepshadows.evaluation.report_writers import (
     load_roc,
     metrics_table,
 )
+from deepshadows.metrics.bootstrap import (
+    _check_options,
+    _check_seed,
+    bootstrap_metrics,
+    roc_band,
+)
+from deepshadows.metrics.checks import check_labels, check_prob, check_threshold
+from deepshadows.metrics.reliability import calibration_metrics
+from deepshadows.metrics.scores import (
+    binary_metrics,
+    confusion,
+    multiclass_metrics,
+    reduce_to_binary,
+)
+from deepshadows.viz.scores import plot_confusion, plot_probability_histogram, plot_roc
 
 __all__ = ["evaluate_predictions", "load_roc", "metrics_table"]
 
@@ -194,9 +194,9 @@ def evaluate_predictions(
         ``threshold``), ``compared_calibration`` (calibration metrics of each of
         ``compare_probabilities``), ``reliability`` (``n_bins`` and, per set of probabilities,
         the scored ones first, the ``count``, ``mean_prob`` and ``fraction_positive`` of each
-        bin of :func:`~deepshadows.evaluation.reliability.reliability_bins`) and
+        bin of :func:`~deepshadows.metrics.reliability.reliability_bins`) and
         ``operating_point``; for K classes ``multiclass`` (see
-        :func:`~deepshadows.evaluation.metrics.multiclass_metrics`) and ``binary`` (how the
+        :func:`~deepshadows.metrics.scores.multiclass_metrics`) and ``binary`` (how the
         LSBG-versus-rest view was formed, with the merged arg-max confusion counts of
         Appendix A).
 

@@ -14,9 +14,9 @@ from typing import Any
 import numpy as np
 
 from deepshadows.errors import InputError
-from deepshadows.evaluation.calibration_figures import plot_completeness_purity, plot_reliability
-from deepshadows.evaluation.checks import check_prob
-from deepshadows.evaluation.reliability import ECE_BINS, calibration_metrics, reliability_bins
+from deepshadows.metrics.checks import check_prob
+from deepshadows.metrics.reliability import ECE_BINS, calibration_metrics, reliability_bins
+from deepshadows.viz.reliability import plot_completeness_purity, plot_reliability
 
 # Shared by the modules of this package; not part of the public API.
 __all__: list[str] = []

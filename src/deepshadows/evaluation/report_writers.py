@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import math
 import os
 from collections.abc import Mapping, Sequence
@@ -16,13 +17,15 @@ from typing import Any
 
 import numpy as np
 
-from deepshadows._io import atomic_path
+from deepshadows._io import atomic_path, write_json_atomic
 from deepshadows.errors import InputError
-from deepshadows.evaluation.bootstrap import Interval
-from deepshadows.evaluation.metrics import BINARY_METRICS
-from deepshadows.evaluation.reliability import CALIBRATION_METRICS, ECE_BINS
+from deepshadows.metrics.bootstrap import Interval
+from deepshadows.metrics.rejection import rejection_table
+from deepshadows.metrics.reliability import CALIBRATION_METRICS, ECE_BINS
+from deepshadows.metrics.scores import BINARY_METRICS
+from deepshadows.viz.rejection import plot_rejection
 
-__all__ = ["load_roc", "metrics_table", "write_rejection_csv"]
+__all__ = ["add_rejection", "load_roc", "metrics_table", "write_rejection_csv"]
 
 #: Column titles of the metrics, as in the paper's tables.
 _TITLES = {"accuracy": "accuracy", "completeness": "completeness", "purity": "purity", "auc": "AUC"}
@@ -134,8 +137,8 @@ def load_roc(path: str | os.PathLike[str]) -> dict[str, Any]:
     -------
     dict
         ``fpr``, ``tpr``, ``low``, ``high`` (arrays), ``auc``
-        (:class:`~deepshadows.evaluation.bootstrap.Interval`), ``level`` and ``name``; ready
-        to pass as one entry of :func:`~deepshadows.evaluation.figures.plot_roc`.
+        (:class:`~deepshadows.metrics.bootstrap.Interval`), ``level`` and ``name``; ready
+        to pass as one entry of :func:`~deepshadows.viz.scores.plot_roc`.
 
     Raises
     ------
@@ -284,11 +287,11 @@ def metrics_table(
     results : mapping of str to mapping
         Model name -> the dict returned by :func:`evaluate_predictions` (or read from its
         ``metrics.json``), the dict of intervals returned by
-        :func:`~deepshadows.evaluation.bootstrap.bootstrap_metrics`, or a dict of point values
-        such as :func:`~deepshadows.evaluation.metrics.binary_metrics` returns.
+        :func:`~deepshadows.metrics.bootstrap.bootstrap_metrics`, or a dict of point values
+        such as :func:`~deepshadows.metrics.scores.binary_metrics` returns.
     metrics : sequence of str, optional
-        The metric columns, in order: any of :data:`~deepshadows.evaluation.metrics.BINARY_METRICS`,
-        :data:`~deepshadows.evaluation.reliability.CALIBRATION_METRICS` and ``ece_uncalibrated``.
+        The metric columns, in order: any of :data:`~deepshadows.metrics.scores.BINARY_METRICS`,
+        :data:`~deepshadows.metrics.reliability.CALIBRATION_METRICS` and ``ece_uncalibrated``.
     columns : mapping of str to mapping, optional
         Model name -> descriptive cells (e.g. its architecture), shown after the name in the
         order of their keys; a missing or None cell shows ``–``.
@@ -329,7 +332,7 @@ def write_rejection_csv(table: Sequence[Mapping[str, Any]], path: str | os.PathL
     Parameters
     ----------
     table : sequence of mapping
-        Rows of :func:`~deepshadows.evaluation.rejection.rejection_table`.
+        Rows of :func:`~deepshadows.metrics.rejection.rejection_table`.
     path : path-like
         The CSV file, written atomically: ``fraction,rejected,kept,accuracy,max_uncertainty``.
 
@@ -346,3 +349,47 @@ def write_rejection_csv(table: Sequence[Mapping[str, Any]], path: str | os.PathL
         writer.writerow([format(row[c], ".6g") if isinstance(row[c], float) else row[c] for c in columns])
     _write_text(Path(path), buffer.getvalue())
     return Path(path)
+
+
+def add_rejection(
+    result: Mapping[str, Any],
+    out: Path,
+    y_true: Any,
+    prob: Any,
+    uncertainty: Any,
+    *,
+    threshold: float,
+    members: int,
+) -> dict[str, Any]:
+    """Write an ensemble's accuracy against rejecting the most uncertain objects beside its metrics.
+
+    ``rejection.csv`` and ``rejection.png`` are written into ``out`` and the table is added to
+    its ``metrics.json`` (as ``uncertainty_rejection``, with the two files in ``files``).
+
+    Parameters
+    ----------
+    result : mapping
+        What :func:`deepshadows.evaluation.evaluate_predictions` returned for ``out``.
+    out : pathlib.Path
+        The evaluation folder (holding ``metrics.json``).
+    y_true, prob, uncertainty : array-like
+        As :func:`rejection_table`.
+    threshold : float
+        Decision threshold of a binary model.
+    members : int
+        Members of the ensemble, for the figure's title.
+
+    Returns
+    -------
+    dict
+        ``result`` with ``uncertainty_rejection`` (the table) and the updated ``files``.
+    """
+    out = Path(out)
+    table = rejection_table(y_true, prob, uncertainty, threshold=threshold)
+    write_rejection_csv(table, out / "rejection.csv")
+    plot_rejection(table, out / "rejection.png", title=f"ensemble of {members}: rejecting the most uncertain")
+    files = sorted({*result.get("files", []), "rejection.csv", "rejection.png"})
+    metrics_json = out / "metrics.json"
+    stored = json.loads(metrics_json.read_text(encoding="utf-8"))
+    write_json_atomic(metrics_json, stored | {"uncertainty_rejection": table, "files": files})
+    return {**result, "uncertainty_rejection": table, "files": files}

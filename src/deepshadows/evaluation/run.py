@@ -8,9 +8,9 @@ from typing import Any
 
 import numpy as np
 
-from deepshadows.data.store import open_store
 from deepshadows.evaluation.report import evaluate_predictions
-from deepshadows.predict.batch import FORWARD_BATCH
+from deepshadows.models.forward import FORWARD_BATCH
+from deepshadows.store.reader import open_store
 
 __all__ = ["evaluate_run", "logits_of_rows", "logits_of_split", "predict_rows", "predict_split"]
 
@@ -28,7 +28,7 @@ def logits_of_rows(
     """Logits of the given rows of a store, read in blocks.
 
     The cutouts are read 2048 rows at a time and classified with
-    :func:`deepshadows.predict.batch.predict_logits` in float32, so memory does not grow with
+    :func:`deepshadows.models.forward.predict_logits` in float32, so memory does not grow with
     ``rows``.
 
     Parameters
@@ -49,7 +49,7 @@ def logits_of_rows(
     ndarray of shape (n,) or (n, K), float32
         Logits of a binary model or of each class, in the order of ``rows``.
     """
-    from deepshadows.predict.batch import predict_logits
+    from deepshadows.models.forward import predict_logits
 
     rows = np.asarray(rows, dtype=np.int64)
     with open_store(store_path) as store:
@@ -111,7 +111,7 @@ def predict_rows(
     """Class probabilities of the given rows of a store, read in blocks.
 
     The cutouts are read 2048 rows at a time and classified with
-    :func:`deepshadows.predict.batch.predict_logits`, so memory does not grow with ``rows``.
+    :func:`deepshadows.models.forward.predict_logits`, so memory does not grow with ``rows``.
 
     Parameters
     ----------
@@ -131,7 +131,7 @@ def predict_rows(
     ndarray of shape (n,) or (n, K)
         Probability of being an LSBG (binary models) or of each class, in the order of ``rows``.
     """
-    from deepshadows.predict.batch import logits_to_probabilities
+    from deepshadows.models.forward import logits_to_probabilities
 
     return logits_to_probabilities(
         logits_of_rows(model, store_path, rows, device=device, batch_size=batch_size)
@@ -242,7 +242,7 @@ def evaluate_run(
     """
     from deepshadows.calibration import find_calibration, model_operating_point
     from deepshadows.models import load_model
-    from deepshadows.predict.batch import logits_to_probabilities
+    from deepshadows.models.forward import logits_to_probabilities
     from deepshadows.released import resolve_model_path
     from deepshadows.training import store_targets
 
@@ -306,7 +306,7 @@ def evaluate_run(
         operating_point=None if point is None else point.to_dict(),
     )
     if uncertainty is not None:
-        from deepshadows.evaluation.rejection import add_rejection
+        from deepshadows.evaluation.report_writers import add_rejection
 
         members = int(meta["ensemble"]["members"])
         result = add_rejection(result, out, y_true, prob, uncertainty, threshold=threshold, members=members)
@@ -321,7 +321,7 @@ def _ensemble_logits_of_split(
     model: Any, store_path: str | os.PathLike[str], *, split: str, device: str, batch_size: int
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Rows, logits (of the mean probability) and uncertainty of an ensemble on one split."""
-    from deepshadows.ensemble.combine import combine_member_logits
+    from deepshadows.models.ensemble_combine import combine_member_logits
 
     with open_store(store_path) as store:
         indices = store.indices(split)

@@ -2,7 +2,7 @@
 
 On a simulated store every object keeps the parameters it was drawn with (the ``truth``
 table); ``--by mu_eff`` scores the model in bins of the LSBGs' mean g surface brightness, with
-the bins of :data:`deepshadows.completeness.truth.AXES`. Artifacts have no LSBG truth, so a bin
+the bins of :data:`deepshadows.simulate.truth.AXES`. Artifacts have no LSBG truth, so a bin
 holds only LSBGs and its completeness (with a Wilson interval) is the figure of merit; the
 objects without a value (the artifacts) get one row of their own.
 """
@@ -18,11 +18,11 @@ from typing import Any
 import numpy as np
 
 from deepshadows._io import atomic_path, write_json_atomic
-from deepshadows.completeness.tables import binomial_interval
-from deepshadows.completeness.truth import AXES, Axis, parse_grid
-from deepshadows.data.store import open_store
 from deepshadows.errors import InputError
-from deepshadows.evaluation.metrics import binary_metrics
+from deepshadows.metrics.binomial import binomial_interval
+from deepshadows.metrics.scores import binary_metrics
+from deepshadows.simulate.truth import AXES, Axis, parse_grid
+from deepshadows.store.reader import open_store
 
 __all__ = ["add_truth_bins", "metrics_by_truth", "truth_axis"]
 
@@ -33,7 +33,7 @@ def truth_axis(by: str) -> Axis:
     Parameters
     ----------
     by : str
-        One axis name or alias (see :func:`deepshadows.completeness.truth.parse_grid`).
+        One axis name or alias (see :func:`deepshadows.simulate.truth.parse_grid`).
 
     Returns
     -------

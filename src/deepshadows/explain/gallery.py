@@ -10,10 +10,10 @@ from typing import Any
 import numpy as np
 
 from deepshadows._io import make_output_dir, save_png, write_json_atomic
-from deepshadows.data.store import open_store
 from deepshadows.errors import InputError
 from deepshadows.evaluation.run import predict_split
 from deepshadows.explain.gradcam import ensemble_gradcam
+from deepshadows.store.reader import open_store
 
 __all__ = ["confident_groups", "explain_run", "plot_gallery"]
 

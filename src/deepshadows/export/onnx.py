@@ -35,8 +35,9 @@ from deepshadows import __version__
 from deepshadows._io import atomic_path, check_writable
 from deepshadows.calibration import with_calibration
 from deepshadows.errors import InputError
-from deepshadows.models.io import WEIGHTS_NAME, load_model
-from deepshadows.predict.batch import predict_logits
+from deepshadows.models.forward import predict_logits
+from deepshadows.models.io import WEIGHTS_NAME
+from deepshadows.models.loading import load_model
 from deepshadows.predict.onnx_backend import METADATA_KEY, OnnxClassifier, import_onnx_module
 from deepshadows.released import resolve_model_path
 

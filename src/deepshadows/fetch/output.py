@@ -3,8 +3,8 @@
 Files, for an output ``<out>``:
 
 ``<out>``
-    The store (schema of :mod:`deepshadows.data.store`), written by
-    :class:`~deepshadows.data.store.StoreWriter`; the ``truth`` table holds where each row came
+    The store (schema of :mod:`deepshadows.store.reader`), written by
+    :class:`~deepshadows.store.reader.StoreWriter`; the ``truth`` table holds where each row came
     from (:data:`POSITION_DTYPE`: catalogue data row, ra, dec).
 ``<out>.failures.csv``
     Rows not in the store: ``row, id, ra, dec, reason`` (absent when every row was stored),
@@ -31,12 +31,12 @@ from astropy.table import Column
 
 from deepshadows._io import atomic_path
 from deepshadows.data.fits import feature_dtype
-from deepshadows.data.splits import make_splits
-from deepshadows.data.store import DEFAULT_ID_WIDTH, StoreWriter
 from deepshadows.failures import failures_path, write_failures
 from deepshadows.fetch.catalog import BadRow, Catalog, CatalogRow, read_table
 from deepshadows.fetch.http import FetchStats
 from deepshadows.fetch.staging import PartitionStaging
+from deepshadows.store.reader import DEFAULT_ID_WIDTH, StoreWriter
+from deepshadows.store.splits import make_splits
 from deepshadows.tables import TABLE_FORMATS, catalog_format, catalog_suffixes, table_format, write_astropy
 
 __all__ = [
@@ -258,7 +258,7 @@ def write_store(
     seed : int
         Split seed.
     resume, overwrite : bool
-        As for :class:`~deepshadows.data.store.StoreWriter`.
+        As for :class:`~deepshadows.store.reader.StoreWriter`.
 
     Returns
     -------

@@ -6,7 +6,7 @@ turned into cutouts and features, and staged as one file in ``<out>.parts/`` (wr
 atomically) as soon as it is complete. The staged partitions are what ``resume`` keeps: a killed
 run loses at most the partitions in flight, and their responses are in the cache. Once every
 partition is staged, the number of rows that were fetched is known and the store is written in
-catalogue order by :class:`~deepshadows.data.store.StoreWriter` (itself resumable), after which
+catalogue order by :class:`~deepshadows.store.reader.StoreWriter` (itself resumable), after which
 the staging folder is removed.
 
 Rows that are invalid in the catalogue or whose download still fails after the retries are not
@@ -27,7 +27,6 @@ from typing import Any
 
 from deepshadows._io import check_writable, write_json_atomic
 from deepshadows._provenance import provenance
-from deepshadows.data.splits import check_split_fractions
 from deepshadows.errors import InputError
 from deepshadows.fetch.catalog import BadRow, Catalog, read_catalog
 from deepshadows.fetch.cutouts import DEFAULT_BASE_URL, CutoutConfig
@@ -42,6 +41,7 @@ from deepshadows.fetch.output import (
     write_store,
 )
 from deepshadows.fetch.staging import PartitionStaging
+from deepshadows.store.splits import check_split_fractions
 
 __all__ = ["FetchResult", "fetch_catalog"]
 
@@ -151,7 +151,7 @@ def fetch_catalog(
 ) -> FetchResult:
     """Download the cutouts of a catalogue of candidates from the Legacy Survey viewer into a store.
 
-    The store has the schema of simulated sets (see :mod:`deepshadows.data.store`), so
+    The store has the schema of simulated sets (see :mod:`deepshadows.store.reader`), so
     ``predict``, ``evaluate`` and ``transfer`` read it unchanged: cutouts (uint8, resized like
     the simulated ones), labels (-1 unless ``label_column`` gives them), the catalogue id in
     ``id``, and the catalogue position in the ``truth`` table (columns ``row``, ``ra``,

@@ -22,11 +22,11 @@ import torch
 from torch import nn
 
 from deepshadows.errors import InputError
-from deepshadows.evaluation.metrics import binary_metrics
 from deepshadows.finetuning.loop import fine_tune
 from deepshadows.finetuning.recipe import Recipe
 from deepshadows.finetuning.streams import UnlabelledPool
-from deepshadows.predict.batch import logits_to_probabilities, predict_logits
+from deepshadows.metrics.scores import binary_metrics
+from deepshadows.models.forward import logits_to_probabilities, predict_logits
 
 __all__ = ["CrossValidation", "cross_validate", "stratified_folds", "subsample"]
 

@@ -19,8 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
-from deepshadows.data.store import open_store
 from deepshadows.errors import InputError
+from deepshadows.store.reader import open_store
 
 __all__ = ["UnlabelledPool", "labelled_order", "load_replay"]
 

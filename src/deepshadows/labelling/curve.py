@@ -26,14 +26,14 @@ import torch
 from deepshadows._device import resolve_device, resolve_precision
 from deepshadows._io import atomic_path, make_output_dir, save_png, write_json_atomic
 from deepshadows._provenance import provenance
-from deepshadows.data.store import open_store
 from deepshadows.errors import InputError
-from deepshadows.evaluation.metrics import binary_metrics
 from deepshadows.finetuning import Recipe, default_recipe, get_recipe
 from deepshadows.labelling.acquisition import METHODS, acquisition_scores, diverse_order, embed
 from deepshadows.labelling.acquisition import stochastic_probabilities as mc_probabilities
+from deepshadows.metrics.scores import binary_metrics
 from deepshadows.models import load_model
-from deepshadows.predict.batch import logits_to_probabilities, predict_logits
+from deepshadows.models.forward import logits_to_probabilities, predict_logits
+from deepshadows.store.reader import open_store
 from deepshadows.transfer import choose_samples, fine_tune
 from deepshadows.transfer.finetune import recipe_for
 

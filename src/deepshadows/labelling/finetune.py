@@ -38,7 +38,6 @@ from deepshadows._io import make_output_dir, write_json_atomic
 from deepshadows._provenance import provenance
 from deepshadows.data.labelled_sample import load_labelled_sample
 from deepshadows.errors import InputError
-from deepshadows.evaluation.metrics import binary_metrics
 from deepshadows.finetuning import (
     Recipe,
     UnlabelledPool,
@@ -48,8 +47,9 @@ from deepshadows.finetuning import (
     get_recipe,
     load_replay,
 )
+from deepshadows.metrics.scores import binary_metrics
 from deepshadows.models import load_model, save_model
-from deepshadows.predict.batch import logits_to_probabilities, predict_logits
+from deepshadows.models.forward import logits_to_probabilities, predict_logits
 from deepshadows.transfer.finetune import NOT_CARRIED, write_history
 
 __all__ = ["finetune_from_labels"]

@@ -14,8 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from deepshadows.data.label_tables import store_positions
-from deepshadows.data.store import open_store
+from deepshadows.data.label_matching import store_positions
 from deepshadows.errors import InputError
 from deepshadows.labelling.acquisition import (
     acquisition_scores,
@@ -25,6 +24,7 @@ from deepshadows.labelling.acquisition import (
 )
 from deepshadows.labelling.labels import CLASS_OF, LABELS, UNDO, LabelFile, replay
 from deepshadows.models import load_model
+from deepshadows.store.reader import open_store
 
 __all__ = ["ORDERS", "LabelSession"]
 

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from deepshadows.models.compact_resnet import CompactResNet
-from deepshadows.models.io import FORMAT_VERSION, fingerprint_store, load_model, save_model, sidecar_path
+from deepshadows.models.io import FORMAT_VERSION, fingerprint_store, save_model, sidecar_path
+from deepshadows.models.loading import load_model
 from deepshadows.models.registry import create_model, list_models, model_class, register_model
 from deepshadows.models.table1 import DeepShadowsCNN
 

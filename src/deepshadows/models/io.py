@@ -30,7 +30,14 @@ from deepshadows._io import atomic_path, read_json, write_json_atomic
 from deepshadows.errors import InputError
 from deepshadows.models.registry import create_model, list_models
 
-__all__ = ["FORMAT_VERSION", "WEIGHTS_NAME", "fingerprint_store", "load_model", "save_model", "sidecar_path"]
+__all__ = [
+    "FORMAT_VERSION",
+    "WEIGHTS_NAME",
+    "fingerprint_store",
+    "load_network",
+    "save_model",
+    "sidecar_path",
+]
 
 #: Version of the sidecar layout written by :func:`save_model`.
 FORMAT_VERSION = 1
@@ -175,16 +182,18 @@ def _read_sidecar(path: Path) -> dict[str, Any]:
     return meta
 
 
-def load_model(path: str | os.PathLike[str], *, device: str | torch.device = "cpu") -> tuple[nn.Module, dict]:
-    """Rebuild a saved model in evaluation mode.
+def load_network(
+    path: str | os.PathLike[str], *, device: str | torch.device = "cpu"
+) -> tuple[nn.Module, dict]:
+    """Rebuild one saved network (a weight file or a run folder) in evaluation mode.
+
+    :func:`deepshadows.models.load_model` calls it for everything that is not an ensemble or a
+    released name.
 
     Parameters
     ----------
     path : path-like
-        The ``.safetensors`` weight file, a run folder holding ``model.safetensors``, an
-        ensemble folder (loaded by :func:`deepshadows.ensemble.load_ensemble` as one module
-        whose logits are those of the members' mean probability), or the name of a model
-        released with the package (``"des"``, ``"hsc"``; see :mod:`deepshadows.released`).
+        The ``.safetensors`` weight file or a run folder holding ``model.safetensors``.
     device : str or torch.device, optional
         Where to put the model.
 
@@ -198,19 +207,10 @@ def load_model(path: str | os.PathLike[str], *, device: str | torch.device = "cp
     Raises
     ------
     deepshadows.errors.InputError
-        If the weights or the sidecar are missing, unreadable or corrupt, the sidecar names an
-        unknown architecture, or the weights do not fit the architecture; the message names the
-        file.
+        If the weights or the sidecar are missing, unreadable or corrupt, or do not fit the
+        architecture; the message names the file.
     """
-    from deepshadows.ensemble.layout import is_ensemble
-    from deepshadows.released import resolve_model_path
-
-    resolved = resolve_model_path(path)
-    if is_ensemble(resolved):
-        from deepshadows.ensemble.model import load_ensemble
-
-        return load_ensemble(resolved, device=device)
-    weights = _weights_file(resolved)
+    weights = _weights_file(Path(path))
     meta = _read_sidecar(weights)
     expected = meta.get("weights_sha256")
     if expected is not None and _sha256(weights) != expected:
@@ -259,7 +259,7 @@ def fingerprint_store(path: str | os.PathLike[str]) -> str:
     deepshadows.errors.InputError
         If the file is not a readable store.
     """
-    from deepshadows.data.store import open_store
+    from deepshadows.store.reader import open_store
 
     with open_store(path) as store:
         attrs = store.attrs

@@ -8,7 +8,7 @@ catalogue with the prediction columns added (:class:`CatalogJoin`).
 
 from __future__ import annotations
 
-from deepshadows.predict.batch import logits_to_probabilities, predict_logits
+from deepshadows.models.forward import logits_to_probabilities, predict_logits
 from deepshadows.predict.catalog_join import CatalogJoin, JoinReport
 from deepshadows.predict.inputs import STORE_SUFFIXES, iter_input
 from deepshadows.predict.run import predict

@@ -11,9 +11,9 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 import numpy as np
 
-from deepshadows.ensemble.combine import combine_member_logits
 from deepshadows.errors import InputError
 from deepshadows.failures import FailedRow
+from deepshadows.models.ensemble_combine import combine_member_logits
 from deepshadows.predict.model_settings import _check_logits
 
 if TYPE_CHECKING:

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 from astropy.io import fits
 
-from deepshadows.predict.table_output import Column
+from deepshadows.predict.columns import Column
 
 # Shared by the modules of this package; not part of the public API.
 __all__: list[str] = []

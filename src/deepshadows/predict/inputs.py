@@ -17,9 +17,9 @@ import h5py
 import numpy as np
 
 from deepshadows.data.images import IMAGE_SUFFIXES, _check_resize, _folder_images, read_image
-from deepshadows.data.store import open_store
 from deepshadows.errors import InputError
 from deepshadows.failures import FailedRow, failed_row
+from deepshadows.store.reader import open_store
 from deepshadows.viewer import resize_cutout
 
 __all__ = ["STORE_SUFFIXES", "iter_input"]

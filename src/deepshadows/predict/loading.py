@@ -14,7 +14,7 @@ import numpy as np
 
 from deepshadows._device import resolve_device
 from deepshadows.errors import InputError
-from deepshadows.predict.batch import predict_logits
+from deepshadows.models.forward import predict_logits
 from deepshadows.released import resolve_model_path
 
 __all__ = ["Classifier", "load_classifier", "model_for_input"]
@@ -74,7 +74,7 @@ def load_classifier(
         return (lambda images, batch: onnx_model.logits(images, batch_size=batch)), onnx_model.metadata
     model, metadata = _load_model(path, device)
     if "ensemble" in metadata:
-        from deepshadows.ensemble.model import EnsembleClassifier
+        from deepshadows.models.ensemble import EnsembleClassifier
 
         return EnsembleClassifier(model, device=device, precision=precision), metadata
     return (
@@ -106,7 +106,7 @@ def model_for_input(input_path: str | os.PathLike[str]) -> tuple[str, str | None
     path = Path(input_path)
     if path.suffix.lower() not in (".h5", ".hdf5") or not path.is_file():
         return DEFAULT_MODEL, None
-    from deepshadows.data.store import Store
+    from deepshadows.store.reader import Store
 
     try:
         survey = Store(path).config.get("survey")

@@ -17,7 +17,7 @@ import numpy as np
 import torch
 
 from deepshadows.errors import InputError
-from deepshadows.predict.batch import FORWARD_BATCH
+from deepshadows.models.forward import FORWARD_BATCH
 
 __all__ = ["METADATA_KEY", "OnnxClassifier", "import_onnx_module"]
 

@@ -22,8 +22,8 @@ from tqdm.auto import tqdm
 from deepshadows._io import check_writable, partial_path
 from deepshadows.calibration import find_calibration, model_operating_point
 from deepshadows.errors import InputError
+from deepshadows.models.forward import FORWARD_BATCH, logits_to_probabilities
 from deepshadows.parallel import open_executor
-from deepshadows.predict.batch import FORWARD_BATCH, logits_to_probabilities
 from deepshadows.predict.catalog_join import CatalogJoin
 from deepshadows.predict.csv_output import _after_overlap, _BlockWriter, _resume_state
 from deepshadows.predict.failed_rows import _FailureLog, _recorded_failures, _resume_point
@@ -95,7 +95,7 @@ def predict(
 
     An ensemble folder writes the members' mean probability and one more column,
     ``uncertainty``: the standard deviation of the members' probabilities (of the top class for
-    K classes; see :mod:`deepshadows.ensemble.combine`).
+    K classes; see :mod:`deepshadows.models.ensemble_combine`).
 
     Calibrated probabilities are written under ``calibrated_probability`` (binary) or
     ``calibrated_prob_<class>`` instead: by default whenever the model has a calibration (a

@@ -17,7 +17,7 @@ import h5py
 import numpy as np
 
 from deepshadows.errors import InputError
-from deepshadows.predict.table_output import Column
+from deepshadows.predict.columns import Column
 
 __all__ = ["StoreColumns"]
 

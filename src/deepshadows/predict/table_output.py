@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import csv
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -21,6 +20,7 @@ from astropy.table import Table
 
 from deepshadows._io import atomic_path
 from deepshadows.errors import InputError
+from deepshadows.predict.columns import Column, prediction_columns
 from deepshadows.tables import ASTROPY_FORMATS, write_astropy
 
 if TYPE_CHECKING:
@@ -30,33 +30,6 @@ if TYPE_CHECKING:
 __all__: list[str] = []
 
 _CHUNK_ROWS = 1 << 16
-
-
-@dataclass(frozen=True)
-class Column:
-    """One column of a prediction table: name, numpy dtype written, unit and description."""
-
-    name: str
-    dtype: np.dtype
-    unit: str | None = None
-    description: str = ""
-
-
-def prediction_columns(header: Sequence[str], id_width: int) -> list[Column]:
-    """Return the columns of the prediction CSV header: id, probabilities, label, uncertainty."""
-    columns = []
-    for name in header:
-        if name == "id":
-            columns.append(Column(name, np.dtype(f"U{max(1, id_width)}"), None, "cutout identifier"))
-        elif name == "label":
-            columns.append(
-                Column(name, np.dtype(np.int16), None, "predicted class (1 = LSBG for binary models)")
-            )
-        elif name == "uncertainty":
-            columns.append(Column(name, np.dtype(np.float32), None, "spread of the ensemble members"))
-        else:
-            columns.append(Column(name, np.dtype(np.float32), None, "probability"))
-    return columns
 
 
 def scan_partial(partial: Path) -> tuple[int, int]:

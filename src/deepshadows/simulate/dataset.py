@@ -20,14 +20,14 @@ from tqdm.auto import tqdm
 
 from deepshadows._io import partial_path
 from deepshadows._provenance import provenance
-from deepshadows.data.splits import check_split_fractions, make_splits
-from deepshadows.data.store import StoreWriter
 from deepshadows.errors import InputError
 from deepshadows.features import FEATURE_NAMES
 from deepshadows.parallel import InlineExecutor, map_ordered, open_executor
 from deepshadows.simulate.artifacts import TYPE2_MIX
 from deepshadows.simulate.cutout import CutoutSpec, SimulatedCutout, simulate_cutout, truth_columns
 from deepshadows.simulate.randomize import RANDOMIZE_MODES, randomization_for
+from deepshadows.store.reader import StoreWriter
+from deepshadows.store.splits import check_split_fractions, make_splits
 from deepshadows.surveys import get_survey
 from deepshadows.viewer import RESIZE_FILTERS
 

@@ -8,39 +8,11 @@ noise with a kernel that sums to one keeps that aperture noise and lowers the pe
 
 from __future__ import annotations
 
-import functools
-
 import numpy as np
 
+from deepshadows.surveys import correlation_kernel, pixel_sigma_factor
+
 __all__ = ["add_noise", "correlation_kernel", "pixel_sigma_factor"]
-
-
-@functools.lru_cache(maxsize=16)
-def correlation_kernel(sigma_px: float) -> np.ndarray:
-    """Return the 3-tap, unit-sum, sampled Gaussian kernel of width ``sigma_px`` pixels (1-D)."""
-    if sigma_px <= 0:
-        return np.array([0.0, 1.0, 0.0])
-    side = np.exp(-0.5 / sigma_px**2)
-    kernel = np.array([side, 1.0, side])
-    return kernel / kernel.sum()
-
-
-def pixel_sigma_factor(sigma_px: float) -> float:
-    """Per-pixel noise of correlated noise in units of the white-noise-equivalent sigma.
-
-    Parameters
-    ----------
-    sigma_px : float
-        Width in pixels of the correlating Gaussian, as in :func:`add_noise` (0: white noise).
-
-    Returns
-    -------
-    float
-        ``sum(kernel**2)`` of the separable 3 x 3 kernel: 1 for white noise, below 1 otherwise.
-        Multiply a survey's ``noise_sigma`` by it to get the per-pixel standard deviation.
-    """
-    kernel = correlation_kernel(sigma_px)
-    return float((kernel**2).sum())  # 2-D separable: sqrt((sum k^2)^2)
 
 
 def add_noise(

@@ -20,9 +20,9 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from deepshadows._io import atomic_path, write_json_atomic
-from deepshadows.data.store import open_store
 from deepshadows.errors import InputError
 from deepshadows.parallel import InlineExecutor
+from deepshadows.store.reader import open_store
 from deepshadows.training.selection import RowSelection
 
 __all__ = [

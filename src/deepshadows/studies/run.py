@@ -21,10 +21,9 @@ from tqdm.auto import tqdm
 
 from deepshadows._io import write_json_atomic
 from deepshadows._provenance import provenance
-from deepshadows.data.store import open_store
 from deepshadows.errors import InputError
-from deepshadows.evaluation.metrics import BINARY_METRICS
 from deepshadows.failures import failures_path, write_failures
+from deepshadows.metrics.scores import BINARY_METRICS
 from deepshadows.models import fingerprint_store
 from deepshadows.parallel import (
     describe_scheduler,
@@ -32,6 +31,7 @@ from deepshadows.parallel import (
     parse_scheduler,
     worker_threads,
 )
+from deepshadows.store.reader import open_store
 from deepshadows.studies.jobs import FailedRun, StudyJob, execute_jobs, read_result, run_job
 from deepshadows.studies.selections import NOISE_MODES
 from deepshadows.studies.summary import BASELINE, _number, _summarise

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from deepshadows.data.splits import make_splits
-from deepshadows.data.store import Store
 from deepshadows.errors import InputError
+from deepshadows.store.reader import Store
+from deepshadows.store.splits import make_splits
 from deepshadows.training.selection import RowSelection
 
 __all__ = [

@@ -16,8 +16,8 @@ import numpy as np
 
 from deepshadows._io import atomic_path
 from deepshadows.evaluation.compare import write_metrics_tables
-from deepshadows.evaluation.metrics import BINARY_METRICS
 from deepshadows.evaluation.report import load_roc
+from deepshadows.metrics.scores import BINARY_METRICS
 from deepshadows.studies.figures import plot_interval_comparison, plot_study_roc, plot_tpr_ratio
 from deepshadows.studies.jobs import StudyJob
 

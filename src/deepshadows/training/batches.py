@@ -12,9 +12,9 @@ from typing import Any, TypeVar
 
 import numpy as np
 
-from deepshadows.data.store import Store
 from deepshadows.errors import InputError
 from deepshadows.models import fingerprint_store
+from deepshadows.store.reader import Store
 from deepshadows.training.config import store_targets
 from deepshadows.training.selection import RowSelection
 

@@ -27,7 +27,7 @@ def _calibrate(
     """
     from deepshadows.calibration import calibration_path, fit_calibration, write_calibration
     from deepshadows.models import load_model
-    from deepshadows.predict.batch import predict_logits
+    from deepshadows.models.forward import predict_logits
 
     model, meta = load_model(paths["model"], device=device)
     logits, targets = [], []

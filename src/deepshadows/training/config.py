@@ -15,10 +15,10 @@ from deepshadows._device import PRECISIONS
 from deepshadows.adapt.alignment import ALIGNMENT_LOSSES
 from deepshadows.augment import AUGMENT_MODES
 from deepshadows.calibration.fitting import BINARY_ONLY_METHODS, CALIBRATION_METHODS
-from deepshadows.data.store import Store
 from deepshadows.errors import InputError
 from deepshadows.models import list_models
 from deepshadows.models.registry import model_class
+from deepshadows.store.reader import Store
 from deepshadows.training.optim import KerasAdadelta
 from deepshadows.training.schedule import make_adamw
 

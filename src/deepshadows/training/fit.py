@@ -42,9 +42,9 @@ import torch
 from tqdm.auto import tqdm
 
 from deepshadows._device import resolve_device, resolve_precision
-from deepshadows.data.store import open_store
 from deepshadows.errors import InputError
 from deepshadows.models import create_model, save_model
+from deepshadows.store.reader import open_store
 from deepshadows.training.batches import _EVAL_BATCH, RunData, load_run_data, prefetch, run_batches
 from deepshadows.training.calibrate import _calibrate
 from deepshadows.training.checkpoint import get_rng_state, save_checkpoint

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import os
 from pathlib import Path
 from typing import Any
 
@@ -10,10 +11,11 @@ import torch
 
 from deepshadows._io import atomic_path, write_json_atomic
 from deepshadows._provenance import package_versions, provenance
+from deepshadows.models.ensemble_layout import MEMBERS_FOLDER
 from deepshadows.training.batches import RunData
 from deepshadows.training.config import TrainConfig, class_names
 
-__all__ = ["HISTORY_COLUMNS", "RUN_FILES"]
+__all__ = ["HISTORY_COLUMNS", "RUN_FILES", "remove_extra_members"]
 
 #: Columns of ``history.csv``.
 HISTORY_COLUMNS: tuple[str, ...] = (
@@ -101,3 +103,22 @@ def _write_history(path: Path, history: list[dict[str, Any]]) -> None:
         writer.writeheader()
         for row in history:
             writer.writerow({k: (f"{v:.8g}" if isinstance(v, float) else v) for k, v in row.items()})
+
+
+def remove_extra_members(ensemble: str | os.PathLike[str], members: int) -> None:
+    """Remove the run files of members beyond a new count (an ensemble replaced by a smaller one).
+
+    Parameters
+    ----------
+    ensemble : path-like
+        The ensemble folder.
+    members : int
+        Members of the new ensemble: the files of ``members/<i>`` with ``i >= members`` go.
+    """
+    folder = Path(ensemble) / MEMBERS_FOLDER
+    if not folder.is_dir():
+        return
+    for sub in folder.iterdir():
+        if sub.is_dir() and sub.name.isdigit() and int(sub.name) >= members:
+            for name in (*RUN_FILES, "finetune_history.csv"):
+                (sub / name).unlink(missing_ok=True)

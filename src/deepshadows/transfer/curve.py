@@ -16,9 +16,9 @@ import numpy as np
 import torch
 
 from deepshadows._io import atomic_path, save_png
-from deepshadows.evaluation.bootstrap import bootstrap_metrics
 from deepshadows.finetuning import Recipe
-from deepshadows.predict.batch import logits_to_probabilities, predict_logits
+from deepshadows.metrics.bootstrap import bootstrap_metrics
+from deepshadows.models.forward import logits_to_probabilities, predict_logits
 from deepshadows.transfer.finetune import MODES, fine_tune
 
 __all__ = ["learning_curve", "write_curve"]

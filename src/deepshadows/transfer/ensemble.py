@@ -3,7 +3,7 @@
 Member ``i`` is fine-tuned with :func:`~deepshadows.transfer.finetune.fine_tune`, the same
 settings as the others and seed ``seed + i`` (as ``train --members`` seeds its members), so
 member 0 is fine-tuned exactly as the member alone would be. The result is written as
-``train --members`` lays out an ensemble (:mod:`deepshadows.ensemble.layout`):
+``train --members`` lays out an ensemble (:mod:`deepshadows.models.ensemble_layout`):
 ``members/<i>/model.safetensors`` with its description and ``finetune_history.csv``, and
 ``ensemble.json``, written last. The fine-tuned members have new weights, so neither the source
 ensemble's calibration nor its members' are carried: the result is uncalibrated, as a
@@ -21,16 +21,16 @@ import numpy as np
 
 from deepshadows._io import read_json
 from deepshadows._provenance import package_versions, provenance
-from deepshadows.ensemble.layout import (
+from deepshadows.errors import InputError
+from deepshadows.models.ensemble import EnsembleModule
+from deepshadows.models.ensemble_layout import (
     ENSEMBLE_NAME,
     MEMBERS_FOLDER,
     member_folder,
     read_ensemble_description,
-    remove_extra_members,
     write_ensemble_description,
 )
-from deepshadows.ensemble.model import EnsembleModule
-from deepshadows.errors import InputError
+from deepshadows.training.run_files import remove_extra_members
 from deepshadows.transfer.finetune import NOT_CARRIED, fine_tune, write_history
 
 __all__ = ["check_output_layout", "fine_tune_ensemble", "mean_history", "save_ensemble"]

@@ -26,19 +26,19 @@ import torch
 from deepshadows._device import resolve_device, resolve_precision
 from deepshadows._io import make_output_dir, write_json_atomic
 from deepshadows._provenance import provenance
-from deepshadows.data.store import open_store
-from deepshadows.ensemble.combine import combine_member_logits
-from deepshadows.ensemble.model import member_logits
 from deepshadows.errors import InputError
-from deepshadows.evaluation.figures import plot_roc
-from deepshadows.evaluation.rejection import add_rejection
 from deepshadows.evaluation.report import evaluate_predictions, load_roc
+from deepshadows.evaluation.report_writers import add_rejection
 from deepshadows.finetuning import Recipe, default_recipe, get_recipe
 from deepshadows.models import load_model, save_model
-from deepshadows.predict.batch import logits_to_probabilities, predict_logits
+from deepshadows.models.ensemble import member_logits
+from deepshadows.models.ensemble_combine import combine_member_logits
+from deepshadows.models.forward import logits_to_probabilities, predict_logits
+from deepshadows.store.reader import open_store
 from deepshadows.transfer.curve import learning_curve, write_curve
 from deepshadows.transfer.ensemble import check_output_layout, fine_tune_ensemble, mean_history, save_ensemble
 from deepshadows.transfer.finetune import MODES, NOT_CARRIED, fine_tune, recipe_for, write_history
+from deepshadows.viz.scores import plot_roc
 
 __all__ = ["choose_samples", "run_transfer"]
 

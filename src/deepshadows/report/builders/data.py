@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from deepshadows.classes import SUBCLASS_NAMES, TYPE1_SUBCLASSES
-from deepshadows.data.calibration import format_statistic
+from deepshadows.domain.realism import format_statistic
 from deepshadows.report._plots import probability_histogram_png
 from deepshadows.report._reading import FolderReader, embed_image, fmt, to_float
 from deepshadows.report.content import Section, Table

@@ -41,12 +41,12 @@ import h5py
 import numpy as np
 from astropy.table import Table
 
-from deepshadows.data.schema import _CACHE_BYTES, FORMAT, KINDS, SCHEMA_VERSION, SPLITS, SUBCLASSES
-from deepshadows.data.schema import DEFAULT_ID_WIDTH as DEFAULT_ID_WIDTH  # re-exported
-from deepshadows.data.store_inspection import inspect_store_file, summarize_store
-from deepshadows.data.store_reading import iter_store_batches, read_rows, to_float
-from deepshadows.data.store_writer import StoreWriter
 from deepshadows.errors import InputError
+from deepshadows.store.batches import iter_store_batches, read_rows, to_float
+from deepshadows.store.inspection import inspect_store_file, summarize_store
+from deepshadows.store.schema import _CACHE_BYTES, FORMAT, KINDS, SCHEMA_VERSION, SPLITS, SUBCLASSES
+from deepshadows.store.schema import DEFAULT_ID_WIDTH as DEFAULT_ID_WIDTH  # re-exported
+from deepshadows.store.writer import StoreWriter
 
 __all__ = [
     "FORMAT",

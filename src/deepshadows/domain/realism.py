@@ -21,24 +21,24 @@ published figures: 36 from the DeepShadows paper's Grad-CAM figure (Tanoglidis e
 sample). The paper set gives medians only; the ``ls-dr9`` set also gives the 16th and 84th
 percentiles of ``bg_std``.
 
-The measurement lives here; the real values are in :mod:`deepshadows.data.calibration_targets`,
-their comparison with simulated values in :mod:`deepshadows.data.calibration_compare` and the
-figure in :mod:`deepshadows.data.calibration_figures`. Every name is importable from this module.
+The measurement lives here; the real values are in :mod:`deepshadows.domain.realism_targets`,
+their comparison with simulated values in :mod:`deepshadows.domain.realism_compare` and the
+figure in :mod:`deepshadows.domain.realism_figures`. Every name is importable from this module.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from deepshadows.data.calibration_compare import _VALUE_KEYS as _VALUE_KEYS
-from deepshadows.data.calibration_compare import _real_range as _real_range
-from deepshadows.data.calibration_compare import _summary as _summary
-from deepshadows.data.calibration_compare import compare_to_real, comparison_markdown, format_statistic
-from deepshadows.data.calibration_figures import _CLASS_COLORS as _CLASS_COLORS
-from deepshadows.data.calibration_figures import _common_bins as _common_bins
-from deepshadows.data.calibration_figures import _plot_panel as _plot_panel
-from deepshadows.data.calibration_figures import plot_calibration
-from deepshadows.data.calibration_targets import (
+from deepshadows.domain.realism_compare import _VALUE_KEYS as _VALUE_KEYS
+from deepshadows.domain.realism_compare import _real_range as _real_range
+from deepshadows.domain.realism_compare import _summary as _summary
+from deepshadows.domain.realism_compare import compare_to_real, comparison_markdown, format_statistic
+from deepshadows.domain.realism_figures import _CLASS_COLORS as _CLASS_COLORS
+from deepshadows.domain.realism_figures import _common_bins as _common_bins
+from deepshadows.domain.realism_figures import _plot_panel as _plot_panel
+from deepshadows.domain.realism_figures import plot_calibration
+from deepshadows.domain.realism_targets import (
     CHANNELS,
     MEDIAN_TOLERANCE,
     REAL_TARGET_SOURCES,
@@ -46,7 +46,7 @@ from deepshadows.data.calibration_targets import (
     STATISTICS,
     reference_note,
 )
-from deepshadows.data.calibration_targets import _check_reference as _check_reference
+from deepshadows.domain.realism_targets import _check_reference as _check_reference
 from deepshadows.errors import InputError
 
 __all__ = [

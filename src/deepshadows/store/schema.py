@@ -1,6 +1,6 @@
 """The store schema: its constants and the encoding of values into HDF5 datasets and attributes.
 
-The layout itself is described in :mod:`deepshadows.data.store`.
+The layout itself is described in :mod:`deepshadows.store.reader`.
 """
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ __all__ = ["DEFAULT_ID_WIDTH", "FORMAT", "KINDS", "SCHEMA_VERSION", "SPLITS", "S
 
 #: Value of the root ``format`` attribute that marks a file as a store.
 FORMAT = "deepshadows-store"
-#: Schema version written by :class:`~deepshadows.data.store_writer.StoreWriter` and accepted by
-#: :class:`~deepshadows.data.store.Store`.
+#: Schema version written by :class:`~deepshadows.store.writer.StoreWriter` and accepted by
+#: :class:`~deepshadows.store.reader.Store`.
 SCHEMA_VERSION = 1
 DEFAULT_ID_WIDTH = 64
 #: Allowed values of the ``kind`` column (``""`` = unknown).

@@ -25,15 +25,15 @@ from typing import Any
 import numpy as np
 
 from deepshadows.errors import InputError
-from deepshadows.evaluation.checks import check_binary, check_threshold
-from deepshadows.evaluation.metrics import BINARY_METRICS, binary_metrics
-from deepshadows.evaluation.reliability import (
+from deepshadows.metrics.checks import check_binary, check_threshold
+from deepshadows.metrics.reliability import (
     CALIBRATION_METRICS,
     ECE_BINS,
     bin_index,
     calibration_metrics,
     pointwise_log_loss,
 )
+from deepshadows.metrics.scores import BINARY_METRICS, binary_metrics
 
 __all__ = ["Interval", "bootstrap_metrics", "roc_band"]
 
@@ -265,18 +265,18 @@ def bootstrap_metrics(
     seed : int, optional
         Seed of the resampling; equal seeds give identical intervals.
     threshold : float, optional
-        Decision threshold, as in :func:`~deepshadows.evaluation.metrics.binary_metrics`.
+        Decision threshold, as in :func:`~deepshadows.metrics.scores.binary_metrics`.
     level : float, optional
         Confidence level; the bounds are the ``50 (1 -+ level)`` percentiles.
     calibration : bool, optional
-        Also give the calibration metrics (:func:`~deepshadows.evaluation.metrics.calibration_metrics`),
+        Also give the calibration metrics (:func:`~deepshadows.metrics.scores.calibration_metrics`),
         from the same resamples.
 
     Returns
     -------
     dict of str to Interval
-        Keys :data:`~deepshadows.evaluation.metrics.BINARY_METRICS`, then
-        :data:`~deepshadows.evaluation.metrics.CALIBRATION_METRICS` with ``calibration``;
+        Keys :data:`~deepshadows.metrics.scores.BINARY_METRICS`, then
+        :data:`~deepshadows.metrics.scores.CALIBRATION_METRICS` with ``calibration``;
         ``value`` is the estimate on the full test set.
 
     Raises

@@ -6,7 +6,7 @@ predicted probabilities per true class) of the paper. They are drawn on bare
 :class:`matplotlib.figure.Figure` objects, so pyplot's backend and state are left alone. The
 reliability diagram and the completeness-purity curve, which show how far the probabilities
 can be trusted and what a decision threshold selects, live in
-:mod:`deepshadows.evaluation.calibration_figures` and are importable from here as well.
+:mod:`deepshadows.viz.reliability` and are importable from here as well.
 """
 
 from __future__ import annotations
@@ -19,10 +19,10 @@ from typing import Any
 import numpy as np
 
 from deepshadows.errors import InputError
-from deepshadows.evaluation.bootstrap import Interval
-from deepshadows.evaluation.calibration_figures import plot_completeness_purity, plot_reliability
-from deepshadows.evaluation.checks import check_labels, check_prob
-from deepshadows.evaluation.figure_style import _REFERENCE_LINE, _save, _single_axes, _style
+from deepshadows.metrics.bootstrap import Interval
+from deepshadows.metrics.checks import check_labels, check_prob
+from deepshadows.viz.reliability import plot_completeness_purity, plot_reliability
+from deepshadows.viz.style import _REFERENCE_LINE, _save, _single_axes, _style
 
 __all__ = [
     "plot_completeness_purity",
@@ -68,9 +68,9 @@ def plot_roc(
     ----------
     curves : mapping of str to mapping
         Model name -> curve, as returned by
-        :func:`~deepshadows.evaluation.bootstrap.roc_band` or loaded from a ``roc.npz``:
+        :func:`~deepshadows.metrics.bootstrap.roc_band` or loaded from a ``roc.npz``:
         ``fpr`` and ``tpr`` arrays, optionally ``low`` and ``high`` (shaded band), ``auc``
-        (an :class:`~deepshadows.evaluation.bootstrap.Interval`, a ``value``/``low``/``high``
+        (an :class:`~deepshadows.metrics.bootstrap.Interval`, a ``value``/``low``/``high``
         mapping or a number) and ``level`` (confidence level, default 0.95). Models are drawn
         in the order given, the first as a solid orange line.
     out_png : path-like

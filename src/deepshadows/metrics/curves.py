@@ -1,6 +1,6 @@
 """Completeness and purity of LSBG probabilities over every decision threshold.
 
-Labels and probabilities follow the conventions of :mod:`deepshadows.evaluation.metrics`: an
+Labels and probabilities follow the conventions of :mod:`deepshadows.metrics.scores`: an
 object is classified as an LSBG when ``prob > threshold``.
 """
 
@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 
 from deepshadows.errors import InputError
-from deepshadows.evaluation.checks import check_binary
+from deepshadows.metrics.checks import check_binary
 
 __all__ = ["completeness_purity_curve"]
 

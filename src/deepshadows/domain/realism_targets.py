@@ -6,7 +6,7 @@ published figures: 36 from the DeepShadows paper's Grad-CAM figure (Tanoglidis e
 ``ls-dr9`` viewer layer (deeper imaging of the same sky; 74 LSBGs and 76 artifacts in its random
 sample). The paper set gives medians only; the ``ls-dr9`` set also gives the 16th and 84th
 percentiles of ``bg_std``. The statistics themselves are described in
-:mod:`deepshadows.data.calibration`.
+:mod:`deepshadows.domain.realism`.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ __all__ = [
     "reference_note",
 ]
 
-#: Names of the statistics returned by :func:`~deepshadows.data.calibration.cutout_statistics`,
+#: Names of the statistics returned by :func:`~deepshadows.domain.realism.cutout_statistics`,
 #: in display order.
 STATISTICS: tuple[str, ...] = ("bg_median", "bg_std", "clip_frac", "center_excess")
 #: Channel names of the last image axis, as served by the viewer (z -> R, r -> G, g -> B).

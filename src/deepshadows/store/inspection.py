@@ -1,7 +1,7 @@
 """Inspecting a store: the checks of a file before it is read, and the overview of its rows.
 
-:func:`inspect_store_file` is what :class:`deepshadows.data.store.Store` runs when it is made,
-and :func:`summarize_store` is the body of :meth:`deepshadows.data.store.Store.summary`.
+:func:`inspect_store_file` is what :class:`deepshadows.store.reader.Store` runs when it is made,
+and :func:`summarize_store` is the body of :meth:`deepshadows.store.reader.Store.summary`.
 """
 
 from __future__ import annotations
@@ -13,11 +13,11 @@ import h5py
 import numpy as np
 
 from deepshadows._io import partial_path
-from deepshadows.data.schema import _CHUNK_ROWS, _REQUIRED, FORMAT, SCHEMA_VERSION, SPLITS, _decode_attr
 from deepshadows.errors import InputError
+from deepshadows.store.schema import _CHUNK_ROWS, _REQUIRED, FORMAT, SCHEMA_VERSION, SPLITS, _decode_attr
 
 if TYPE_CHECKING:
-    from deepshadows.data.store import Store
+    from deepshadows.store.reader import Store
 
 __all__ = ["inspect_store_file", "summarize_store"]
 
@@ -99,7 +99,7 @@ def summarize_store(store: Store) -> dict[str, Any]:
     Returns
     -------
     dict
-        As described for :meth:`deepshadows.data.store.Store.summary`.
+        As described for :meth:`deepshadows.store.reader.Store.summary`.
     """
     kinds = np.where(store.kinds == "", "unknown", store.kinds)
     splits = np.where(store.splits == "", "unassigned", store.splits)

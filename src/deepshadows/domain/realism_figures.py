@@ -11,8 +11,8 @@ from typing import Any
 import numpy as np
 
 from deepshadows._io import save_png
-from deepshadows.data.calibration_compare import compare_to_real
-from deepshadows.data.calibration_targets import CHANNELS, REAL_TARGET_SOURCES, STATISTICS
+from deepshadows.domain.realism_compare import compare_to_real
+from deepshadows.domain.realism_targets import CHANNELS, REAL_TARGET_SOURCES, STATISTICS
 
 __all__ = ["plot_calibration"]
 
@@ -31,16 +31,16 @@ def plot_calibration(
     One row of panels per statistic and one column per channel (R, G, B). Each panel shows the
     histograms of the simulated per-cutout values of every class with common bins, the real
     median of that class as a vertical line and its range (percentiles or tolerance, as in
-    :func:`~deepshadows.data.calibration.compare_to_real`) as a shaded band.
+    :func:`~deepshadows.domain.realism.compare_to_real`) as a shaded band.
 
     Parameters
     ----------
     stats_by_class : mapping of str to dict
-        For each class, the output of :func:`~deepshadows.data.calibration.cutout_statistics`.
+        For each class, the output of :func:`~deepshadows.domain.realism.cutout_statistics`.
     out_png : path-like
         Output PNG file, written atomically.
     reference : {"des-dr1", "ls-dr9"}, optional
-        Which real set to draw (:data:`~deepshadows.data.calibration.REAL_TARGETS`).
+        Which real set to draw (:data:`~deepshadows.domain.realism.REAL_TARGETS`).
 
     Returns
     -------

@@ -11,9 +11,9 @@ import numpy as np
 import torch
 from torch import nn
 
-from deepshadows.ensemble.combine import member_outputs
-from deepshadows.ensemble.layout import combined_sha256, read_ensemble_description
 from deepshadows.errors import InputError
+from deepshadows.models.ensemble_combine import member_outputs
+from deepshadows.models.ensemble_layout import combined_sha256, read_ensemble_description
 
 __all__ = ["EnsembleClassifier", "EnsembleModule", "load_ensemble", "member_logits"]
 
@@ -78,7 +78,7 @@ class EnsembleModule(nn.Module):
         return EnsembleModule([_Scaled(member, input_scale) for member in self.members]).eval()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Return the ensemble's logits (see :mod:`deepshadows.ensemble.combine`).
+        """Return the ensemble's logits (see :mod:`deepshadows.models.ensemble_combine`).
 
         Parameters
         ----------
@@ -132,7 +132,7 @@ def member_logits(
     ndarray of shape (N, M) or (N, M, K), float32
         The members' logits.
     """
-    from deepshadows.predict.batch import predict_logits
+    from deepshadows.models.forward import predict_logits
 
     parts = [
         predict_logits(member, images_uint8, device=device, batch_size=batch_size, precision=precision)
@@ -171,7 +171,7 @@ def load_ensemble(
     metadata : dict
         The first member's description (architecture, classes, threshold, ...) with
         ``weights_sha256`` replaced by the ensemble's checksum
-        (:func:`~deepshadows.ensemble.layout.combined_sha256`) and an ``ensemble`` entry:
+        (:func:`~deepshadows.models.ensemble_layout.combined_sha256`) and an ``ensemble`` entry:
         ``members`` (count), ``seeds``, ``member_paths`` and ``member_weights_sha256``.
 
     Raises
@@ -181,7 +181,7 @@ def load_ensemble(
         loaded, its weights are not those the description records, or the members differ in
         architecture or classes; the message names the file or folder.
     """
-    from deepshadows.models.io import load_model
+    from deepshadows.models.io import load_network
 
     root = Path(path)
     description = read_ensemble_description(root)
@@ -196,7 +196,7 @@ def load_ensemble(
                 f"{folder}: member {index} of {source} has not finished training; "
                 "continue it with `deepshadows train ... --resume`"
             )
-        model, meta = load_model(folder, device=device)
+        model, meta = load_network(folder, device=device)
         recorded = entry.get("weights_sha256")
         if recorded and meta.get("weights_sha256") != recorded:
             raise InputError(
@@ -272,6 +272,6 @@ class EnsembleClassifier:
         ndarray of shape (N,) or (N, K), float32
             Logits.
         """
-        from deepshadows.ensemble.combine import combine_member_logits
+        from deepshadows.models.ensemble_combine import combine_member_logits
 
         return combine_member_logits(self.member_logits(images_uint8, batch_size))[0]

@@ -18,7 +18,7 @@ from deepshadows.calibration.record import fit_calibration
 from deepshadows.calibration.storage import calibration_path, write_calibration
 from deepshadows.data.npz import NPZ_SUFFIX
 from deepshadows.errors import InputError
-from deepshadows.predict.batch import FORWARD_BATCH
+from deepshadows.models.forward import FORWARD_BATCH
 
 __all__ = ["calibrate_run"]
 
@@ -109,8 +109,8 @@ def calibrate_run(
         options without ``labels``, the cutouts have another size than the model's, or the
         method does not fit the model.
     """
-    from deepshadows.ensemble.layout import is_ensemble
     from deepshadows.models import load_model
+    from deepshadows.models.ensemble_layout import is_ensemble
     from deepshadows.models.io import _weights_file
 
     labelled = labels is not None or str(data_path).lower().endswith(NPZ_SUFFIX)
@@ -171,8 +171,8 @@ def _split_logits(
     model: Any, store_path: str | os.PathLike[str], split: str, num_classes: int, device: str, batch_size: int
 ) -> tuple[np.ndarray, np.ndarray]:
     """Return the logits and targets of a store's split, refusing unlabelled rows."""
-    from deepshadows.data.store import open_store
     from deepshadows.evaluation.run import logits_of_split
+    from deepshadows.store.reader import open_store
     from deepshadows.training import store_targets
 
     indices, logits = logits_of_split(model, store_path, split=split, device=device, batch_size=batch_size)
@@ -199,7 +199,7 @@ def _labelled_logits(
 ) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
     """Return the logits and labels of the labelled objects, and what to record about them."""
     from deepshadows.data.labelled_sample import load_labelled_sample
-    from deepshadows.predict.batch import predict_logits
+    from deepshadows.models.forward import predict_logits
     from deepshadows.predict.model_settings import _image_size
 
     sample = load_labelled_sample(

@@ -20,9 +20,9 @@ from tqdm.auto import tqdm
 
 from deepshadows._io import partial_path
 from deepshadows._provenance import provenance
-from deepshadows.data.splits import SPLIT_NAMES
-from deepshadows.data.store import DEFAULT_ID_WIDTH, Store, StoreWriter, open_store
 from deepshadows.errors import InputError
+from deepshadows.store.reader import DEFAULT_ID_WIDTH, Store, StoreWriter, open_store
+from deepshadows.store.splits import SPLIT_NAMES
 
 __all__ = ["merge_stores"]
 

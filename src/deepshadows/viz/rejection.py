@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from deepshadows.errors import InputError
-from deepshadows.evaluation.figure_style import _REFERENCE_LINE, _save, _single_axes, _style
+from deepshadows.viz.style import _REFERENCE_LINE, _save, _single_axes, _style
 
 __all__ = ["plot_rejection", "plot_rejection_curves"]
 
@@ -21,7 +21,7 @@ def plot_rejection(
     Parameters
     ----------
     table : sequence of mapping
-        Rows of :func:`~deepshadows.evaluation.rejection.rejection_table` (``fraction``,
+        Rows of :func:`~deepshadows.metrics.rejection.rejection_table` (``fraction``,
         ``accuracy``, ``kept``).
     out_png : path-like
         Output PNG file, written atomically.
@@ -52,7 +52,7 @@ def plot_rejection_curves(
     ----------
     tables : mapping of str to sequence of mapping
         Model name (the legend; ``""`` for none) -> rows of
-        :func:`~deepshadows.evaluation.rejection.rejection_table` (``fraction``, ``accuracy``,
+        :func:`~deepshadows.metrics.rejection.rejection_table` (``fraction``, ``accuracy``,
         ``kept``).
     out_png : path-like
         Output PNG file, written atomically.

@@ -1,7 +1,7 @@
 """Comparison of simulated cutout statistics with the real reference values.
 
 Each simulated median is tested against a range around the real value of one reference set
-(:data:`~deepshadows.data.calibration_targets.REAL_TARGETS`), and the result is formatted as a
+(:data:`~deepshadows.domain.realism_targets.REAL_TARGETS`), and the result is formatted as a
 Markdown table.
 """
 
@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from deepshadows.data.calibration_targets import CHANNELS, MEDIAN_TOLERANCE, STATISTICS, _check_reference
+from deepshadows.domain.realism_targets import CHANNELS, MEDIAN_TOLERANCE, STATISTICS, _check_reference
 from deepshadows.errors import InputError
 
 __all__ = ["compare_to_real", "comparison_markdown", "format_statistic"]
@@ -23,7 +23,7 @@ def _real_range(
 ) -> tuple[float, float, float, str]:
     """Return (median, low, high, basis) of one real value.
 
-    See :data:`~deepshadows.data.calibration.MEDIAN_TOLERANCE`.
+    See :data:`~deepshadows.domain.realism.MEDIAN_TOLERANCE`.
     """
     median = float(target["median"][channel])
     if "p16" in target and "p84" in target:
@@ -53,10 +53,10 @@ def compare_to_real(
     ----------
     stats_by_class : mapping of str to dict
         For each class (``"lsbg"``, ``"artifact"``), the output of
-        :func:`~deepshadows.data.calibration.cutout_statistics` on the simulated cutouts of that
+        :func:`~deepshadows.domain.realism.cutout_statistics` on the simulated cutouts of that
         class.
     reference : {"des-dr1", "ls-dr9"}, optional
-        Which real set to compare with (:data:`~deepshadows.data.calibration.REAL_TARGETS`).
+        Which real set to compare with (:data:`~deepshadows.domain.realism.REAL_TARGETS`).
 
     Returns
     -------
@@ -77,7 +77,7 @@ def compare_to_real(
     Where the reference gives a [16th, 84th] percentile range over cutouts (``bg_std`` of
     ``ls-dr9``), that range is used. Elsewhere, and for every des-dr1 value (medians of only
     18 cutouts per class), the range is the real median with the tolerance of
-    :data:`~deepshadows.data.calibration.MEDIAN_TOLERANCE`: +/-2 DN for ``bg_median``, +/-20 %
+    :data:`~deepshadows.domain.realism.MEDIAN_TOLERANCE`: +/-2 DN for ``bg_median``, +/-20 %
     for ``bg_std`` and +/-30 % for ``clip_frac`` and ``center_excess``. The ``basis`` field of
     each row says which applied.
     """
@@ -119,7 +119,7 @@ def format_statistic(statistic: str, value: float) -> str:
     Parameters
     ----------
     statistic : str
-        One of :data:`~deepshadows.data.calibration.STATISTICS`.
+        One of :data:`~deepshadows.domain.realism.STATISTICS`.
     value : float
         The value; NaN or infinite gives ``"n/a"``.
 

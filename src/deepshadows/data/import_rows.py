@@ -9,9 +9,9 @@ from pathlib import Path
 
 from deepshadows.data.fits import FITS_SUFFIXES, FitsObject, is_fits_file
 from deepshadows.data.images import IMAGE_SUFFIXES
-from deepshadows.data.splits import SPLIT_NAMES
-from deepshadows.data.store import KINDS, SUBCLASSES
 from deepshadows.errors import InputError
+from deepshadows.store.reader import KINDS, SUBCLASSES
+from deepshadows.store.splits import SPLIT_NAMES
 
 # Shared by the modules of this package; not part of the public API.
 __all__: list[str] = []

@@ -7,8 +7,8 @@ import pytest
 from astropy.stats import sigma_clipped_stats
 from PIL import Image
 
-from deepshadows.data import calibration
-from deepshadows.data.calibration import (
+from deepshadows.domain import realism as calibration
+from deepshadows.domain.realism import (
     CHANNELS,
     REAL_TARGETS,
     STATISTICS,

@@ -5,7 +5,7 @@ How far the LSBG probabilities can be read as frequencies is measured by
 bins of ``prob`` (:func:`reliability_bins`), the Brier score and the log loss. All three are
 computed on the probability of the positive class, so a three-class model is scored on its
 LSBG-versus-rest probability. Labels and probabilities follow the conventions of
-:mod:`deepshadows.evaluation.metrics`.
+:mod:`deepshadows.metrics.scores`.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from deepshadows.errors import InputError
-from deepshadows.evaluation.checks import check_binary
+from deepshadows.metrics.checks import check_binary
 
 __all__ = [
     "CALIBRATION_METRICS",

@@ -17,8 +17,8 @@ A metric that is undefined for the given data (completeness without any true LSB
 without any predicted LSBG, AUC with a single class) is ``nan``, never a warning.
 
 Calibration metrics (expected calibration error, Brier score, log loss) live in
-:mod:`deepshadows.evaluation.reliability` and the completeness-purity curve in
-:mod:`deepshadows.evaluation.curves`; both are importable from here as well.
+:mod:`deepshadows.metrics.reliability` and the completeness-purity curve in
+:mod:`deepshadows.metrics.curves`; both are importable from here as well.
 """
 
 from __future__ import annotations
@@ -29,9 +29,9 @@ from typing import Any
 import numpy as np
 
 from deepshadows.errors import InputError
-from deepshadows.evaluation.checks import check_binary, check_labels, check_prob, check_threshold
-from deepshadows.evaluation.curves import completeness_purity_curve
-from deepshadows.evaluation.reliability import (
+from deepshadows.metrics.checks import check_binary, check_labels, check_prob, check_threshold
+from deepshadows.metrics.curves import completeness_purity_curve
+from deepshadows.metrics.reliability import (
     CALIBRATION_METRICS,
     ECE_BINS,
     LOG_LOSS_EPS,

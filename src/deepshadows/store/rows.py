@@ -1,7 +1,7 @@
 """Checking a block of rows before a store writer appends it.
 
 :func:`check_batch` verifies the keys, shapes, dtypes and values of the rows handed to
-:meth:`deepshadows.data.store_writer.StoreWriter.append` and converts them to the types the
+:meth:`deepshadows.store.writer.StoreWriter.append` and converts them to the types the
 store's datasets hold.
 """
 
@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from deepshadows.data.schema import KINDS, SUBCLASSES, _to_choice
+from deepshadows.store.schema import KINDS, SUBCLASSES, _to_choice
 
 __all__ = ["check_batch"]
 

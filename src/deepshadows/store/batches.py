@@ -1,7 +1,7 @@
 """Reading cutouts from a store: conversion to network input, rows by index and batches by chunk.
 
-:func:`iter_store_batches` does the work of :meth:`deepshadows.data.store.Store.iter_batches`
-and :func:`read_rows` that of :meth:`deepshadows.data.store.Store.read_images`; both read the
+:func:`iter_store_batches` does the work of :meth:`deepshadows.store.reader.Store.iter_batches`
+and :func:`read_rows` that of :meth:`deepshadows.store.reader.Store.read_images`; both read the
 ``images`` dataset of an open store in whole slabs rather than point by point.
 """
 
@@ -16,7 +16,7 @@ import numpy as np
 from deepshadows.errors import InputError
 
 if TYPE_CHECKING:
-    from deepshadows.data.store import Store
+    from deepshadows.store.reader import Store
 
 # iter_store_batches and read_rows serve Store only; to_float is public (deepshadows.data).
 __all__ = ["to_float"]
@@ -89,7 +89,7 @@ def iter_store_batches(
 ) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
     """Iterate over a split of ``store`` in batches, reading whole HDF5 chunks.
 
-    The body of :meth:`deepshadows.data.store.Store.iter_batches`, whose docstring gives the
+    The body of :meth:`deepshadows.store.reader.Store.iter_batches`, whose docstring gives the
     parameters, what is yielded and what is raised; nothing is checked or read before the first
     batch is asked for.
     """

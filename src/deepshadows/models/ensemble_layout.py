@@ -35,7 +35,6 @@ __all__ = [
     "is_ensemble",
     "member_folder",
     "read_ensemble_description",
-    "remove_extra_members",
     "write_ensemble_description",
 ]
 
@@ -165,24 +164,3 @@ def read_ensemble_description(ensemble: str | os.PathLike[str]) -> dict[str, Any
     for index, entry in enumerate(members):
         _check_member(entry, index, path)
     return data
-
-
-def remove_extra_members(ensemble: str | os.PathLike[str], members: int) -> None:
-    """Remove the run files of members beyond a new count (an ensemble replaced by a smaller one).
-
-    Parameters
-    ----------
-    ensemble : path-like
-        The ensemble folder.
-    members : int
-        Members of the new ensemble: the files of ``members/<i>`` with ``i >= members`` go.
-    """
-    from deepshadows.training.run_files import RUN_FILES
-
-    folder = Path(ensemble) / MEMBERS_FOLDER
-    if not folder.is_dir():
-        return
-    for sub in folder.iterdir():
-        if sub.is_dir() and sub.name.isdigit() and int(sub.name) >= members:
-            for name in (*RUN_FILES, "finetune_history.csv"):
-                (sub / name).unlink(missing_ok=True)

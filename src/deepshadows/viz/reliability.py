@@ -15,10 +15,10 @@ from typing import Any
 import numpy as np
 
 from deepshadows.errors import InputError
-from deepshadows.evaluation.checks import check_binary
-from deepshadows.evaluation.curves import completeness_purity_curve
-from deepshadows.evaluation.figure_style import _REFERENCE_LINE, _save, _single_axes, _style
-from deepshadows.evaluation.reliability import ECE_BINS, calibration_metrics, reliability_bins
+from deepshadows.metrics.checks import check_binary
+from deepshadows.metrics.curves import completeness_purity_curve
+from deepshadows.metrics.reliability import ECE_BINS, calibration_metrics, reliability_bins
+from deepshadows.viz.style import _REFERENCE_LINE, _save, _single_axes, _style
 
 __all__ = ["plot_completeness_purity", "plot_reliability", "plot_reliability_bins"]
 
@@ -34,7 +34,7 @@ def plot_reliability(
     """Draw a reliability diagram: the fraction of LSBGs against the predicted probability.
 
     For every set of probabilities the objects are grouped into ``n_bins`` equal-width bins
-    (:func:`~deepshadows.evaluation.metrics.reliability_bins`); each non-empty bin is a point at
+    (:func:`~deepshadows.metrics.scores.reliability_bins`); each non-empty bin is a point at
     its mean probability and its fraction of LSBGs, so a calibrated model lies on the
     diagonal. The legend gives each set's expected calibration error; a lower panel shows how
     many objects fall in each bin.
@@ -89,7 +89,7 @@ def plot_reliability_bins(
     Parameters
     ----------
     curves : mapping of str to mapping
-        Name -> the bins of :func:`~deepshadows.evaluation.reliability.reliability_bins`
+        Name -> the bins of :func:`~deepshadows.metrics.reliability.reliability_bins`
         (``count``, ``mean_prob`` and ``fraction_positive`` per bin, ``None`` or ``nan`` in
         empty bins; ``edges`` optional, equal-width bins over [0, 1] by default) and optionally
         ``ece``, shown in the legend. Drawn in the order given, the first most prominently.
@@ -161,7 +161,7 @@ def plot_completeness_purity(
 ) -> Path:
     """Draw purity against completeness over every decision threshold.
 
-    The curve comes from :func:`~deepshadows.evaluation.metrics.completeness_purity_curve`.
+    The curve comes from :func:`~deepshadows.metrics.scores.completeness_purity_curve`.
     The point of the decision ``threshold`` on these objects is marked with a filled circle;
     an operating point chosen beforehand (on the validation split) adds a hollow square at
     the completeness and purity it promised and a dotted line at its target.

@@ -8,17 +8,15 @@ and the accuracy is measured on the others. A useful uncertainty makes the accur
 
 from __future__ import annotations
 
-import json
-from collections.abc import Mapping, Sequence
-from pathlib import Path
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
 from deepshadows.errors import InputError
-from deepshadows.evaluation.checks import check_threshold
+from deepshadows.metrics.checks import check_threshold
 
-__all__ = ["REJECTION_FRACTIONS", "add_rejection", "rejection_table"]
+__all__ = ["REJECTION_FRACTIONS", "rejection_table"]
 
 #: Fractions of the most uncertain objects set aside in the table of ``evaluate``.
 REJECTION_FRACTIONS: tuple[float, ...] = (0.0, 0.05, 0.1, 0.2, 0.3, 0.5)
@@ -89,51 +87,3 @@ def rejection_table(
             }
         )
     return rows
-
-
-def add_rejection(
-    result: Mapping[str, Any],
-    out: Path,
-    y_true: Any,
-    prob: Any,
-    uncertainty: Any,
-    *,
-    threshold: float,
-    members: int,
-) -> dict[str, Any]:
-    """Write an ensemble's accuracy against rejecting the most uncertain objects beside its metrics.
-
-    ``rejection.csv`` and ``rejection.png`` are written into ``out`` and the table is added to
-    its ``metrics.json`` (as ``uncertainty_rejection``, with the two files in ``files``).
-
-    Parameters
-    ----------
-    result : mapping
-        What :func:`deepshadows.evaluation.evaluate_predictions` returned for ``out``.
-    out : pathlib.Path
-        The evaluation folder (holding ``metrics.json``).
-    y_true, prob, uncertainty : array-like
-        As :func:`rejection_table`.
-    threshold : float
-        Decision threshold of a binary model.
-    members : int
-        Members of the ensemble, for the figure's title.
-
-    Returns
-    -------
-    dict
-        ``result`` with ``uncertainty_rejection`` (the table) and the updated ``files``.
-    """
-    from deepshadows._io import write_json_atomic
-    from deepshadows.evaluation.rejection_figures import plot_rejection
-    from deepshadows.evaluation.report_writers import write_rejection_csv
-
-    out = Path(out)
-    table = rejection_table(y_true, prob, uncertainty, threshold=threshold)
-    write_rejection_csv(table, out / "rejection.csv")
-    plot_rejection(table, out / "rejection.png", title=f"ensemble of {members}: rejecting the most uncertain")
-    files = sorted({*result.get("files", []), "rejection.csv", "rejection.png"})
-    metrics_json = out / "metrics.json"
-    stored = json.loads(metrics_json.read_text(encoding="utf-8"))
-    write_json_atomic(metrics_json, stored | {"uncertainty_rejection": table, "files": files})
-    return {**result, "uncertainty_rejection": table, "files": files}

@@ -12,7 +12,9 @@ import h5py
 import numpy as np
 
 from deepshadows._io import check_writable, partial_path
-from deepshadows.data.schema import (
+from deepshadows.errors import InputError
+from deepshadows.store.rows import check_batch
+from deepshadows.store.schema import (
     _CACHE_BYTES,
     _RESERVED_ATTRS,
     DEFAULT_ID_WIDTH,
@@ -27,8 +29,6 @@ from deepshadows.data.schema import (
     _layout,
     _to_choice,
 )
-from deepshadows.data.store_rows import check_batch
-from deepshadows.errors import InputError
 
 __all__ = ["StoreWriter"]
 
