@@ -174,21 +174,6 @@ class CompactResNet(_FeatureClassifier):
             if isinstance(module, _BasicBlock):
                 nn.init.zeros_(module.conv2[1].weight)
 
-    def forward_features(self, x: torch.Tensor) -> torch.Tensor:
-        """Return the feature maps of the last stage.
-
-        Parameters
-        ----------
-        x : torch.Tensor of shape (N, in_chans, image_size, image_size)
-            Images scaled to [0, 1], channels first.
-
-        Returns
-        -------
-        torch.Tensor of shape (N, widths[-1], image_size / 16, image_size / 16)
-            Output of the last residual block (for four stages).
-        """
-        return self.blocks(x)
-
     def forward_head(self, features: torch.Tensor, *, pre_logits: bool = False) -> torch.Tensor:
         """Return logits (or the pre-logits embedding) from :meth:`forward_features` output.
 

@@ -75,13 +75,30 @@ class FastDropout(nn.Module):
 class _FeatureClassifier(nn.Module):
     """A classifier split into ``forward_features`` and ``forward_head``, described by ``model_kwargs``.
 
-    Subclasses set ``model_kwargs`` (their constructor arguments) and define both halves.
+    Subclasses set ``model_kwargs`` (their constructor arguments) and ``blocks`` (the feature
+    extractor) and define ``forward_head``.
     """
 
     model_kwargs: dict[str, Any]
+    blocks: nn.Module
 
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
-        raise NotImplementedError
+        """Return the feature maps of the last block (the output of ``self.blocks``).
+
+        Parameters
+        ----------
+        x : torch.Tensor of shape (N, in_chans, image_size, image_size)
+            Images scaled to [0, 1], channels first.
+
+        Returns
+        -------
+        torch.Tensor of shape (N, C, H, W)
+            For :class:`~deepshadows.models.DeepShadowsCNN` (N, 64, image_size / 8,
+            image_size / 8), after the last dropout; for
+            :class:`~deepshadows.models.CompactResNet` with four stages (N, widths[-1],
+            image_size / 16, image_size / 16).
+        """
+        return self.blocks(x)
 
     def forward_head(self, features: torch.Tensor, *, pre_logits: bool = False) -> torch.Tensor:
         raise NotImplementedError

@@ -178,21 +178,6 @@ class DeepShadowsCNN(_FeatureClassifier):
             {"params": rest, "l2": 0.0},
         ]
 
-    def forward_features(self, x: torch.Tensor) -> torch.Tensor:
-        """Return the output of the last block.
-
-        Parameters
-        ----------
-        x : torch.Tensor of shape (N, in_chans, image_size, image_size)
-            Images scaled to [0, 1], channels first.
-
-        Returns
-        -------
-        torch.Tensor of shape (N, 64, image_size / 8, image_size / 8)
-            Feature maps after the last dropout.
-        """
-        return self.blocks(x)
-
     def forward_head(self, features: torch.Tensor, *, pre_logits: bool = False) -> torch.Tensor:
         """Return logits (or the 1024-d embedding) from :meth:`forward_features` output.
 
