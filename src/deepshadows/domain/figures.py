@@ -86,6 +86,14 @@ def _hist(ax: Any, samples: Sequence[tuple[np.ndarray, str, str, str]], bins: np
     ax.tick_params(labelsize=7)
 
 
+def _finish(fig: Any, axes: np.ndarray, title: str, out_png: str | os.PathLike[str]) -> Path:
+    """Put the first panel's legend under the panels and the title above them; write the PNG."""
+    handles, labels = axes[0, 0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="outside lower center", ncols=2, fontsize=8)
+    fig.suptitle(title, fontsize=10)
+    return save_png(fig, out_png)
+
+
 def plot_calibration_pair(
     stats: Mapping[str, Mapping[str, Mapping[str, np.ndarray]]],
     names: Sequence[str],
@@ -125,10 +133,7 @@ def plot_calibration_pair(
             ]
             _hist(axes[i, c], samples, _common_bins([v for v, *_ in samples], []))
             axes[i, c].set_title(f"{statistic} · {channel}", fontsize=9)
-    handles, labels = axes[0, 0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="outside lower center", ncols=2, fontsize=8)
-    fig.suptitle(f"Cutout statistics: {names[0]} (solid) vs {names[1]} (dashed)", fontsize=10)
-    return save_png(fig, out_png)
+    return _finish(fig, axes, f"Cutout statistics: {names[0]} (solid) vs {names[1]} (dashed)", out_png)
 
 
 def plot_sources_pair(
@@ -183,7 +188,4 @@ def plot_sources_pair(
         ax.set_ylabel("B - R", fontsize=8)
         ax.set_title(f"{_CLASS_TITLES.get(cls, cls)} · colour-magnitude", fontsize=9)
         ax.tick_params(labelsize=7)
-    handles, labels = axes[0, 0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="outside lower center", ncols=2, fontsize=8)
-    fig.suptitle(f"Sources found by sep: {names[0]} vs {names[1]}", fontsize=10)
-    return save_png(fig, out_png)
+    return _finish(fig, axes, f"Sources found by sep: {names[0]} vs {names[1]}", out_png)

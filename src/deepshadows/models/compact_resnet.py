@@ -17,6 +17,7 @@ import torch
 from torch import nn
 
 from deepshadows.errors import InputError
+from deepshadows.models.layers import _check_counts, _FeatureClassifier
 from deepshadows.models.registry import register_model
 
 __all__ = ["CompactResNet"]
@@ -54,7 +55,7 @@ class _BasicBlock(nn.Module):
 
 
 @register_model("compact-resnet")
-class CompactResNet(nn.Module):
+class CompactResNet(_FeatureClassifier):
     """A compact ResNet for 64x64 cutouts (not in the paper; a stronger alternative to Table 1).
 
     A 3x3 stride-2 stem convolution (64x64 to 32x32), then four stages of basic residual
@@ -173,21 +174,6 @@ class CompactResNet(nn.Module):
             if isinstance(module, _BasicBlock):
                 nn.init.zeros_(module.conv2[1].weight)
 
-    def forward_features(self, x: torch.Tensor) -> torch.Tensor:
-        """Return the feature maps of the last stage.
-
-        Parameters
-        ----------
-        x : torch.Tensor of shape (N, in_chans, image_size, image_size)
-            Images scaled to [0, 1], channels first.
-
-        Returns
-        -------
-        torch.Tensor of shape (N, widths[-1], image_size / 16, image_size / 16)
-            Output of the last residual block (for four stages).
-        """
-        return self.blocks(x)
-
     def forward_head(self, features: torch.Tensor, *, pre_logits: bool = False) -> torch.Tensor:
         """Return logits (or the pre-logits embedding) from :meth:`forward_features` output.
 
@@ -210,17 +196,9 @@ class CompactResNet(nn.Module):
         logits = self.head(self.drop(x))
         return logits.squeeze(1) if self.num_classes == 1 else logits
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Return logits: shape (N,) for the binary model, (N, num_classes) otherwise."""
-        return self.forward_head(self.forward_features(x))
-
     def no_weight_decay(self) -> set[str]:
         """Return the names of the parameters that weight decay should spare (biases, norms)."""
         return {name for name, p in self.named_parameters() if p.ndim <= 1}
-
-    def extra_repr(self) -> str:
-        """Return the constructor arguments for ``repr``."""
-        return ", ".join(f"{key}={value}" for key, value in self.model_kwargs.items())
 
 
 def _check_args(
@@ -232,10 +210,7 @@ def _check_args(
     hidden: int,
     drop_rate: float,
 ) -> tuple[tuple[int, ...], tuple[int, ...]]:
-    if int(in_chans) < 1:
-        raise InputError(f"in_chans: must be at least 1, got {in_chans}")
-    if int(num_classes) < 1:
-        raise InputError(f"num_classes: must be at least 1, got {num_classes}")
+    _check_counts(in_chans, num_classes)
     widths, depths = tuple(int(w) for w in widths), tuple(int(d) for d in depths)
     if not widths or min(widths) < 1:
         raise InputError(f"widths: must be one or more positive integers, got {list(widths)}")

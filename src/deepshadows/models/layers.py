@@ -1,11 +1,16 @@
-"""Layers the models share that PyTorch offers only in a slower form on the CPU."""
+"""What the models share: a faster dropout for the CPU and the classifier's forward contract."""
 
 from __future__ import annotations
+
+from typing import Any
 
 import torch
 from torch import nn
 
+from deepshadows.errors import InputError
+
 __all__ = ["FastDropout"]
+
 
 # Uniform random integers are drawn 64 bits at a time and split into four 16-bit values.
 _BITS = 16
@@ -65,3 +70,51 @@ class FastDropout(nn.Module):
     def extra_repr(self) -> str:
         """Return the drop probability for ``repr``."""
         return f"p={self.p}"
+
+
+class _FeatureClassifier(nn.Module):
+    """A classifier split into ``forward_features`` and ``forward_head``, described by ``model_kwargs``.
+
+    Subclasses set ``model_kwargs`` (their constructor arguments) and ``blocks`` (the feature
+    extractor) and define ``forward_head``.
+    """
+
+    model_kwargs: dict[str, Any]
+    blocks: nn.Module
+
+    def forward_features(self, x: torch.Tensor) -> torch.Tensor:
+        """Return the feature maps of the last block (the output of ``self.blocks``).
+
+        Parameters
+        ----------
+        x : torch.Tensor of shape (N, in_chans, image_size, image_size)
+            Images scaled to [0, 1], channels first.
+
+        Returns
+        -------
+        torch.Tensor of shape (N, C, H, W)
+            For :class:`~deepshadows.models.DeepShadowsCNN` (N, 64, image_size / 8,
+            image_size / 8), after the last dropout; for
+            :class:`~deepshadows.models.CompactResNet` with four stages (N, widths[-1],
+            image_size / 16, image_size / 16).
+        """
+        return self.blocks(x)
+
+    def forward_head(self, features: torch.Tensor, *, pre_logits: bool = False) -> torch.Tensor:
+        raise NotImplementedError
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Return logits: shape (N,) for the binary model, (N, num_classes) otherwise."""
+        return self.forward_head(self.forward_features(x))
+
+    def extra_repr(self) -> str:
+        """Return the constructor arguments for ``repr``."""
+        return ", ".join(f"{key}={value}" for key, value in self.model_kwargs.items())
+
+
+def _check_counts(in_chans: int, num_classes: int) -> None:
+    """Raise :class:`~deepshadows.errors.InputError` unless both counts are at least 1."""
+    if int(in_chans) < 1:
+        raise InputError(f"in_chans: must be at least 1, got {in_chans}")
+    if int(num_classes) < 1:
+        raise InputError(f"num_classes: must be at least 1, got {num_classes}")

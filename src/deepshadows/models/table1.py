@@ -9,7 +9,7 @@ import torch
 from torch import nn
 
 from deepshadows.errors import InputError
-from deepshadows.models.layers import FastDropout
+from deepshadows.models.layers import FastDropout, _check_counts, _FeatureClassifier
 from deepshadows.models.registry import register_model
 
 __all__ = ["BN_EPS", "BN_MOMENTUM", "DeepShadowsCNN"]
@@ -38,7 +38,7 @@ class _ConvBlock(nn.Module):
 
 
 @register_model("deepshadows-table1")
-class DeepShadowsCNN(nn.Module):
+class DeepShadowsCNN(_FeatureClassifier):
     """The DeepShadows classifier of LSBGs and artifacts (Table 1 of the paper).
 
     Three blocks of a 3x3 convolution with "same" padding (16, 32 and 64 filters), ReLU,
@@ -178,21 +178,6 @@ class DeepShadowsCNN(nn.Module):
             {"params": rest, "l2": 0.0},
         ]
 
-    def forward_features(self, x: torch.Tensor) -> torch.Tensor:
-        """Return the output of the last block.
-
-        Parameters
-        ----------
-        x : torch.Tensor of shape (N, in_chans, image_size, image_size)
-            Images scaled to [0, 1], channels first.
-
-        Returns
-        -------
-        torch.Tensor of shape (N, 64, image_size / 8, image_size / 8)
-            Feature maps after the last dropout.
-        """
-        return self.blocks(x)
-
     def forward_head(self, features: torch.Tensor, *, pre_logits: bool = False) -> torch.Tensor:
         """Return logits (or the 1024-d embedding) from :meth:`forward_features` output.
 
@@ -215,14 +200,6 @@ class DeepShadowsCNN(nn.Module):
             return x
         logits = self.head(x)
         return logits.squeeze(1) if self.num_classes == 1 else logits
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Return logits: shape (N,) for the binary model, (N, num_classes) otherwise."""
-        return self.forward_head(self.forward_features(x))
-
-    def extra_repr(self) -> str:
-        """Return the constructor arguments for ``repr``."""
-        return ", ".join(f"{key}={value}" for key, value in self.model_kwargs.items())
 
     def inference_module(self, *, input_scale: float = 1.0) -> nn.Module:
         """Return an equivalent evaluation-only network with less arithmetic per image.
@@ -304,10 +281,7 @@ class _InferenceTable1(nn.Module):
 def _check_args(
     in_chans: int, num_classes: int, image_size: int, drop_rate: float, conv_l2: float, dense_l2: float
 ) -> None:
-    if int(in_chans) < 1:
-        raise InputError(f"in_chans: must be at least 1, got {in_chans}")
-    if int(num_classes) < 1:
-        raise InputError(f"num_classes: must be at least 1, got {num_classes}")
+    _check_counts(in_chans, num_classes)
     if int(image_size) < 8 or int(image_size) % 8:
         raise InputError(f"image_size: must be a positive multiple of 8, got {image_size}")
     if not 0.0 <= float(drop_rate) < 1.0:

@@ -157,13 +157,8 @@ class _BlockWriter:
         """
         written = 0
         for ids, values, failures in blocks:
-            if failures and self.strict:
-                raise InputError(failures[0].message)
-            log.add(failures)
-            if ids:
-                self._write_rows(ids, values, writer)
-                fh.flush()
-                written += len(ids)
+            self._take(ids, values, failures, writer, fh, log.add)
+            written += len(ids)
             bar.update(len(ids) + len(failures))
         return written
 
@@ -172,14 +167,26 @@ class _BlockWriter:
         still: list[FailedRow] = []
         for bad in rows:
             for ids, values, failures in self.forward(source.blocks(bad.row - 1, 1)):
-                if failures and self.strict:
-                    raise InputError(failures[0].message)
-                still.extend(failures)
-                if ids:
-                    self._write_rows(ids, values, writer)
-                    fh.flush()
+                self._take(ids, values, failures, writer, fh, still.extend)
                 break
         return still
+
+    def _take(
+        self,
+        ids: list[str],
+        values: np.ndarray,
+        failures: list[FailedRow],
+        writer: Any,
+        fh: TextIO,
+        record: Callable[[list[FailedRow]], object],
+    ) -> None:
+        """Hand a block's failures to ``record`` (with ``strict``, raise the first), then write its rows."""
+        if failures and self.strict:
+            raise InputError(failures[0].message)
+        record(failures)
+        if ids:
+            self._write_rows(ids, values, writer)
+            fh.flush()
 
     def _write_rows(self, ids: list[str], values: np.ndarray, writer: Any) -> None:
         logits, uncertainty = combine_member_logits(values)[::2] if self.ensemble else (values, None)
