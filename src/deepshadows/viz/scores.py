@@ -36,18 +36,6 @@ __all__ = [
 _CLASS_COLORS = ("tab:red", "tab:orange", "tab:purple", "tab:green", "tab:brown", "tab:gray")
 
 
-def _as_interval(auc: Any) -> Interval | None:
-    """Interpret an ``auc`` entry: an Interval, a value/low/high mapping, a number or None."""
-    if auc is None:
-        return None
-    if isinstance(auc, Interval):
-        return auc
-    if isinstance(auc, Mapping):
-        return Interval.from_dict(auc)
-    value = float(np.asarray(auc).ravel()[0])
-    return Interval(value, float("nan"), float("nan"))
-
-
 def _legend_label(name: str, auc: Interval | None) -> str:
     if auc is None or np.isnan(auc.value):
         return name
@@ -109,7 +97,7 @@ def plot_roc(
                 raise InputError(f"curves[{name!r}]: 'low' and 'high' must match 'fpr' in length")
             ax.fill_between(fpr, low, high, color=color, alpha=0.22, lw=0)
             levels.add(float(curve.get("level", 0.95)))
-        label = _legend_label(str(name), _as_interval(curve.get("auc")))
+        label = _legend_label(str(name), Interval.coerce(curve.get("auc")))
         ax.plot(fpr, tpr, color=color, ls=style, lw=1.8, label=label)
     ax.set_xlim(0, 1)
     ax.set_ylim(0, 1.01)
