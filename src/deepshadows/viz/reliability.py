@@ -18,7 +18,7 @@ from deepshadows.errors import InputError
 from deepshadows.metrics.checks import check_binary
 from deepshadows.metrics.curves import completeness_purity_curve
 from deepshadows.metrics.reliability import ECE_BINS, calibration_metrics, reliability_bins
-from deepshadows.viz.style import _REFERENCE_LINE, _save, _single_axes, _style
+from deepshadows.viz.style import _LEGEND, _REFERENCE_LINE, _frame, _save, _single_axes, _style
 
 __all__ = ["plot_completeness_purity", "plot_reliability", "plot_reliability_bins"]
 
@@ -138,15 +138,10 @@ def plot_reliability_bins(
             label=name if ece is None else f"{name} (ECE {float(ece):.3f})",
         )
         bottom.stairs(count, edges, color=color, ls=style, lw=1.2)
-    top.set_xlim(0, 1)
-    top.set_ylim(0, 1.01)
-    top.set_ylabel("fraction of LSBGs")
-    top.grid(alpha=0.3)
-    top.legend(loc="upper left", fontsize=8, framealpha=0.9)
+    _frame(top, None, "fraction of LSBGs", xlim=(0, 1), ylim=(0, 1.01))
+    top.legend(loc="upper left", **_LEGEND)
     bottom.set_yscale("symlog", linthresh=1)
-    bottom.set_xlabel(f"predicted LSBG probability ({n_bins} bins)")
-    bottom.set_ylabel("objects")
-    bottom.grid(alpha=0.3)
+    _frame(bottom, f"predicted LSBG probability ({n_bins} bins)", "objects")
     return _save(fig, out_png, title=title, ax=top)
 
 
@@ -226,10 +221,12 @@ def plot_completeness_purity(
             mew=1.6,
             label=f"target {target} >= {value:g}: expected from validation",
         )
-    ax.set_xlim(0, 1.01)
-    ax.set_ylim(0, 1.01)
-    ax.set_xlabel("completeness (fraction of LSBGs kept)")
-    ax.set_ylabel("purity (fraction of kept objects that are LSBGs)")
-    ax.grid(alpha=0.3)
-    ax.legend(loc="lower left", fontsize=7, framealpha=0.9)
+    _frame(
+        ax,
+        "completeness (fraction of LSBGs kept)",
+        "purity (fraction of kept objects that are LSBGs)",
+        xlim=(0, 1.01),
+        ylim=(0, 1.01),
+    )
+    ax.legend(loc="lower left", **(_LEGEND | {"fontsize": 7}))
     return _save(fig, out_png, title=title, ax=ax)
