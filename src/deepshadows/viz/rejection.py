@@ -23,10 +23,8 @@ def plot_rejection(
     table : sequence of mapping
         Rows of :func:`~deepshadows.metrics.rejection.rejection_table` (``fraction``,
         ``accuracy``, ``kept``).
-    out_png : path-like
-        Output PNG file, written atomically.
-    title : str, optional
-        Figure title.
+    out_png, title
+        As for :func:`plot_rejection_curves`.
 
     Returns
     -------

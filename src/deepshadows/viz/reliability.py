@@ -46,12 +46,10 @@ def plot_reliability(
     probabilities : mapping of str to array-like of shape (N,)
         Name -> probabilities of being an LSBG of the same objects (e.g. ``{"calibrated": p,
         "uncalibrated": q}``); drawn in the order given, the first most prominently.
-    out_png : path-like
-        Output PNG file, written atomically.
     n_bins : int, optional
         Number of probability bins.
-    title : str, optional
-        Figure title.
+    out_png, title
+        As for :func:`plot_reliability_bins`.
 
     Returns
     -------
