@@ -18,6 +18,7 @@ from deepshadows.errors import InputError
 from deepshadows.metrics.checks import check_binary
 from deepshadows.metrics.curves import completeness_purity_curve
 from deepshadows.metrics.reliability import ECE_BINS, calibration_metrics, reliability_bins
+from deepshadows.metrics.scores import binary_metrics
 from deepshadows.viz.style import _LEGEND, _REFERENCE_LINE, _frame, _save, _single_axes, _style
 
 __all__ = ["plot_completeness_purity", "plot_reliability", "plot_reliability_bins"]
@@ -185,7 +186,7 @@ def plot_completeness_purity(
     Raises
     ------
     deepshadows.errors.InputError
-        If the labels or probabilities are invalid, or no object is an LSBG.
+        If the labels, probabilities or threshold are invalid, or no object is an LSBG.
     """
     y, p = check_binary(y_true, prob)
     curve = completeness_purity_curve(y, p)
@@ -193,10 +194,8 @@ def plot_completeness_purity(
     ax.plot(curve["completeness"], curve["purity"], color="tab:orange", lw=1.8, drawstyle="steps-post")
     ax.axhline(float(y.mean()), **_REFERENCE_LINE, label=f"LSBG fraction {y.mean():.3f}")
     if threshold is not None:
-        chosen = p > float(threshold)
-        tp = int((chosen & (y == 1)).sum())
-        completeness = tp / int(y.sum())
-        purity = tp / int(chosen.sum()) if chosen.any() else float("nan")
+        at = binary_metrics(y, p, threshold=threshold)
+        completeness, purity = at["completeness"], at["purity"]
         ax.plot(
             [completeness],
             [purity],
