@@ -352,10 +352,8 @@ def score_realdev(
         Bootstrap resamples for the 95 % intervals.
     seed : int, optional
         Seed of the resampling.
-    device : str, optional
-        Torch device of a PyTorch model.
-    batch_size : int, optional
-        Cutouts per forward pass.
+    device, batch_size
+        As for :func:`realdev_probabilities`.
 
     Returns
     -------

@@ -69,16 +69,10 @@ def _num(x: Any, digits: int = 3) -> str:
 
 
 def _interval_of(entry: Any) -> Interval | None:
-    """Read one table entry: an Interval, a value/low/high mapping or a plain number."""
-    if entry is None:
-        return None
-    if isinstance(entry, Interval):
-        return entry
-    if isinstance(entry, Mapping):
-        return Interval.from_dict(entry)
+    """Read one table entry (see :meth:`Interval.coerce`); None where it is no interval."""
     try:
-        return Interval(float(entry), float("nan"), float("nan"))
-    except (TypeError, ValueError):
+        return Interval.coerce(entry)
+    except (TypeError, ValueError, IndexError):
         return None
 
 

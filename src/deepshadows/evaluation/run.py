@@ -95,8 +95,7 @@ def logits_of_split(
     logits : ndarray of shape (n,) or (n, K)
         Logits of a binary model or of each class.
     """
-    with open_store(store_path) as store:
-        indices = store.indices(split)
+    indices = _split_rows(store_path, split)
     return indices, logits_of_rows(model, store_path, indices, device=device, batch_size=batch_size)
 
 
@@ -108,23 +107,12 @@ def predict_rows(
     device: str = "cpu",
     batch_size: int = FORWARD_BATCH,
 ) -> np.ndarray:
-    """Class probabilities of the given rows of a store, read in blocks.
-
-    The cutouts are read 2048 rows at a time and classified with
-    :func:`deepshadows.models.forward.predict_logits`, so memory does not grow with ``rows``.
+    """Class probabilities of the given rows of a store: :func:`logits_of_rows`, turned into probabilities.
 
     Parameters
     ----------
-    model : torch.nn.Module
-        Classifier already on ``device`` (as returned by :func:`deepshadows.models.load_model`).
-    store_path : path-like
-        Store (HDF5) holding the cutouts.
-    rows : array-like of int
-        Store rows to classify, in any order.
-    device : str, optional
-        Device the cutouts are moved to (``"cpu"``, ``"cuda"``, ``"cuda:N"``).
-    batch_size : int, optional
-        Images per forward pass.
+    model, store_path, rows, device, batch_size
+        As for :func:`logits_of_rows`.
 
     Returns
     -------
@@ -146,20 +134,12 @@ def predict_split(
     device: str = "cpu",
     batch_size: int = FORWARD_BATCH,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Class probabilities of every object of one split, read in blocks.
+    """Class probabilities of every object of one split: :func:`logits_of_split`, turned into probabilities.
 
     Parameters
     ----------
-    model : torch.nn.Module
-        Classifier already on ``device`` (as returned by :func:`deepshadows.models.load_model`).
-    store_path : path-like
-        Store (HDF5) holding the split.
-    split : str
-        ``"train"``, ``"val"`` or ``"test"``.
-    device : str, optional
-        Device the cutouts are moved to (``"cpu"``, ``"cuda"``, ``"cuda:N"``).
-    batch_size : int, optional
-        Images per forward pass.
+    model, store_path, split, device, batch_size
+        As for :func:`logits_of_split`.
 
     Returns
     -------
@@ -168,9 +148,10 @@ def predict_split(
     prob : ndarray of shape (n,) or (n, K)
         Probability of being an LSBG (binary models) or of each class.
     """
-    with open_store(store_path) as store:
-        indices = store.indices(split)
-    return indices, predict_rows(model, store_path, indices, device=device, batch_size=batch_size)
+    from deepshadows.models.forward import logits_to_probabilities
+
+    indices, logits = logits_of_split(model, store_path, split=split, device=device, batch_size=batch_size)
+    return indices, logits_to_probabilities(logits)
 
 
 def evaluate_run(
@@ -323,11 +304,16 @@ def _ensemble_logits_of_split(
     """Rows, logits (of the mean probability) and uncertainty of an ensemble on one split."""
     from deepshadows.models.ensemble_combine import combine_member_logits
 
-    with open_store(store_path) as store:
-        indices = store.indices(split)
+    indices = _split_rows(store_path, split)
     members = [
         logits_of_rows(member, store_path, indices, device=device, batch_size=batch_size)
         for member in model.members
     ]
     logits, _, uncertainty = combine_member_logits(np.stack(members, axis=1))
     return indices, logits, uncertainty
+
+
+def _split_rows(store_path: str | os.PathLike[str], split: str) -> np.ndarray:
+    """Store rows of one split."""
+    with open_store(store_path) as store:
+        return store.indices(split)

@@ -76,6 +76,20 @@ class Interval:
 
         return cls(num("value"), num("low"), num("high"))
 
+    @classmethod
+    def coerce(cls, entry: Any) -> Interval | None:
+        """Read an interval as results store one: an Interval, a mapping, a number or None.
+
+        A mapping goes to :meth:`from_dict`; a plain value (a number, or an array whose first
+        element is the value) gets ``nan`` bounds; None stays None. Anything else raises
+        ``TypeError``, ``ValueError`` or ``IndexError``.
+        """
+        if entry is None or isinstance(entry, Interval):
+            return entry
+        if isinstance(entry, Mapping):
+            return cls.from_dict(entry)
+        return cls(float(np.asarray(entry).ravel()[0]), float("nan"), float("nan"))
+
     def format(self, digits: int = 3) -> str:
         """Return e.g. ``"0.920 [0.912, 0.927]"``; undefined numbers print as ``nan``."""
         return f"{self.value:.{digits}f} [{self.low:.{digits}f}, {self.high:.{digits}f}]"

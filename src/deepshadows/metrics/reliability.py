@@ -44,6 +44,13 @@ def bin_index(prob: np.ndarray, n_bins: int) -> np.ndarray:
     return np.minimum((prob * n_bins).astype(np.int64), n_bins - 1)
 
 
+def _binned(y_true: Any, prob: Any, n_bins: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+    """Check labels, probabilities and ``n_bins``; return ``y``, ``p``, each bin index, ``n_bins``."""
+    y, p = check_binary(y_true, prob)
+    n_bins = _check_bins(n_bins)
+    return y, p, bin_index(p, n_bins), n_bins
+
+
 def pointwise_log_loss(y: np.ndarray, p: np.ndarray) -> np.ndarray:
     """Return ``-log`` of the probability given to each object's true class (clipped)."""
     q = np.clip(p, LOG_LOSS_EPS, 1.0 - LOG_LOSS_EPS)
@@ -75,9 +82,7 @@ def reliability_bins(y_true: Any, prob: Any, *, n_bins: int = ECE_BINS) -> dict[
     deepshadows.errors.InputError
         If the inputs are invalid or ``n_bins`` is not a positive integer.
     """
-    y, p = check_binary(y_true, prob)
-    n_bins = _check_bins(n_bins)
-    index = bin_index(p, n_bins)
+    y, p, index, n_bins = _binned(y_true, prob, n_bins)
     count = np.bincount(index, minlength=n_bins)
     sum_p = np.bincount(index, weights=p, minlength=n_bins)
     sum_y = np.bincount(index, weights=y.astype(np.float64), minlength=n_bins)
@@ -119,9 +124,7 @@ def calibration_metrics(y_true: Any, prob: Any, *, n_bins: int = ECE_BINS) -> di
     deepshadows.errors.InputError
         If the inputs are invalid or ``n_bins`` is not a positive integer.
     """
-    y, p = check_binary(y_true, prob)
-    n_bins = _check_bins(n_bins)
-    index = bin_index(p, n_bins)
+    y, p, index, n_bins = _binned(y_true, prob, n_bins)
     gap = np.bincount(index, weights=y - p, minlength=n_bins)
     return {
         "ece": float(np.abs(gap).sum() / y.size),

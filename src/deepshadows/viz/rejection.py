@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from deepshadows.errors import InputError
-from deepshadows.viz.style import _REFERENCE_LINE, _save, _single_axes, _style
+from deepshadows.viz.style import _LEGEND, _REFERENCE_LINE, _frame, _save, _single_axes, _style
 
 __all__ = ["plot_rejection", "plot_rejection_curves"]
 
@@ -23,10 +23,8 @@ def plot_rejection(
     table : sequence of mapping
         Rows of :func:`~deepshadows.metrics.rejection.rejection_table` (``fraction``,
         ``accuracy``, ``kept``).
-    out_png : path-like
-        Output PNG file, written atomically.
-    title : str, optional
-        Figure title.
+    out_png, title
+        As for :func:`plot_rejection_curves`.
 
     Returns
     -------
@@ -94,9 +92,11 @@ def plot_rejection_curves(
                     color="0.35",
                 )
     if ax.get_legend_handles_labels()[1]:
-        ax.legend(loc="lower right", fontsize=8, framealpha=0.9)
-    ax.set_xlabel("fraction rejected (most uncertain first)")
-    ax.set_ylabel("accuracy of the objects kept")
-    ax.set_xlim(-0.02, largest + 0.02)
-    ax.grid(alpha=0.3)
+        ax.legend(loc="lower right", **_LEGEND)
+    _frame(
+        ax,
+        "fraction rejected (most uncertain first)",
+        "accuracy of the objects kept",
+        xlim=(-0.02, largest + 0.02),
+    )
     return _save(fig, out_png, title=title, ax=ax)

@@ -18,7 +18,8 @@ from deepshadows.errors import InputError
 from deepshadows.metrics.checks import check_binary
 from deepshadows.metrics.curves import completeness_purity_curve
 from deepshadows.metrics.reliability import ECE_BINS, calibration_metrics, reliability_bins
-from deepshadows.viz.style import _REFERENCE_LINE, _save, _single_axes, _style
+from deepshadows.metrics.scores import binary_metrics
+from deepshadows.viz.style import _LEGEND, _REFERENCE_LINE, _frame, _save, _single_axes, _style
 
 __all__ = ["plot_completeness_purity", "plot_reliability", "plot_reliability_bins"]
 
@@ -46,12 +47,10 @@ def plot_reliability(
     probabilities : mapping of str to array-like of shape (N,)
         Name -> probabilities of being an LSBG of the same objects (e.g. ``{"calibrated": p,
         "uncalibrated": q}``); drawn in the order given, the first most prominently.
-    out_png : path-like
-        Output PNG file, written atomically.
     n_bins : int, optional
         Number of probability bins.
-    title : str, optional
-        Figure title.
+    out_png, title
+        As for :func:`plot_reliability_bins`.
 
     Returns
     -------
@@ -138,15 +137,10 @@ def plot_reliability_bins(
             label=name if ece is None else f"{name} (ECE {float(ece):.3f})",
         )
         bottom.stairs(count, edges, color=color, ls=style, lw=1.2)
-    top.set_xlim(0, 1)
-    top.set_ylim(0, 1.01)
-    top.set_ylabel("fraction of LSBGs")
-    top.grid(alpha=0.3)
-    top.legend(loc="upper left", fontsize=8, framealpha=0.9)
+    _frame(top, None, "fraction of LSBGs", xlim=(0, 1), ylim=(0, 1.01))
+    top.legend(loc="upper left", **_LEGEND)
     bottom.set_yscale("symlog", linthresh=1)
-    bottom.set_xlabel(f"predicted LSBG probability ({n_bins} bins)")
-    bottom.set_ylabel("objects")
-    bottom.grid(alpha=0.3)
+    _frame(bottom, f"predicted LSBG probability ({n_bins} bins)", "objects")
     return _save(fig, out_png, title=title, ax=top)
 
 
@@ -192,7 +186,7 @@ def plot_completeness_purity(
     Raises
     ------
     deepshadows.errors.InputError
-        If the labels or probabilities are invalid, or no object is an LSBG.
+        If the labels, probabilities or threshold are invalid, or no object is an LSBG.
     """
     y, p = check_binary(y_true, prob)
     curve = completeness_purity_curve(y, p)
@@ -200,10 +194,8 @@ def plot_completeness_purity(
     ax.plot(curve["completeness"], curve["purity"], color="tab:orange", lw=1.8, drawstyle="steps-post")
     ax.axhline(float(y.mean()), **_REFERENCE_LINE, label=f"LSBG fraction {y.mean():.3f}")
     if threshold is not None:
-        chosen = p > float(threshold)
-        tp = int((chosen & (y == 1)).sum())
-        completeness = tp / int(y.sum())
-        purity = tp / int(chosen.sum()) if chosen.any() else float("nan")
+        at = binary_metrics(y, p, threshold=threshold)
+        completeness, purity = at["completeness"], at["purity"]
         ax.plot(
             [completeness],
             [purity],
@@ -226,10 +218,12 @@ def plot_completeness_purity(
             mew=1.6,
             label=f"target {target} >= {value:g}: expected from validation",
         )
-    ax.set_xlim(0, 1.01)
-    ax.set_ylim(0, 1.01)
-    ax.set_xlabel("completeness (fraction of LSBGs kept)")
-    ax.set_ylabel("purity (fraction of kept objects that are LSBGs)")
-    ax.grid(alpha=0.3)
-    ax.legend(loc="lower left", fontsize=7, framealpha=0.9)
+    _frame(
+        ax,
+        "completeness (fraction of LSBGs kept)",
+        "purity (fraction of kept objects that are LSBGs)",
+        xlim=(0, 1.01),
+        ylim=(0, 1.01),
+    )
+    ax.legend(loc="lower left", **(_LEGEND | {"fontsize": 7}))
     return _save(fig, out_png, title=title, ax=ax)

@@ -22,7 +22,7 @@ from deepshadows.errors import InputError
 from deepshadows.metrics.bootstrap import Interval
 from deepshadows.metrics.checks import check_labels, check_prob
 from deepshadows.viz.reliability import plot_completeness_purity, plot_reliability
-from deepshadows.viz.style import _REFERENCE_LINE, _save, _single_axes, _style
+from deepshadows.viz.style import _LEGEND, _REFERENCE_LINE, _frame, _save, _single_axes, _style
 
 __all__ = [
     "plot_completeness_purity",
@@ -34,18 +34,6 @@ __all__ = [
 
 #: Histogram colours: LSBGs blue and artifacts red as in Fig. 5, further classes after.
 _CLASS_COLORS = ("tab:red", "tab:orange", "tab:purple", "tab:green", "tab:brown", "tab:gray")
-
-
-def _as_interval(auc: Any) -> Interval | None:
-    """Interpret an ``auc`` entry: an Interval, a value/low/high mapping, a number or None."""
-    if auc is None:
-        return None
-    if isinstance(auc, Interval):
-        return auc
-    if isinstance(auc, Mapping):
-        return Interval.from_dict(auc)
-    value = float(np.asarray(auc).ravel()[0])
-    return Interval(value, float("nan"), float("nan"))
 
 
 def _legend_label(name: str, auc: Interval | None) -> str:
@@ -109,18 +97,14 @@ def plot_roc(
                 raise InputError(f"curves[{name!r}]: 'low' and 'high' must match 'fpr' in length")
             ax.fill_between(fpr, low, high, color=color, alpha=0.22, lw=0)
             levels.add(float(curve.get("level", 0.95)))
-        label = _legend_label(str(name), _as_interval(curve.get("auc")))
+        label = _legend_label(str(name), Interval.coerce(curve.get("auc")))
         ax.plot(fpr, tpr, color=color, ls=style, lw=1.8, label=label)
-    ax.set_xlim(0, 1)
-    ax.set_ylim(0, 1.01)
     ax.set_aspect("equal")
-    ax.set_xlabel("false positive rate")
-    ax.set_ylabel("true positive rate (completeness)")
-    ax.grid(alpha=0.3)
+    _frame(ax, "false positive rate", "true positive rate (completeness)", xlim=(0, 1), ylim=(0, 1.01))
     legend_title = None
     if levels:
         legend_title = "shaded: " + ", ".join(f"{100 * v:g}%" for v in sorted(levels)) + " bootstrap band"
-    ax.legend(loc="lower right", fontsize=8, framealpha=0.9, title=legend_title, title_fontsize=7)
+    ax.legend(loc="lower right", **_LEGEND, title=legend_title, title_fontsize=7)
     return _save(fig, out_png, title=title, ax=ax)
 
 
@@ -262,9 +246,11 @@ def plot_probability_histogram(
         ax.hist(values, bins=edges, color=color, histtype="step", lw=1.5)
     if threshold is not None:
         ax.axvline(float(threshold), color="0.3", ls="--", lw=1.0, label=f"threshold {float(threshold):g}")
-    ax.set_xlim(0, 1)
-    ax.set_xlabel(xlabel or (f"P({names[-1]})" if len(names) == 2 else "predicted probability"))
-    ax.set_ylabel("number of objects")
+    _frame(
+        ax,
+        xlabel or (f"P({names[-1]})" if len(names) == 2 else "predicted probability"),
+        "number of objects",
+        xlim=(0, 1),
+    )
     ax.legend(fontsize=8, loc="upper center")
-    ax.grid(alpha=0.3)
     return _save(fig, out_png)

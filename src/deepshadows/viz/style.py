@@ -31,6 +31,8 @@ _STYLES = (
 )
 #: Look of a reference line: the chance diagonal, the perfectly calibrated one, a baseline level.
 _REFERENCE_LINE: dict[str, Any] = {"ls": "--", "color": "0.55", "lw": 1.0}
+#: Look of a legend drawn over the data: small print on a nearly opaque box.
+_LEGEND: dict[str, Any] = {"fontsize": 8, "framealpha": 0.9}
 
 
 def _style(index: int) -> tuple[str, str]:
@@ -44,6 +46,25 @@ def _single_axes(figsize: tuple[float, float]) -> tuple[Figure, Axes]:
 
     fig = Figure(figsize=figsize, layout="constrained")
     return fig, fig.add_subplot(1, 1, 1)
+
+
+def _frame(
+    ax: Axes,
+    xlabel: str | None,
+    ylabel: str,
+    *,
+    xlim: tuple[float, float] | None = None,
+    ylim: tuple[float, float] | None = None,
+) -> None:
+    """Label the axes (no x label where None), set the limits given and draw the light grid."""
+    if xlim is not None:
+        ax.set_xlim(*xlim)
+    if ylim is not None:
+        ax.set_ylim(*ylim)
+    if xlabel is not None:
+        ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.grid(alpha=0.3)
 
 
 def _save(
