@@ -52,6 +52,7 @@ __all__ = [
     "LABEL_VALUES",
     "RA_COLUMNS",
     "LabelTable",
+    "label_value",
     "load_label_table",
     "read_label_table",
 ]
@@ -86,6 +87,8 @@ LABEL_VALUES: dict[str, int] = {
     "true": 1,
     "false": 0,
 }
+#: How messages say what a label may be.
+_LABEL_HINT = "use 1/0, lsbg/artifact, type2/type1 (artifacts) or true/false, any case"
 _SPLIT_COLUMN = "split"
 _PAGE_HEADER = "id,label,time"
 _ECSV_START = "# %ECSV"
@@ -263,8 +266,20 @@ def _text(value: Any) -> str:
     return str(value).strip()
 
 
-def _label(value: Any) -> int | None:
-    """Return the class of a label cell, or None when the value is not a known label."""
+def label_value(value: Any) -> int | None:
+    """Return the class of a label cell, or None when the value is not a known label.
+
+    Parameters
+    ----------
+    value : object
+        The cell: text (one of :data:`LABEL_VALUES`, any case, surrounding blanks ignored),
+        bytes, or the number or boolean 1/0.
+
+    Returns
+    -------
+    int or None
+        1 = LSBG, 0 = artifact, or None for any other value (an empty cell included).
+    """
     if isinstance(value, bool):
         return int(value)
     if isinstance(value, int | float) and value in (0, 1):
@@ -325,14 +340,11 @@ def _build(
         where = f"{path}: {word} {row}"
         if not ids[k]:
             raise InputError(f"{where}: the id ({id_name}) is empty")
-        label = _label(value)
+        label = label_value(value)
         if label is None:
             text = _text(value)
             what = "the label is empty" if not text else f"unknown label value {text!r}"
-            raise InputError(
-                f"{where}: {what} ({label_name}); use 1/0, lsbg/artifact, type2/type1 (artifacts) "
-                "or true/false, any case"
-            )
+            raise InputError(f"{where}: {what} ({label_name}); {_LABEL_HINT}")
         labels.append(label)
         if id_name is not None and ids[k] in first:
             j = first[ids[k]]
