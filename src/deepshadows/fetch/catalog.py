@@ -7,7 +7,6 @@ or repeated id, an unknown label) is kept aside with its reason; the others are 
 
 from __future__ import annotations
 
-import hashlib
 import math
 import os
 import warnings
@@ -19,7 +18,7 @@ import numpy as np
 from astropy.table import Table
 from astropy.utils.exceptions import AstropyWarning
 
-from deepshadows._io import check_input_file
+from deepshadows._io import check_input_file, file_sha256
 from deepshadows.errors import InputError
 from deepshadows.tables import ASTROPY_FORMATS, catalog_format, catalog_suffixes, find_column_name
 
@@ -116,14 +115,6 @@ class Catalog:
         """Return the one-line message of a bad row, naming the file and the data row."""
         ident = f" (id {bad.ident!r})" if bad.ident else ""
         return f"{self.path}, data row {bad.row}{ident}: {bad.reason}"
-
-
-def _file_hash(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def read_table(path: str | os.PathLike[str]) -> Table:
@@ -296,7 +287,7 @@ def read_catalog(
     }
     if len(table) == 0:
         raise InputError(f"{path}: the catalogue has no data rows")
-    catalog = Catalog(path=path, columns=columns, n_rows=len(table), sha256=_file_hash(path), table=table)
+    catalog = Catalog(path=path, columns=columns, n_rows=len(table), sha256=file_sha256(path), table=table)
     first: dict[str, int] = {}
     ra_col, dec_col = table[columns["ra"]], table[columns["dec"]]
     idents = catalog_ids(table, columns["id"])

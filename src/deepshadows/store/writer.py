@@ -11,7 +11,7 @@ from typing import Any
 import h5py
 import numpy as np
 
-from deepshadows._io import check_writable, partial_path
+from deepshadows._io import beside, check_writable, partial_path
 from deepshadows.errors import InputError
 from deepshadows.store.rows import check_batch
 from deepshadows.store.schema import (
@@ -177,7 +177,7 @@ class StoreWriter:
     def _salvage(self, attrs: Mapping[str, Any]) -> h5py.File:
         """Rebuild the ``.partial`` from the whole chunks of a damaged one that still read back."""
         name = self.partial
-        damaged = name.with_name(name.name + ".damaged")
+        damaged = beside(name, ".damaged")
         os.replace(name, damaged)
         try:
             old = h5py.File(damaged, "r", locking=False)
