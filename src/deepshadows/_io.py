@@ -1,4 +1,7 @@
-"""Atomic file writing (outputs appear complete or not at all), the files beside an output, digests."""
+"""Atomic file writing (outputs appear complete or not at all), the files beside an output, digests.
+
+Also :class:`ClosingContext`, the ``with`` protocol of objects that hold an open file.
+"""
 
 from __future__ import annotations
 
@@ -8,9 +11,11 @@ import json
 import os
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from types import TracebackType
+from typing import Any, Self
 
 __all__ = [
+    "ClosingContext",
     "atomic_path",
     "beside",
     "check_input_file",
@@ -22,6 +27,29 @@ __all__ = [
     "save_png",
     "write_json_atomic",
 ]
+
+
+class ClosingContext:
+    """Base of the objects that hold an open file: ``with obj:`` gives ``obj`` and closes it.
+
+    A subclass defines ``close()``; leaving the ``with`` block calls it, whether or not an
+    exception was raised (and lets the exception through).
+    """
+
+    def close(self) -> None:  # pragma: no cover - every subclass defines it
+        """Close the file the object holds."""
+        raise NotImplementedError
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
 
 
 def beside(path: str | os.PathLike[str], suffix: str) -> Path:
