@@ -182,11 +182,8 @@ def read_label_table(
 
     Parameters
     ----------
-    path : path-like
-        CSV, ECSV or FITS table, or the labelling page's file (see the module docstring).
-    id_column, label_column : str, optional
-        Names of the id and label columns (any case); by default the first of
-        :data:`ID_COLUMNS` and :data:`LABEL_COLUMNS` present.
+    path, id_column, label_column
+        As for :func:`load_label_table`; the table must have an id column.
 
     Returns
     -------
@@ -196,9 +193,7 @@ def read_label_table(
     Raises
     ------
     deepshadows.errors.InputError
-        If the file is missing or unreadable, a column is missing (the message lists the
-        columns found), or a row has an empty id, an unknown label or an id labelled twice
-        differently; the message names the file and the row.
+        As :func:`load_label_table`, and if the table has no id column.
     """
     table = load_label_table(path, id_column=id_column, label_column=label_column)
     return table.as_dict()
@@ -227,7 +222,10 @@ def load_label_table(
     Raises
     ------
     deepshadows.errors.InputError
-        As :func:`read_label_table`, and for an ``ra`` or ``dec`` that is not a number.
+        If the file is missing or unreadable, a column is missing (the message lists the
+        columns found), or a row has an empty id, an unknown label, an id labelled twice
+        differently or an ``ra`` or ``dec`` that is not a number; the message names the file
+        and the row.
     """
     path = check_input_file(path, "label table", "a label table (CSV, ECSV or FITS)")
     first = _first_line(path)
