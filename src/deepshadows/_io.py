@@ -77,7 +77,7 @@ def file_sha256(path: str | os.PathLike[str]) -> str:
     Parameters
     ----------
     path : path-like
-        The file.
+        The file to hash.
 
     Returns
     -------
