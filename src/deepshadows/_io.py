@@ -1,24 +1,94 @@
-"""Atomic file writing: outputs appear complete or not at all."""
+"""Atomic file writing (outputs appear complete or not at all), the files beside an output, digests.
+
+Also :class:`ClosingContext`, the ``with`` protocol of objects that hold an open file.
+"""
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from types import TracebackType
+from typing import Any, Self
 
 __all__ = [
+    "ClosingContext",
     "atomic_path",
+    "beside",
     "check_input_file",
     "check_writable",
+    "file_sha256",
     "make_output_dir",
     "partial_path",
     "read_json",
     "save_png",
     "write_json_atomic",
 ]
+
+
+class ClosingContext:
+    """Base of the objects that hold an open file: ``with obj:`` gives ``obj`` and closes it.
+
+    A subclass defines ``close()``; leaving the ``with`` block calls it, whether or not an
+    exception was raised (and lets the exception through).
+    """
+
+    def close(self) -> None:  # pragma: no cover - every subclass defines it
+        """Close the file the object holds."""
+        raise NotImplementedError
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+def beside(path: str | os.PathLike[str], suffix: str) -> Path:
+    """Return the file named ``path`` plus ``suffix``, in the same folder (``<path><suffix>``).
+
+    Parameters
+    ----------
+    path : path-like
+        An output file or folder.
+    suffix : str
+        Appended to its name, e.g. ``".partial"`` or ``".failures.csv"``.
+
+    Returns
+    -------
+    pathlib.Path
+        The file beside ``path``.
+    """
+    path = Path(path)
+    return path.with_name(path.name + suffix)
+
+
+def file_sha256(path: str | os.PathLike[str]) -> str:
+    """Return the SHA-256 digest of a file's bytes, read in blocks of 1 MiB.
+
+    Parameters
+    ----------
+    path : path-like
+        The file to hash.
+
+    Returns
+    -------
+    str
+        The digest as 64 hexadecimal digits.
+    """
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def partial_path(path: str | os.PathLike[str]) -> Path:
@@ -34,8 +104,7 @@ def partial_path(path: str | os.PathLike[str]) -> Path:
     pathlib.Path
         ``path`` with ``.partial`` appended to its file name, in the same folder.
     """
-    path = Path(path)
-    return path.with_name(path.name + ".partial")
+    return beside(path, ".partial")
 
 
 @contextlib.contextmanager

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from deepshadows._io import atomic_path
+from deepshadows._io import atomic_path, beside
 from deepshadows.errors import InputError
 
 __all__ = [
@@ -99,8 +99,7 @@ def failures_path(out: str | os.PathLike[str]) -> Path:
     pathlib.Path
         ``<out>.failures.csv`` beside it.
     """
-    out = Path(out)
-    return out.with_name(out.name + ".failures.csv")
+    return beside(out, ".failures.csv")
 
 
 def failure_columns(kind: type) -> list[str]:

@@ -70,6 +70,12 @@ def test_import_with_csv(folder: Path, tmp_path: Path) -> None:
     np.testing.assert_array_equal(Store(again).splits, splits)
 
 
+def test_csv_labels_are_read_as_label_tables_read_them(folder: Path, tmp_path: Path) -> None:
+    lines = ["id,label", "a00,LSBG", "a01,Artifact", "a02,true", "a03,0.0", "a04,type1"]
+    out = import_folder(folder, labels_csv=write_csv(tmp_path / "labels.csv", lines), out=tmp_path / "s.h5")
+    np.testing.assert_array_equal(Store(out).labels, [1, 0, 1, 0, 0])
+
+
 def test_csv_with_file_and_split_columns(folder: Path, tmp_path: Path) -> None:
     csv_path = write_csv(
         folder / "labels.csv",

@@ -54,6 +54,18 @@ def test_columns_are_matched_case_insensitively_and_can_be_named(write_catalog) 
     assert [(r.ident, r.ra, r.dec) for r in catalog.rows] == [("1", 1.5, 2.5), ("2", 3.5, 4.5)]
 
 
+def test_labels_are_read_as_label_tables_read_them(write_catalog) -> None:
+    rows = [
+        ("a", 1, 1, "LSBG"),
+        ("b", 2, 2, "type2"),
+        ("c", 3, 3, "True"),
+        ("d", 4, 4, "-1.0"),
+        ("e", 5, 5, "0.0"),
+    ]
+    catalog = read_catalog(write_catalog(rows, header="id,ra,dec,label"), label_column="label")
+    assert [(r.ident, r.label) for r in catalog.rows] == [("a", 1), ("b", 0), ("c", 1), ("d", -1), ("e", 0)]
+
+
 def test_bad_labels_are_bad_rows(write_catalog) -> None:
     path = write_catalog([("a", 1, 1, 1), ("b", 2, 2, "maybe"), ("c", 3, 3, "")], header="id,ra,dec,label")
     catalog = read_catalog(path, label_column="label")

@@ -105,12 +105,8 @@ def measured_feature_matrix(
 
     Parameters
     ----------
-    store : Store
-        Open store with a ``features`` table.
-    split : str
-        ``"train"``, ``"val"`` or ``"test"``.
-    columns : sequence of str, optional
-        Feature columns, in order.
+    store, split, columns
+        As for :func:`feature_matrix`.
 
     Returns
     -------

@@ -9,7 +9,6 @@ sidecar also records the file's SHA-256, checked before loading.
 
 from __future__ import annotations
 
-import hashlib
 import os
 from collections.abc import Mapping
 from pathlib import Path
@@ -17,7 +16,7 @@ from typing import Any
 
 from sklearn.pipeline import Pipeline
 
-from deepshadows._io import atomic_path, write_json_atomic
+from deepshadows._io import atomic_path, file_sha256, write_json_atomic
 from deepshadows.errors import InputError
 
 __all__ = ["load_baseline", "save_baseline"]
@@ -28,14 +27,6 @@ _FORMAT = "deepshadows-baseline"
 
 def _sidecar(path: Path) -> Path:
     return path.with_suffix(".json")
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def save_baseline(pipeline: Pipeline, path: str | os.PathLike[str], *, metadata: Mapping[str, Any]) -> Path:
@@ -70,7 +61,7 @@ def save_baseline(pipeline: Pipeline, path: str | os.PathLike[str], *, metadata:
         skops.io.dump(pipeline, tmp)
     write_json_atomic(
         _sidecar(path),
-        {**dict(metadata), "format": _FORMAT, "model_file": path.name, "sha256": _sha256(path)},
+        {**dict(metadata), "format": _FORMAT, "model_file": path.name, "sha256": file_sha256(path)},
     )
     return path
 
@@ -107,7 +98,7 @@ def load_baseline(path: str | os.PathLike[str]) -> tuple[Pipeline, dict[str, Any
         metadata = json.loads(sidecar.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
         raise InputError(f"{sidecar}: not a readable JSON sidecar ({exc})") from exc
-    if metadata.get("format") != _FORMAT or _sha256(path) != metadata.get("sha256"):
+    if metadata.get("format") != _FORMAT or file_sha256(path) != metadata.get("sha256"):
         raise InputError(
             f"{path}: does not match its sidecar {sidecar.name} (modified or not written by deepshadows)"
         )

@@ -15,7 +15,6 @@ from typing import Any
 
 import numpy as np
 
-from deepshadows._io import check_writable
 from deepshadows.data.fits import (
     FitsObject,
     measure_band_features,
@@ -25,7 +24,7 @@ from deepshadows.data.fits import (
     read_fits_object,
 )
 from deepshadows.data.images import _check_resize
-from deepshadows.data.writing import _write_rows
+from deepshadows.data.writing import _import_cutouts
 from deepshadows.errors import InputError
 from deepshadows.store.splits import check_split_fractions
 from deepshadows.surveys import RGB_BANDS, get_survey
@@ -168,14 +167,8 @@ def import_fits(
         Filter of the final resize of the 256-pixel viewer image.
     subtract_background : bool, optional
         Subtract a ``sep`` background before measuring the features.
-    overwrite : bool, optional
-        Whether an existing ``out`` may be replaced.
-    seed : int, optional
-        Seed of the splits.
-    split_fractions : sequence of float or str, optional
-        Train, validation and test fractions.
-    config : mapping, optional
-        Extra entries for the store's ``config`` attribute.
+    overwrite, seed, split_fractions, config : optional
+        As for :func:`import_images`.
 
     Returns
     -------
@@ -193,44 +186,28 @@ def import_fits(
     _check_resize(resize, optional=False)
     if not 8 <= int(image_size) <= 256:
         raise InputError(f"--image-size: must lie in [8, 256] for FITS cutouts, got {image_size}")
-    out = check_writable(out, overwrite=overwrite)
     size = int(image_size)
-
-    def read_block(start: int, stop: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        rows = [
-            read_fits_cutout(
-                source, survey=name, image_size=size, resize=resize, subtract_background=subtract_background
-            )
-            for source in sources[start:stop]
-        ]
-        return (
-            np.stack([r[0] for r in rows]),
-            np.stack([r[1] for r in rows]),
-            np.array([r[2] for r in rows], dtype=np.int16),
-        )
-
-    return _write_rows(
-        len(sources),
+    return _import_cutouts(
+        sources,
         ids,
         labels,
-        read_block=read_block,
-        out=out,
+        read_row=lambda source: read_fits_cutout(
+            source, survey=name, image_size=size, resize=resize, subtract_background=subtract_background
+        ),
         with_features=True,
-        kinds=kinds,
-        subclasses=subclasses,
-        splits=splits,
-        image_size=size,
-        overwrite=overwrite,
-        seed=seed,
-        fractions=fractions,
-        config={
+        settings={
             "source": "import-fits",
             "survey": name,
             "image_size": size,
             "resize": resize,
             "subtract_background": bool(subtract_background),
-            "seed": int(seed),
-            "split_fractions": list(fractions),
-            **(config or {}),
         },
+        out=out,
+        kinds=kinds,
+        subclasses=subclasses,
+        splits=splits,
+        overwrite=overwrite,
+        seed=seed,
+        fractions=fractions,
+        config=config,
     )

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from deepshadows.data.fits import FITS_SUFFIXES, FitsObject, is_fits_file
 from deepshadows.data.images import IMAGE_SUFFIXES
+from deepshadows.data.label_tables import _LABEL_HINT, label_value
 from deepshadows.errors import InputError
 from deepshadows.store.reader import KINDS, SUBCLASSES
 from deepshadows.store.splits import SPLIT_NAMES
@@ -16,7 +17,6 @@ from deepshadows.store.splits import SPLIT_NAMES
 # Shared by the modules of this package; not part of the public API.
 __all__: list[str] = []
 
-_LABELS = {"1": 1, "lsbg": 1, "0": 0, "artifact": 0}
 _SPLIT_VALUES = SPLIT_NAMES
 
 #: A row's cutout: an image file, or the FITS file(s) of one object.
@@ -84,9 +84,9 @@ def _parse_row(
     ident = record["id"]
     if not ident:
         raise InputError(f"{where}: empty id")
-    label = _LABELS.get(record["label"].lower())
+    label = label_value(record["label"])
     if label is None:
-        raise InputError(f"{where}: label {record['label']!r} is not one of 0, 1, lsbg, artifact")
+        raise InputError(f"{where}: label {record['label']!r} is not a label; {_LABEL_HINT}")
     kind = record.get("kind", "").lower() or ("lsbg" if label == 1 else "")
     if kind not in KINDS:
         raise InputError(f"{where}: kind {kind!r} is not one of {', '.join(KINDS[:-1])}")

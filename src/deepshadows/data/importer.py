@@ -22,7 +22,7 @@ from deepshadows.data.fits import FITS_SUFFIXES, FitsObject, find_fits_objects
 from deepshadows.data.fits_import import import_fits, read_fits_bands_checked, read_fits_cutout
 from deepshadows.data.images import IMAGE_SUFFIXES, RESIZE_METHODS, _check_resize, _folder_files, read_image
 from deepshadows.data.import_rows import _Rows, _rows_from_csv, _rows_from_fits, _rows_from_folder
-from deepshadows.data.writing import _write_rows
+from deepshadows.data.writing import _import_cutouts
 from deepshadows.errors import InputError
 from deepshadows.failures import FailedRow, failed_row, failures_path, write_failures
 from deepshadows.store.splits import check_split_fractions
@@ -166,38 +166,22 @@ def import_images(
     _check_resize(resize)
     if int(image_size) < 1:
         raise InputError(f"--image-size: must be a positive number of pixels, got {image_size}")
-    out = check_writable(out, overwrite=overwrite)
     size = int(image_size)
-
-    def read_block(start: int, stop: int) -> tuple[np.ndarray, None, None]:
-        return (
-            np.stack([read_image(p, image_size=size, resize=resize) for p in paths[start:stop]]),
-            None,
-            None,
-        )
-
-    return _write_rows(
-        len(paths),
+    return _import_cutouts(
+        paths,
         ids,
         labels,
-        read_block=read_block,
-        out=out,
+        read_row=lambda path: read_image(path, image_size=size, resize=resize),
         with_features=False,
+        settings={"source": "import", "image_size": size, "resize": resize},
+        out=out,
         kinds=kinds,
         subclasses=subclasses,
         splits=splits,
-        image_size=size,
         overwrite=overwrite,
         seed=seed,
         fractions=fractions,
-        config={
-            "source": "import",
-            "image_size": size,
-            "resize": resize,
-            "seed": int(seed),
-            "split_fractions": list(fractions),
-            **(config or {}),
-        },
+        config=config,
     )
 
 

@@ -21,6 +21,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from deepshadows._io import atomic_path
 from deepshadows.errors import InputError
 
 __all__ = ["CLASS_OF", "LABELS", "UNDO", "LabelEvent", "LabelFile", "read_labels", "replay"]
@@ -135,12 +136,10 @@ class LabelFile:
 
     def _create(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
-        with tmp.open("w", newline="", encoding="utf-8") as fh:
+        with atomic_path(self.path) as tmp, tmp.open("w", newline="", encoding="utf-8") as fh:
             csv.writer(fh, lineterminator="\n").writerow(_HEADER)
             fh.flush()
             os.fsync(fh.fileno())
-        os.replace(tmp, self.path)
 
     def _cut_torn_line(self) -> None:
         with self.path.open("rb+") as fh:

@@ -52,6 +52,7 @@ __all__ = [
     "LABEL_VALUES",
     "RA_COLUMNS",
     "LabelTable",
+    "label_value",
     "load_label_table",
     "read_label_table",
 ]
@@ -86,6 +87,8 @@ LABEL_VALUES: dict[str, int] = {
     "true": 1,
     "false": 0,
 }
+#: How messages say what a label may be.
+_LABEL_HINT = "use 1/0, lsbg/artifact, type2/type1 (artifacts) or true/false, any case"
 _SPLIT_COLUMN = "split"
 _PAGE_HEADER = "id,label,time"
 _ECSV_START = "# %ECSV"
@@ -179,11 +182,8 @@ def read_label_table(
 
     Parameters
     ----------
-    path : path-like
-        CSV, ECSV or FITS table, or the labelling page's file (see the module docstring).
-    id_column, label_column : str, optional
-        Names of the id and label columns (any case); by default the first of
-        :data:`ID_COLUMNS` and :data:`LABEL_COLUMNS` present.
+    path, id_column, label_column
+        As for :func:`load_label_table`; the table must have an id column.
 
     Returns
     -------
@@ -193,9 +193,7 @@ def read_label_table(
     Raises
     ------
     deepshadows.errors.InputError
-        If the file is missing or unreadable, a column is missing (the message lists the
-        columns found), or a row has an empty id, an unknown label or an id labelled twice
-        differently; the message names the file and the row.
+        As :func:`load_label_table`, and if the table has no id column.
     """
     table = load_label_table(path, id_column=id_column, label_column=label_column)
     return table.as_dict()
@@ -224,7 +222,10 @@ def load_label_table(
     Raises
     ------
     deepshadows.errors.InputError
-        As :func:`read_label_table`, and for an ``ra`` or ``dec`` that is not a number.
+        If the file is missing or unreadable, a column is missing (the message lists the
+        columns found), or a row has an empty id, an unknown label, an id labelled twice
+        differently or an ``ra`` or ``dec`` that is not a number; the message names the file
+        and the row.
     """
     path = check_input_file(path, "label table", "a label table (CSV, ECSV or FITS)")
     first = _first_line(path)
@@ -263,8 +264,20 @@ def _text(value: Any) -> str:
     return str(value).strip()
 
 
-def _label(value: Any) -> int | None:
-    """Return the class of a label cell, or None when the value is not a known label."""
+def label_value(value: Any) -> int | None:
+    """Return the class of a label cell, or None when the value is not a known label.
+
+    Parameters
+    ----------
+    value : object
+        The cell: text (one of :data:`LABEL_VALUES`, any case, surrounding blanks ignored),
+        bytes, or the number or boolean 1/0.
+
+    Returns
+    -------
+    int or None
+        1 = LSBG, 0 = artifact, or None for any other value (an empty cell included).
+    """
     if isinstance(value, bool):
         return int(value)
     if isinstance(value, int | float) and value in (0, 1):
@@ -325,14 +338,11 @@ def _build(
         where = f"{path}: {word} {row}"
         if not ids[k]:
             raise InputError(f"{where}: the id ({id_name}) is empty")
-        label = _label(value)
+        label = label_value(value)
         if label is None:
             text = _text(value)
             what = "the label is empty" if not text else f"unknown label value {text!r}"
-            raise InputError(
-                f"{where}: {what} ({label_name}); use 1/0, lsbg/artifact, type2/type1 (artifacts) "
-                "or true/false, any case"
-            )
+            raise InputError(f"{where}: {what} ({label_name}); {_LABEL_HINT}")
         labels.append(label)
         if id_name is not None and ids[k] in first:
             j = first[ids[k]]

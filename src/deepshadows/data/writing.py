@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from deepshadows._io import partial_path
+from deepshadows._io import check_writable, partial_path
 from deepshadows._provenance import provenance
 from deepshadows.data.fits import feature_dtype
 from deepshadows.errors import InputError
@@ -22,6 +22,61 @@ _BATCH = 256
 
 #: Reads rows [start, stop): their cutouts, and their features and flags (None without features).
 _BlockReader = Callable[[int, int], tuple[np.ndarray, np.ndarray | None, np.ndarray | None]]
+
+#: Reads one row's source: its cutout, or its cutout, features and flag.
+_RowReader = Callable[[Any], np.ndarray | tuple[np.ndarray, np.ndarray, int]]
+
+
+def _import_cutouts(
+    sources: Sequence[Any],
+    ids: Sequence[str],
+    labels: Sequence[int] | np.ndarray,
+    *,
+    read_row: _RowReader,
+    with_features: bool,
+    settings: Mapping[str, Any],
+    out: str | Path,
+    kinds: Sequence[str] | None,
+    subclasses: Sequence[str] | None,
+    splits: Sequence[str] | None,
+    overwrite: bool,
+    seed: int,
+    fractions: Sequence[float],
+    config: Mapping[str, Any] | None,
+) -> Path:
+    """Write a store of imported cutouts, one read by ``read_row`` per source.
+
+    The store's configuration is ``settings`` (the source and how its cutouts were made, with
+    ``image_size``), then the split seed and fractions, then ``config``.
+    """
+    out = check_writable(out, overwrite=overwrite)
+
+    def read_block(start: int, stop: int) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
+        rows = [read_row(source) for source in sources[start:stop]]
+        if not with_features:
+            return np.stack(rows), None, None  # type: ignore[arg-type]
+        return (
+            np.stack([r[0] for r in rows]),
+            np.stack([r[1] for r in rows]),
+            np.array([r[2] for r in rows], dtype=np.int16),
+        )
+
+    return _write_rows(
+        len(sources),
+        ids,
+        labels,
+        read_block=read_block,
+        out=out,
+        with_features=with_features,
+        kinds=kinds,
+        subclasses=subclasses,
+        splits=splits,
+        image_size=int(settings["image_size"]),
+        overwrite=overwrite,
+        seed=seed,
+        fractions=fractions,
+        config={**settings, "seed": int(seed), "split_fractions": list(fractions), **(config or {})},
+    )
 
 
 def _write_rows(

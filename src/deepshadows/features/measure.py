@@ -7,18 +7,11 @@ images of a simulated (or real) cutout, following the project's science specific
 1. detection on the inverse-variance-weighted r+i+z image with its noise sigma (``sep.extract``,
    threshold 1.5 sigma, minimum area 5 px, Gaussian filter of FWHM 3 px, 32 deblending levels,
    contrast 0.005), keeping the detection nearest the image centre within ``max_offset_arcsec``;
-2. ellipticity ``1 - b/a`` of that detection;
-3. MAG_AUTO in dual-image mode: one Kron ellipse (2.5 Kron radii, integration limit 6) measured
-   on the detection image and summed in every band, with a 1.75 px circular fallback;
-4. FLUX_RADIUS: radius of the circle holding half of the band's FLUX_AUTO (``sep.flux_radius``
-   searched out to 6 a), in arcsec;
-5. model-free surface brightnesses: MU_MEAN = MAG_AUTO + 2.5 log10(2 pi r_h^2), MU_EFF from the
-   mean flux in the annulus 0.9-1.1 r_h and MU_MAX from the mean flux within 1.5 px of the
-   centre, with ``mu = 22.5 - 2.5 log10(f / p^2)`` and the sentinel 30 where the mean flux is not
-   positive.
+2. aperture photometry of that detection in g, r and i, as :mod:`deepshadows.features.photometry`
+   describes it: ellipticity, MAG_AUTO in dual-image mode, FLUX_RADIUS and the model-free surface
+   brightnesses MU_MEAN, MU_EFF and MU_MAX, with other segmented objects masked.
 
-Pixels of other segmented objects are masked in every aperture (``sep`` rescales the sum for the
-masked area). Images are in nanomaggies per native pixel, band order g, r, i, z.
+Images are in nanomaggies per native pixel, band order g, r, i, z.
 
 The steps live in their own modules: :mod:`deepshadows.features.feature_table` (column names,
 flag bits, sentinel), :mod:`deepshadows.features.detection` (input checks, background,
@@ -153,19 +146,8 @@ def measure_candidate(
 
     Parameters
     ----------
-    bands : numpy.ndarray
-        Float array of shape ``(4, H, W)``: the g, r, i, z images in nanomaggies per native
-        pixel, with the candidate at the image centre. Non-finite pixels are treated as masked.
-    pixel_scale : float
-        Native pixel scale, arcsec per pixel.
-    noise_sigma : sequence of float
-        White-noise standard deviation of each band (g, r, i, z), nanomaggies per pixel.
-    max_offset_arcsec : float, optional
-        Largest distance from the image centre at which a detection is accepted as the
-        candidate, arcsec.
-    subtract_background : bool, optional
-        Subtract a ``sep.Background`` (64 px mesh) from every band first; off by default, for
-        simulated skies, which are exactly zero.
+    bands, pixel_scale, noise_sigma, max_offset_arcsec, subtract_background
+        As for :func:`measure_features`.
 
     Returns
     -------
@@ -221,15 +203,9 @@ def measure_many(
     Parameters
     ----------
     bands : numpy.ndarray
-        Float array of shape ``(N, 4, H, W)``; see :func:`measure_features`.
-    pixel_scale : float
-        Native pixel scale, arcsec per pixel.
-    noise_sigma : sequence of float
-        White-noise standard deviation of each band (g, r, i, z), nanomaggies per pixel.
-    max_offset_arcsec : float, optional
-        Largest accepted distance of the detection from the image centre, arcsec.
-    subtract_background : bool, optional
-        Subtract a ``sep.Background`` from every band first (for real data).
+        Float array of shape ``(N, 4, H, W)``: one cutout of :func:`measure_features` per row.
+    pixel_scale, noise_sigma, max_offset_arcsec, subtract_background
+        As for :func:`measure_features`.
 
     Returns
     -------

@@ -7,7 +7,6 @@ or repeated id, an unknown label) is kept aside with its reason; the others are 
 
 from __future__ import annotations
 
-import hashlib
 import math
 import os
 import warnings
@@ -19,7 +18,8 @@ import numpy as np
 from astropy.table import Table
 from astropy.utils.exceptions import AstropyWarning
 
-from deepshadows._io import check_input_file
+from deepshadows._io import check_input_file, file_sha256
+from deepshadows.data.label_tables import label_value
 from deepshadows.errors import InputError
 from deepshadows.tables import ASTROPY_FORMATS, catalog_format, catalog_suffixes, find_column_name
 
@@ -32,7 +32,9 @@ DEFAULT_COLUMNS: dict[str, tuple[str, ...]] = {
     "id": ("id", "objid", "object_id", "coadd_object_id", "name"),
 }
 _OPTIONS = {"ra": "--ra-column", "dec": "--dec-column", "id": "--id-column", "label": "--label-column"}
-_LABELS = {"1": 1, "lsbg": 1, "0": 0, "artifact": 0, "-1": -1, "": -1, "unknown": -1}
+#: Label values of an unlabelled row (lower case, ``.0`` removed); the others are those of
+#: :data:`deepshadows.data.label_tables.LABEL_VALUES`.
+_UNLABELLED = ("-1", "", "unknown")
 
 
 @dataclass(frozen=True)
@@ -116,14 +118,6 @@ class Catalog:
         """Return the one-line message of a bad row, naming the file and the data row."""
         ident = f" (id {bad.ident!r})" if bad.ident else ""
         return f"{self.path}, data row {bad.row}{ident}: {bad.reason}"
-
-
-def _file_hash(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def read_table(path: str | os.PathLike[str]) -> Table:
@@ -271,8 +265,9 @@ def read_catalog(
         Identifier column; by default the first of ``id``, ``objid``, ``object_id``,
         ``coadd_object_id``, ``name``, and without any the data row number.
     label_column : str, optional
-        Labels: ``1``/``lsbg``, ``0``/``artifact``, or ``-1``/``unknown``/empty. Without it every
-        row is unlabelled (-1).
+        Labels: a value of :data:`deepshadows.data.label_tables.LABEL_VALUES` (``1``/``lsbg``,
+        ``0``/``artifact``, ...; any case), or ``-1``/``unknown``/empty. Without it every row is
+        unlabelled (-1).
 
     Returns
     -------
@@ -296,7 +291,7 @@ def read_catalog(
     }
     if len(table) == 0:
         raise InputError(f"{path}: the catalogue has no data rows")
-    catalog = Catalog(path=path, columns=columns, n_rows=len(table), sha256=_file_hash(path), table=table)
+    catalog = Catalog(path=path, columns=columns, n_rows=len(table), sha256=file_sha256(path), table=table)
     first: dict[str, int] = {}
     ra_col, dec_col = table[columns["ra"]], table[columns["dec"]]
     idents = catalog_ids(table, columns["id"])
@@ -314,9 +309,12 @@ def read_catalog(
         label = -1
         if label_col is not None:
             raw = _text(label_col[index])
-            value = _LABELS.get(raw.lower().removesuffix(".0") if raw else "")
+            value = -1 if raw.lower().removesuffix(".0") in _UNLABELLED else label_value(raw)
             if value is None:
-                problems.append(f"label {raw!r} is not one of 1, lsbg, 0, artifact, -1, unknown or empty")
+                problems.append(
+                    f"label {raw!r} is not one of 1/0, lsbg/artifact, type2/type1, true/false (any case), "
+                    "-1, unknown or empty"
+                )
             else:
                 label = value
         if problems:

@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 from astropy.table import Column
 
-from deepshadows._io import atomic_path
+from deepshadows._io import atomic_path, beside
 from deepshadows.data.fits import feature_dtype
 from deepshadows.failures import failures_path, write_failures
 from deepshadows.fetch.catalog import BadRow, Catalog, CatalogRow, read_table
@@ -68,8 +68,7 @@ def staging_path(out: str | os.PathLike[str]) -> Path:
     pathlib.Path
         ``<out>.parts`` beside the store.
     """
-    out = Path(out)
-    return out.with_name(out.name + ".parts")
+    return beside(out, ".parts")
 
 
 def report_path(out: str | os.PathLike[str]) -> Path:
@@ -85,8 +84,7 @@ def report_path(out: str | os.PathLike[str]) -> Path:
     pathlib.Path
         ``<out>.fetch.json`` beside the store.
     """
-    out = Path(out)
-    return out.with_name(out.name + ".fetch.json")
+    return beside(out, ".fetch.json")
 
 
 def failed_catalog_path(out: str | os.PathLike[str], catalog: str | os.PathLike[str]) -> Path:
@@ -109,8 +107,7 @@ def failed_catalog_path(out: str | os.PathLike[str], catalog: str | os.PathLike[
     fmt = catalog_format(catalog) or "ecsv"
     name = Path(catalog).name.lower()
     suffix = next((end for end in TABLE_FORMATS[fmt] if name.endswith(end)), TABLE_FORMATS[fmt][0])
-    out = Path(out)
-    return out.with_name(f"{out.name}.failed{suffix}")
+    return beside(out, f".failed{suffix}")
 
 
 def write_failed_catalog(
@@ -141,7 +138,7 @@ def write_failed_catalog(
     """
     path = failed_catalog_path(out, cat.path)
     for end in catalog_suffixes():
-        stale = path.with_name(f"{Path(out).name}.failed{end}")
+        stale = beside(out, f".failed{end}")
         if stale != path:
             stale.unlink(missing_ok=True)
     if not failures:

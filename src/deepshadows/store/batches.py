@@ -77,6 +77,17 @@ def read_rows(ds: h5py.Dataset, idx: np.ndarray) -> np.ndarray:
     return data[inverse.ravel()]
 
 
+def _buffered(
+    images: list[np.ndarray], rows: list[np.ndarray], rng: np.random.Generator | None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Return the held cutouts and their rows as two arrays, shuffled alike when ``rng`` is given."""
+    held_images, held_rows = np.concatenate(images), np.concatenate(rows)
+    if rng is not None:
+        perm = rng.permutation(held_rows.size)
+        held_images, held_rows = held_images[perm], held_rows[perm]
+    return held_images, held_rows
+
+
 def iter_store_batches(
     store: Store,
     split: str | None = None,
@@ -118,10 +129,7 @@ def iter_store_batches(
         buf_idx.append(rows)
         held += rows.size
         if held >= target:
-            images, rows_held = np.concatenate(buf_img), np.concatenate(buf_idx)
-            if rng is not None:
-                perm = rng.permutation(rows_held.size)
-                images, rows_held = images[perm], rows_held[perm]
+            images, rows_held = _buffered(buf_img, buf_idx, rng)
             n_out = rows_held.size - rows_held.size % batch_size
             for s in range(0, n_out, batch_size):
                 sel = rows_held[s : s + batch_size]
@@ -129,10 +137,7 @@ def iter_store_batches(
             buf_img, buf_idx = [images[n_out:]], [rows_held[n_out:]]
             held = rows_held.size - n_out
     if held:
-        images, rows_held = np.concatenate(buf_img), np.concatenate(buf_idx)
-        if rng is not None:
-            perm = rng.permutation(rows_held.size)
-            images, rows_held = images[perm], rows_held[perm]
+        images, rows_held = _buffered(buf_img, buf_idx, rng)
         for s in range(0, rows_held.size, batch_size):
             sel = rows_held[s : s + batch_size]
             yield convert(images[s : s + batch_size]), labels[sel], sel

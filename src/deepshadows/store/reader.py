@@ -34,13 +34,13 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 
 import h5py
 import numpy as np
 from astropy.table import Table
 
+from deepshadows._io import ClosingContext
 from deepshadows.errors import InputError
 from deepshadows.store.batches import iter_store_batches, read_rows, to_float
 from deepshadows.store.inspection import inspect_store_file, summarize_store
@@ -60,7 +60,7 @@ __all__ = [
 ]
 
 
-class Store:
+class Store(ClosingContext):
     """Read-only access to a finished store.
 
     The file is checked when the object is made; the HDF5 handle itself is opened on first
@@ -102,17 +102,6 @@ class Store:
             self._handle.close()
         self._handle = None
         self._pid = None
-
-    def __enter__(self) -> Store:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     def __getstate__(self) -> dict[str, Any]:
         return {

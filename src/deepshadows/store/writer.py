@@ -5,13 +5,12 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 
 import h5py
 import numpy as np
 
-from deepshadows._io import check_writable, partial_path
+from deepshadows._io import ClosingContext, beside, check_writable, partial_path
 from deepshadows.errors import InputError
 from deepshadows.store.rows import check_batch
 from deepshadows.store.schema import (
@@ -33,7 +32,7 @@ from deepshadows.store.schema import (
 __all__ = ["StoreWriter"]
 
 
-class StoreWriter:
+class StoreWriter(ClosingContext):
     """Write a store row block by row block, resumably, and publish it atomically.
 
     Rows go to ``<path>.partial``, with every dataset pre-sized to ``n_total``. HDF5 files are
@@ -177,7 +176,7 @@ class StoreWriter:
     def _salvage(self, attrs: Mapping[str, Any]) -> h5py.File:
         """Rebuild the ``.partial`` from the whole chunks of a damaged one that still read back."""
         name = self.partial
-        damaged = name.with_name(name.name + ".damaged")
+        damaged = beside(name, ".damaged")
         os.replace(name, damaged)
         try:
             old = h5py.File(damaged, "r", locking=False)
@@ -374,17 +373,6 @@ class StoreWriter:
             finally:
                 self._file.close()
                 self._file = None
-
-    def __enter__(self) -> StoreWriter:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     def __repr__(self) -> str:
         state = "closed" if self._file is None else f"{self.n_written}/{self.n_total} rows"
