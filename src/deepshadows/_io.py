@@ -14,7 +14,10 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
 
+from deepshadows.errors import InputError
+
 __all__ = [
+    "check_format_version",
     "ClosingContext",
     "atomic_path",
     "beside",
@@ -307,3 +310,35 @@ def check_writable(path: str | os.PathLike[str], *, overwrite: bool) -> Path:
     if not os.access(path.parent, os.W_OK):
         raise InputError(f"{path.parent}: output folder is not writable")
     return path
+
+
+def check_format_version(source: object, version: Any, supported: int, what: str) -> int:
+    """Check the format version of a file this package wrote: a whole number it can read.
+
+    Parameters
+    ----------
+    source : object
+        The file (or what the data came from), named in the error message.
+    version : object
+        The ``format_version`` read from the file.
+    supported : int
+        The newest version this version of the package reads.
+    what : str
+        The kind of file, such as ``"model"`` or ``"checkpoint"``.
+
+    Returns
+    -------
+    int
+        The version.
+
+    Raises
+    ------
+    deepshadows.errors.InputError
+        If the version is not an integer or is newer than ``supported``.
+    """
+    if not isinstance(version, int) or version > supported:
+        raise InputError(
+            f"{source}: {what} format version {version!r} is not supported "
+            f"(this version of deepshadows reads up to {supported})"
+        )
+    return version

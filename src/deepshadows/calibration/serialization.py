@@ -29,6 +29,7 @@ from typing import Any
 
 import numpy as np
 
+from deepshadows._io import check_format_version
 from deepshadows.calibration.fitting import ProbabilityMap
 from deepshadows.calibration.operating import OperatingCurve
 from deepshadows.calibration.record import Calibration, CalibrationSample
@@ -137,12 +138,7 @@ def calibration_from_dict(data: Any, *, source: str = "calibration") -> Calibrat
         raise InputError(f"{source}: a calibration must be a JSON object, got {type(data).__name__}")
     if data.get("format") != CALIBRATION_FORMAT:
         raise InputError(f"{source}: not a calibration (format {data.get('format')!r})")
-    version = data.get("format_version")
-    if not isinstance(version, int) or version > CALIBRATION_FORMAT_VERSION:
-        raise InputError(
-            f"{source}: calibration format version {version!r} is not supported "
-            f"(this version of deepshadows reads up to {CALIBRATION_FORMAT_VERSION})"
-        )
+    check_format_version(source, data.get("format_version"), CALIBRATION_FORMAT_VERSION, "calibration")
     method = _field(data, "method", str, source)
     try:
         if method == "temperature":

@@ -24,7 +24,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from deepshadows._io import read_json, write_json_atomic
+from deepshadows._io import check_format_version, read_json, write_json_atomic
 from deepshadows.errors import InputError
 
 __all__ = [
@@ -152,12 +152,7 @@ def read_ensemble_description(ensemble: str | os.PathLike[str]) -> dict[str, Any
     data = read_json(path, "ensemble description")
     if not isinstance(data, dict) or data.get("format") != ENSEMBLE_FORMAT:
         raise InputError(f"{path}: not an ensemble description (format {ENSEMBLE_FORMAT!r} expected)")
-    version = data.get("format_version")
-    if not isinstance(version, int) or version > _FORMAT_VERSION:
-        raise InputError(
-            f"{path}: ensemble format version {version!r} is not supported "
-            f"(this version of deepshadows reads up to {_FORMAT_VERSION})"
-        )
+    check_format_version(path, data.get("format_version"), _FORMAT_VERSION, "ensemble")
     members = data.get("members")
     if not isinstance(members, list) or not members:
         raise InputError(f"{path}: 'members' must be a non-empty list")

@@ -26,7 +26,7 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 from torch import nn
 
-from deepshadows._io import atomic_path, read_json, write_json_atomic
+from deepshadows._io import atomic_path, check_format_version, read_json, write_json_atomic
 from deepshadows.errors import InputError
 from deepshadows.models.registry import create_model, list_models
 
@@ -167,12 +167,7 @@ def _read_sidecar(path: Path) -> dict[str, Any]:
     missing = sorted(key for key in ("format_version", "architecture", "model_kwargs") if key not in meta)
     if missing:
         raise InputError(f"{sidecar}: model description lacks {', '.join(missing)}")
-    version = meta["format_version"]
-    if not isinstance(version, int) or version > FORMAT_VERSION:
-        raise InputError(
-            f"{sidecar}: model format version {version!r} is not supported "
-            f"(this version of deepshadows reads up to {FORMAT_VERSION})"
-        )
+    check_format_version(sidecar, meta["format_version"], FORMAT_VERSION, "model")
     if meta["architecture"] not in list_models():
         raise InputError(
             f"{sidecar}: unknown architecture {meta['architecture']!r}; known: {', '.join(list_models())}"

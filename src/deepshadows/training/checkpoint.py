@@ -32,7 +32,7 @@ import numpy as np
 import torch
 
 from deepshadows import __version__
-from deepshadows._io import atomic_path
+from deepshadows._io import atomic_path, check_format_version
 from deepshadows.errors import InputError
 
 __all__ = [
@@ -158,10 +158,5 @@ def load_checkpoint(
         raise InputError(f"{path}: cannot read the checkpoint ({type(exc).__name__}: {exc})") from exc
     if not isinstance(state, dict) or state.get("format") != CHECKPOINT_FORMAT:
         raise InputError(f"{path}: not a deepshadows training checkpoint")
-    version = state.get("format_version")
-    if not isinstance(version, int) or version > CHECKPOINT_VERSION:
-        raise InputError(
-            f"{path}: checkpoint format version {version!r} is not supported "
-            f"(this version of deepshadows reads up to {CHECKPOINT_VERSION})"
-        )
+    check_format_version(path, state.get("format_version"), CHECKPOINT_VERSION, "checkpoint")
     return state
