@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test test-all bench lint clean venv
+.PHONY: demo test test-all test-wheel bench lint clean venv
 
 venv: $(STAMP)
 
@@ -24,6 +24,10 @@ test: $(STAMP)
 
 test-all: $(STAMP)
 	$(PY) -m pytest -q -m ''
+
+# The package as users install it: the wheel, in a fresh virtual environment (slow; CI runs it).
+test-wheel: $(STAMP)
+	$(PY) -m pytest -q -s -m slow tests/test_wheel.py
 
 # The benchmarks' yardstick, the same model in Keras/TensorFlow, comes with the `bench` extra.
 BENCH_STAMP := $(VENV)/.bench-installed
