@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from deepshadows.cli._echo import echo_evaluation, echo_summary
-from deepshadows.cli._recipe import recipe_options
+from deepshadows.cli.options import recipe_options
 from deepshadows.errors import InputError
 
 __all__ = ["baselines", "compare", "demo", "explain", "transfer"]

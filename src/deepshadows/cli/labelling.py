@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from deepshadows.cli._recipe import recipe_options
+from deepshadows.cli.options import recipe_options
 
 __all__ = ["active_learning_curve_command", "finetune", "label"]
 
