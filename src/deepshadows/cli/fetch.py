@@ -7,6 +7,13 @@ from pathlib import Path
 import click
 
 from deepshadows.cli._status import EXIT_SOME_FAILED, exit_if_some_failed
+from deepshadows.cli.options import (
+    CONTEXT_SETTINGS,
+    out_file_option,
+    overwrite_option,
+    quiet_option,
+    seed_option,
+)
 from deepshadows.errors import DeepShadowsError
 from deepshadows.fetch.cutouts import DEFAULT_BASE_URL, LAYERS
 from deepshadows.viewer import RESIZE_FILTERS
@@ -14,10 +21,9 @@ from deepshadows.viewer import RESIZE_FILTERS
 __all__ = ["EXIT_SOME_FAILED", "fetch_command"]
 
 _SHOWN_BAD_ROWS = 20
-_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
 
-@click.command("fetch", context_settings=_SETTINGS)
+@click.command("fetch", context_settings=CONTEXT_SETTINGS)
 @click.argument("catalog", type=click.Path(path_type=Path))
 @click.option(
     "--layer",
@@ -26,12 +32,7 @@ _SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
     show_default=True,
     help="Viewer layer (des-dr1 for DES, hsc2 for HSC, ls-dr9 or ls-dr10 for the Legacy Survey).",
 )
-@click.option(
-    "--out",
-    type=click.Path(dir_okay=False, path_type=Path),
-    required=True,
-    help="Output store, e.g. data/real.h5.",
-)
+@out_file_option(help="Output store, e.g. data/real.h5.")
 @click.option("--fits", is_flag=True, help="Also download the FITS cutouts and store the 19 features.")
 @click.option(
     "--from-fits",
@@ -82,7 +83,7 @@ _SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 )
 @click.option("--no-cache", is_flag=True, help="Keep no raw responses.")
 @click.option("--resume", is_flag=True, help="Continue an interrupted run with the same options.")
-@click.option("--overwrite", is_flag=True, help="Replace an existing output file.")
+@overwrite_option()
 @click.option(
     "--scheduler",
     default=None,
@@ -95,10 +96,8 @@ _SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
     show_default=True,
     help="Rows per partition (the unit of resuming and of Dask jobs).",
 )
-@click.option(
-    "--seed", type=int, default=0, show_default=True, help="Seed of the splits of a labelled store."
-)
-@click.option("--quiet", is_flag=True, help="No progress bar.")
+@seed_option(help="Seed of the splits of a labelled store.")
+@quiet_option()
 def fetch_command(
     catalog: Path,
     layer: str,

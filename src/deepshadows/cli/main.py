@@ -15,14 +15,13 @@ from collections.abc import Sequence
 import click
 
 from deepshadows import __version__
+from deepshadows.cli.options import CONTEXT_SETTINGS
 from deepshadows.errors import DeepShadowsError
 
 __all__ = ["cli", "main"]
 
-_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
-
-@click.group(context_settings=_SETTINGS)
+@click.group(context_settings=CONTEXT_SETTINGS)
 @click.version_option(__version__, prog_name="deepshadows")
 def cli() -> None:
     """Separate low-surface-brightness galaxies from artifacts in survey cutouts."""

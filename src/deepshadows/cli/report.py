@@ -6,17 +6,14 @@ from pathlib import Path
 
 import click
 
+from deepshadows.cli.options import out_file_option
+
 __all__ = ["report_command"]
 
 
 @click.command("report")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
-@click.option(
-    "--out",
-    type=click.Path(dir_okay=False, path_type=Path),
-    required=True,
-    help="HTML file to write, e.g. report.html (replaced if it exists).",
-)
+@out_file_option(help="HTML file to write, e.g. report.html (replaced if it exists).")
 @click.option("--title", default=None, help="Page title [default: DeepShadows report].")
 def report_command(paths: tuple[Path, ...], out: Path, title: str | None) -> None:
     """Gather run folders, evaluations, data-set summaries, studies and predictions into one page.
