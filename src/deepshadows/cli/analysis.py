@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from deepshadows.cli._echo import echo_evaluation, echo_summary
+from deepshadows.cli._echo import echo_evaluation, echo_files, echo_summary
 from deepshadows.cli.options import (
     RecipeChoice,
     device_option,
@@ -89,8 +89,7 @@ def compare(runs: tuple[Path, ...], out: Path, split: str) -> None:
 
     result = compare_models(runs, out, split=split)
     click.echo(result["table"])
-    for label, path in result["files"].items():
-        click.echo(f"  {label}: {path}")
+    echo_files(result["files"])
 
 
 @click.command()

@@ -8,6 +8,7 @@ from typing import Any, TypeVar
 
 import click
 
+from deepshadows.cli._echo import echo_notes
 from deepshadows.cli.options import batch_size_option, device_option, stack_options
 
 __all__ = ["METHOD_CHOICES", "calibrate", "echo_notes", "probability_options"]
@@ -53,18 +54,6 @@ def probability_options(function: _F) -> _F:
             "was fitted (with its bootstrap interval when that sample was kept).",
         ),
     )(function)
-
-
-def echo_notes(lines: list[str]) -> None:
-    """Print notes about the probabilities (calibration, operating point) on stderr.
-
-    Parameters
-    ----------
-    lines : list of str
-        The notes.
-    """
-    for line in lines:
-        click.echo(line, err=True)
 
 
 @click.command()

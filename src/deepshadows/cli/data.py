@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from deepshadows.cli._echo import echo_summary
+from deepshadows.cli._echo import echo_files, echo_summary
 from deepshadows.cli._status import exit_if_some_failed, strict_option
 from deepshadows.cli.options import (
     out_file_option,
@@ -152,8 +152,7 @@ def inspect_command(store: Path, out: Path | None, per_group: int, seed: int, re
     click.echo(f"\n{result['names'][0]} vs {result['names'][1]}: cutouts per class {result['counts']}")
     click.echo(result["tables"]["calibration"])
     click.echo(result["tables"]["sources"])
-    for name, path in result["figures"].items():
-        click.echo(f"  {name}: {path}")
+    echo_files(result["figures"])
 
 
 @click.command("import")

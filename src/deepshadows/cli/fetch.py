@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from deepshadows.cli._status import EXIT_SOME_FAILED, exit_if_some_failed
+from deepshadows.cli._status import EXIT_SOME_FAILED, exit_if_some_failed, exit_with_error
 from deepshadows.cli.options import (
     CONTEXT_SETTINGS,
     out_file_option,
@@ -185,10 +185,8 @@ def fetch_command(
             progress=not quiet,
         )
     except DeepShadowsError as exc:
-        click.echo(f"error: {exc}", err=True)
-        raise click.exceptions.Exit(1) from None
+        exit_with_error(str(exc))
     click.echo(result.summary())
     if result.path is None:
-        click.echo(f"error: no row could be fetched; the reasons are in {result.failures_path}", err=True)
-        raise click.exceptions.Exit(1)
+        exit_with_error(f"no row could be fetched; the reasons are in {result.failures_path}")
     exit_if_some_failed(len(result.failures), result.n_catalog, "in the store", result.failures_path)

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from deepshadows.cli._echo import echo_note
 from deepshadows.cli.options import (
     RecipeChoice,
     device_option,
@@ -59,7 +60,7 @@ def label(
     server = make_label_server(session, host=host, port=port)
     url = f"http://{host}:{server.server_port}/"
     click.echo(url)
-    click.echo(f"labels go to {out}; {len(session.state)} already there; Ctrl-C stops", err=True)
+    echo_note(f"labels go to {out}; {len(session.state)} already there; Ctrl-C stops")
     if not no_browser:
         webbrowser.open(url)
     try:

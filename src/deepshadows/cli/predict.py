@@ -6,8 +6,9 @@ from pathlib import Path
 
 import click
 
+from deepshadows.cli._echo import echo_note
 from deepshadows.cli._status import exit_if_some_failed, strict_option
-from deepshadows.cli.calibration import echo_notes, probability_options
+from deepshadows.cli.calibration import probability_options
 from deepshadows.cli.options import (
     batch_size_option,
     device_option,
@@ -165,7 +166,7 @@ def predict(
         fmt=fmt,
         columns=[c.strip() for c in columns.split(",") if c.strip()] if columns else (),
         catalog=join,
-        log=lambda line: echo_notes([line]),
+        log=echo_note,
     )
     summary = (
         f"wrote {result['n']} rows to {out} ({result['rows_per_second']:.0f} rows/s); "
@@ -186,5 +187,5 @@ def _default_model(input_path: Path, quiet: bool) -> str:
     model, survey = model_for_input(input_path)
     if model != DEFAULT_MODEL and not quiet:
         note = f"model: {model}, the released model for this store's {survey} imaging (--model to choose)"
-        click.echo(note, err=True)
+        echo_note(note)
     return model

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from deepshadows.cli._echo import echo_note
 from deepshadows.cli.options import out_file_option
 
 __all__ = ["report_command"]
@@ -24,5 +25,5 @@ def report_command(paths: tuple[Path, ...], out: Path, title: str | None) -> Non
     """
     from deepshadows.report import write_report
 
-    path = write_report(paths, out, title=title, log=lambda line: click.echo(line, err=True))
+    path = write_report(paths, out, title=title, log=echo_note)
     click.echo(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB)")

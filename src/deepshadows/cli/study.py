@@ -8,6 +8,7 @@ from typing import Any
 
 import click
 
+from deepshadows.cli._echo import echo_files
 from deepshadows.cli._status import exit_if_some_failed
 from deepshadows.cli.options import (
     batch_size_option,
@@ -88,8 +89,7 @@ def _run(kind: str, params: dict[str, Any], options: dict[str, Any]) -> None:
     if result["files"]:
         click.echo("")
         click.echo(Path(result["files"]["table"]).read_text(encoding="utf-8").rstrip())
-    for name, path in result["files"].items():
-        click.echo(f"  {name}: {path}")
+    echo_files(result["files"])
     failed = result["failed"]
     n_runs = len(result["results"]) + len(failed)
     first = failed[0].reason if failed else None
