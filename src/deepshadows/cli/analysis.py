@@ -16,6 +16,7 @@ from deepshadows.cli.options import (
     precision_option,
     recipe_options,
     seed_option,
+    split_option,
     store_option,
     workers_option,
 )
@@ -155,7 +156,7 @@ def transfer(
 @click.argument("run", type=click.Path(path_type=Path))
 @store_option(help="Store to draw from.")
 @out_folder_option(help="Output folder.")
-@click.option("--split", default="test", show_default=True, help="Split of the store.")
+@split_option()
 @click.option("--per-group", type=int, default=8, show_default=True, help="Cutouts per gallery.")
 @click.option("--high", type=float, default=0.8, show_default=True, help="Confident when P exceeds it.")
 @click.option("--low", type=float, default=0.2, show_default=True, help="Confident when P is below it.")

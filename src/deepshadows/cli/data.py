@@ -9,10 +9,12 @@ import click
 from deepshadows.cli._echo import echo_files, echo_summary
 from deepshadows.cli._status import exit_if_some_failed, strict_option
 from deepshadows.cli.options import (
+    image_size_option,
     out_file_option,
     out_folder_option,
     overwrite_option,
     quiet_option,
+    resume_option,
     seed_option,
     survey_option,
     workers_option,
@@ -67,7 +69,7 @@ __all__ = ["import_command", "inspect_command", "merge_command", "simulate"]
 )
 @click.option("--no-preselect", is_flag=True, help="Keep objects whether or not they pass the preselection.")
 @overwrite_option()
-@click.option("--resume", is_flag=True, help="Continue an interrupted run with the same options.")
+@resume_option()
 @click.option("--no-summary", is_flag=True, help="Skip the summary folder (figures, calibration).")
 @click.option(
     "--scheduler",
@@ -171,7 +173,7 @@ def inspect_command(store: Path, out: Path | None, per_group: int, seed: int, re
     default=None,
     help="Resize images of another size (e.g. 256-pixel viewer cutouts) instead of rejecting them.",
 )
-@click.option("--image-size", type=int, default=64, show_default=True, help="Side of the stored cutouts.")
+@image_size_option()
 @seed_option(help="Seed of the train/val/test split.")
 @survey_option(
     default=None,

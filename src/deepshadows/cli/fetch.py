@@ -9,9 +9,11 @@ import click
 from deepshadows.cli._status import EXIT_SOME_FAILED, exit_if_some_failed, exit_with_error
 from deepshadows.cli.options import (
     CONTEXT_SETTINGS,
+    image_size_option,
     out_file_option,
     overwrite_option,
     quiet_option,
+    resume_option,
     seed_option,
 )
 from deepshadows.errors import DeepShadowsError
@@ -46,7 +48,7 @@ _SHOWN_BAD_ROWS = 20
     show_default=True,
     help="Bands of the FITS cutouts (griz where the layer has i: not ls-dr9).",
 )
-@click.option("--image-size", type=int, default=64, show_default=True, help="Side of the stored cutouts.")
+@image_size_option()
 @click.option(
     "--resize",
     type=click.Choice(sorted(RESIZE_FILTERS)),
@@ -82,7 +84,7 @@ _SHOWN_BAD_ROWS = 20
     help="Folder of the raw-response cache [default: cache/ beside --out].",
 )
 @click.option("--no-cache", is_flag=True, help="Keep no raw responses.")
-@click.option("--resume", is_flag=True, help="Continue an interrupted run with the same options.")
+@resume_option()
 @overwrite_option()
 @click.option(
     "--scheduler",

@@ -12,12 +12,14 @@ from deepshadows.cli.options import (
     RecipeChoice,
     device_option,
     int_list,
+    mc_samples_option,
     model_option,
     out_file_option,
     out_folder_option,
     precision_option,
     recipe_option,
     recipe_options,
+    resume_option,
     seed_option,
     store_option,
 )
@@ -38,7 +40,7 @@ __all__ = ["active_learning_curve_command", "finetune", "label"]
     show_default=True,
     help="Order of the cutouts.",
 )
-@click.option("--mc-samples", type=int, default=10, show_default=True, help="MC-dropout passes.")
+@mc_samples_option()
 @seed_option(help="Seed of dropout, order and clustering.")
 @click.option("--no-browser", is_flag=True, help="Do not open a browser.")
 def label(
@@ -120,7 +122,7 @@ def label(
 @seed_option(help="Seed of folds, batches, dropout.")
 @device_option(help="cpu, cuda, mps or auto.")
 @precision_option()
-@click.option("--resume", is_flag=True, help="Continue an interrupted fine-tuning from its checkpoint.")
+@resume_option(help="Continue an interrupted fine-tuning from its checkpoint.")
 def finetune(
     run: str,
     data: Path | None,
@@ -221,7 +223,7 @@ def finetune(
 @click.option(
     "--candidates", type=int, default=1000, show_default=True, help="Pool objects scored per round."
 )
-@click.option("--mc-samples", type=int, default=10, show_default=True, help="MC-dropout passes.")
+@mc_samples_option()
 @recipe_option(help="Fine-tuning recipe [the architecture's].")
 @click.option("--epochs", type=int, default=None, help="Fine-tuning epochs per round [the recipe's].")
 @click.option("--head-only", is_flag=True, help="Fine-tune the dense layers only.")

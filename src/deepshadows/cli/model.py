@@ -16,7 +16,9 @@ from deepshadows.cli.options import (
     overwrite_option,
     precision_option,
     quiet_option,
+    resume_option,
     seed_option,
+    split_option,
     store_option,
 )
 
@@ -149,7 +151,7 @@ def _echo_carried_calibration(sidecar: Path) -> None:
     default=None,
     help="Train the members in parallel on Dask: local:N or a scheduler address [one after another].",
 )
-@click.option("--resume", is_flag=True, help="Continue an interrupted run from its last checkpoint.")
+@resume_option(help="Continue an interrupted run from its last checkpoint.")
 @overwrite_option(help="Replace an existing run folder.")
 @quiet_option(help="No progress bars.")
 def train(
@@ -242,7 +244,7 @@ def train(
 @click.command()
 @click.argument("run", type=click.Path(path_type=Path))
 @store_option(help="Store to evaluate on.")
-@click.option("--split", default="test", show_default=True, help="Split of the store.")
+@split_option()
 @out_folder_option(required=False, default=None, help="Output folder [default: <run>/evaluation_<split>].")
 @n_boot_option()
 @seed_option(help="Seed of the bootstrap.")

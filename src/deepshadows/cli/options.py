@@ -25,7 +25,9 @@ __all__ = [
     "RecipeChoice",
     "batch_size_option",
     "device_option",
+    "image_size_option",
     "int_list",
+    "mc_samples_option",
     "model_option",
     "n_boot_option",
     "out_file_option",
@@ -35,7 +37,9 @@ __all__ = [
     "quiet_option",
     "recipe_option",
     "recipe_options",
+    "resume_option",
     "seed_option",
+    "split_option",
     "stack_options",
     "store_option",
     "survey_option",
@@ -109,6 +113,22 @@ overwrite_option = functools.partial(
 )
 #: The flag ``--quiet``.
 quiet_option = functools.partial(click.option, "--quiet", is_flag=True, help="No progress bar.")
+#: The flag ``--resume``.
+resume_option = functools.partial(
+    click.option, "--resume", is_flag=True, help="Continue an interrupted run with the same options."
+)
+#: ``--split``, a split of a store (default test).
+split_option = functools.partial(
+    click.option, "--split", default="test", show_default=True, help="Split of the store."
+)
+#: ``--image-size``, the side of the stored cutouts (default 64).
+image_size_option = functools.partial(
+    click.option, "--image-size", type=int, default=64, show_default=True, help="Side of the stored cutouts."
+)
+#: ``--mc-samples``, MC-dropout passes (default 10).
+mc_samples_option = functools.partial(
+    click.option, "--mc-samples", type=int, default=10, show_default=True, help="MC-dropout passes."
+)
 #: ``--seed`` (default 0).
 seed_option = functools.partial(click.option, "--seed", type=int, default=0, show_default=True)
 #: ``--workers``, worker processes (default: all cores).
@@ -127,11 +147,11 @@ survey_option = functools.partial(
     default="des",
     show_default=True,
 )
-#: ``--out``, the file a command writes (required unless a default is given).
+#: ``--out``, the file a command writes (required; a command with a default passes required=False).
 out_file_option = functools.partial(
     click.option, "--out", type=click.Path(dir_okay=False, path_type=Path), required=True
 )
-#: ``--out``, the folder a command writes (required unless a default is given).
+#: ``--out``, the folder a command writes (required; a command with a default passes required=False).
 out_folder_option = functools.partial(
     click.option, "--out", type=click.Path(file_okay=False, path_type=Path), required=True
 )

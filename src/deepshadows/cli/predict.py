@@ -17,6 +17,7 @@ from deepshadows.cli.options import (
     overwrite_option,
     precision_option,
     quiet_option,
+    resume_option,
 )
 
 __all__ = ["predict"]
@@ -74,7 +75,7 @@ __all__ = ["predict"]
 @precision_option(
     help="auto: bf16 on CPUs with native bfloat16, fp16 on CUDA, else fp32 (ONNX models: fp32)."
 )
-@click.option("--resume", is_flag=True, help="Continue an interrupted prediction.")
+@resume_option(help="Continue an interrupted prediction.")
 @click.option("--retry-failed", is_flag=True, help="With --resume: read the rows that failed before again.")
 @strict_option
 @overwrite_option()

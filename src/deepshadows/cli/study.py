@@ -18,6 +18,7 @@ from deepshadows.cli.options import (
     overwrite_option,
     precision_option,
     quiet_option,
+    resume_option,
     seed_option,
     stack_options,
     store_option,
@@ -52,7 +53,7 @@ def _shared_options(command: Callable[..., Any]) -> Callable[..., Any]:
             help="Run on Dask instead: local:N (a local cluster of N workers) or a scheduler address.",
         ),
         click.option("--threads", type=int, default=None, help="PyTorch threads per run [cores / jobs]."),
-        click.option("--resume", is_flag=True, help="Continue a study: finished runs are kept."),
+        resume_option(help="Continue a study: finished runs are kept."),
         overwrite_option(help="Replace a study in --out."),
         quiet_option(help="No progress bars."),
     )(command)
