@@ -14,6 +14,7 @@ from deepshadows.cli.options import (
     out_folder_option,
     overwrite_option,
     quiet_option,
+    resize_option,
     resume_option,
     seed_option,
     survey_option,
@@ -167,11 +168,8 @@ def inspect_command(store: Path, out: Path | None, per_group: int, seed: int, re
     help="CSV with columns id, label and optionally file, kind, subclass, split.",
 )
 @out_file_option(help="Output HDF5 store.")
-@click.option(
-    "--resize",
-    type=click.Choice(["nearest", "bicubic"]),
-    default=None,
-    help="Resize images of another size (e.g. 256-pixel viewer cutouts) instead of rejecting them.",
+@resize_option(
+    help="Resize images of another size (e.g. 256-pixel viewer cutouts) instead of rejecting them."
 )
 @image_size_option()
 @seed_option(help="Seed of the train/val/test split.")

@@ -37,6 +37,7 @@ __all__ = [
     "quiet_option",
     "recipe_option",
     "recipe_options",
+    "resize_option",
     "resume_option",
     "seed_option",
     "split_option",
@@ -128,6 +129,14 @@ image_size_option = functools.partial(
 #: ``--mc-samples``, MC-dropout passes (default 10).
 mc_samples_option = functools.partial(
     click.option, "--mc-samples", type=int, default=10, show_default=True, help="MC-dropout passes."
+)
+#: ``--resize``, the filter that brings images of another size to the model's (default: reject them).
+resize_option = functools.partial(
+    click.option,
+    "--resize",
+    type=click.Choice(["nearest", "bicubic"]),
+    default=None,
+    help="Resize images of another size instead of rejecting them.",
 )
 #: ``--seed`` (default 0).
 seed_option = functools.partial(click.option, "--seed", type=int, default=0, show_default=True)

@@ -17,6 +17,7 @@ from deepshadows.cli.options import (
     overwrite_option,
     precision_option,
     quiet_option,
+    resize_option,
     resume_option,
 )
 
@@ -65,12 +66,7 @@ __all__ = ["predict"]
 )
 @click.option("--threshold", type=float, default=None, help="LSBG when the probability exceeds it [model's].")
 @batch_size_option()
-@click.option(
-    "--resize",
-    type=click.Choice(["nearest", "bicubic"]),
-    default=None,
-    help="Resize images of another size instead of rejecting them.",
-)
+@resize_option()
 @device_option()
 @precision_option(
     help="auto: bf16 on CPUs with native bfloat16, fp16 on CUDA, else fp32 (ONNX models: fp32)."
