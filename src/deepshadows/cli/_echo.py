@@ -1,13 +1,49 @@
-"""Printing of store summaries and evaluations shared by the commands."""
+"""Printing shared by the commands: lists of files, notes, store summaries and evaluations."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 import click
 
-__all__ = ["echo_evaluation", "echo_summary"]
+__all__ = ["echo_evaluation", "echo_files", "echo_note", "echo_notes", "echo_summary"]
+
+
+def echo_files(files: Mapping[str, object]) -> None:
+    """Print one indented ``name: path`` line per written file.
+
+    Parameters
+    ----------
+    files : mapping
+        Paths by name, in the order to print them.
+    """
+    for name, path in files.items():
+        click.echo(f"  {name}: {path}")
+
+
+def echo_note(line: str) -> None:
+    """Print a note (progress, a choice made for the user) on stderr, apart from the results.
+
+    Parameters
+    ----------
+    line : str
+        The note.
+    """
+    click.echo(line, err=True)
+
+
+def echo_notes(lines: Iterable[str]) -> None:
+    """Print notes about the probabilities (calibration, operating point) on stderr.
+
+    Parameters
+    ----------
+    lines : iterable of str
+        The notes.
+    """
+    for line in lines:
+        echo_note(line)
 
 
 def echo_evaluation(result: dict) -> None:
@@ -21,8 +57,7 @@ def echo_evaluation(result: dict) -> None:
     out = Path(result["out_dir"])
     click.echo("")
     click.echo((out / "metrics.md").read_text().rstrip())
-    for name in sorted(p.name for p in out.glob("*.png")):
-        click.echo(f"  {name}: {out / name}")
+    echo_files({name: out / name for name in sorted(p.name for p in out.glob("*.png"))})
 
 
 def echo_summary(summary: dict) -> None:
@@ -48,5 +83,4 @@ def echo_summary(summary: dict) -> None:
             f"calibration vs real {summary['calibration_reference']} cutouts: "
             f"{inside}/{len(rows)} statistics within the real range"
         )
-    for name, path in summary.get("figures", {}).items():
-        click.echo(f"  {name}: {path}")
+    echo_files(summary.get("figures", {}))

@@ -15,16 +15,51 @@ status  meaning
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import click
 
-__all__ = ["EXIT_ERROR", "EXIT_SOME_FAILED", "exit_if_some_failed", "strict_option"]
+__all__ = [
+    "EXIT_ERROR",
+    "EXIT_SOME_FAILED",
+    "echo_error",
+    "exit_if_some_failed",
+    "exit_with_error",
+    "strict_option",
+]
 
 #: Exit status of an error of the package.
 EXIT_ERROR = 1
 #: Exit status when the output was written but some rows failed (listed in the failures file).
 EXIT_SOME_FAILED = 3
+
+
+def echo_error(message: str) -> None:
+    """Print the one ``error: ...`` line of a failed command on stderr.
+
+    Parameters
+    ----------
+    message : str
+        What went wrong, naming the culprit.
+    """
+    click.echo(f"error: {message}", err=True)
+
+
+def exit_with_error(message: str) -> NoReturn:
+    """Print the ``error: ...`` line and exit with :data:`EXIT_ERROR`.
+
+    Parameters
+    ----------
+    message : str
+        What went wrong, naming the culprit.
+
+    Raises
+    ------
+    click.exceptions.Exit
+        Always, with status 1.
+    """
+    echo_error(message)
+    raise click.exceptions.Exit(EXIT_ERROR)
 
 
 def exit_if_some_failed(
@@ -56,10 +91,7 @@ def exit_if_some_failed(
         return
     if n_failed >= n_total:
         example = f" ({first})" if first else ""
-        click.echo(
-            f"error: none of the {n_total} rows is {what}{example}; all are listed in {listed}", err=True
-        )
-        raise click.exceptions.Exit(EXIT_ERROR)
+        exit_with_error(f"none of the {n_total} rows is {what}{example}; all are listed in {listed}")
     click.echo(f"warning: {n_failed} of {n_total} rows are not {what}; they are listed in {listed}", err=True)
     raise click.exceptions.Exit(EXIT_SOME_FAILED)
 

@@ -6,8 +6,20 @@ from pathlib import Path
 
 import click
 
-from deepshadows.cli._echo import echo_evaluation, echo_summary
-from deepshadows.cli._recipe import recipe_options
+from deepshadows.cli._echo import echo_evaluation, echo_files, echo_summary
+from deepshadows.cli.options import (
+    RecipeChoice,
+    device_option,
+    int_list,
+    n_boot_option,
+    out_folder_option,
+    precision_option,
+    recipe_options,
+    seed_option,
+    split_option,
+    store_option,
+    workers_option,
+)
 from deepshadows.errors import InputError
 
 __all__ = ["baselines", "compare", "demo", "explain", "transfer"]
@@ -15,7 +27,7 @@ __all__ = ["baselines", "compare", "demo", "explain", "transfer"]
 
 @click.command()
 @click.argument("store", type=click.Path(path_type=Path))
-@click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True, help="Output folder.")
+@out_folder_option(help="Output folder.")
 @click.option(
     "--model",
     "models",
@@ -28,8 +40,8 @@ __all__ = ["baselines", "compare", "demo", "explain", "transfer"]
 @click.option("--search", is_flag=True, help="Re-tune by grid search with cross-validation.")
 @click.option("--folds", type=int, default=5, show_default=True, help="Cross-validation folds of --search.")
 @click.option("--jobs", type=int, default=-1, show_default=True, help="Parallel jobs (-1: all cores).")
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the forest, folds, bootstrap.")
-@click.option("--n-boot", type=int, default=1000, show_default=True, help="Bootstrap resamples.")
+@seed_option(help="Seed of the forest, folds, bootstrap.")
+@n_boot_option()
 def baselines(
     store: Path,
     out: Path,
@@ -64,7 +76,7 @@ def baselines(
 
 @click.command()
 @click.argument("runs", nargs=-1, required=True, type=click.Path(path_type=Path))
-@click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True, help="Output folder.")
+@out_folder_option(help="Output folder.")
 @click.option("--split", default="test", show_default=True, help="Split whose evaluation is read from runs.")
 def compare(runs: tuple[Path, ...], out: Path, split: str) -> None:
     """Compare evaluated models: metrics and ROC curves side by side.
@@ -78,16 +90,13 @@ def compare(runs: tuple[Path, ...], out: Path, split: str) -> None:
 
     result = compare_models(runs, out, split=split)
     click.echo(result["table"])
-    for label, path in result["files"].items():
-        click.echo(f"  {label}: {path}")
+    echo_files(result["files"])
 
 
 @click.command()
 @click.argument("run", type=click.Path(path_type=Path))
-@click.option(
-    "--data", "store", type=click.Path(path_type=Path), required=True, help="Store of the new survey."
-)
-@click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True, help="Output folder.")
+@store_option(help="Store of the new survey.")
+@out_folder_option(help="Output folder.")
 @click.option("--n-finetune", type=int, default=320, show_default=True, help="Objects to fine-tune on.")
 @click.option("--n-test", type=int, default=960, show_default=True, help="Objects to test on.")
 @click.option(
@@ -95,14 +104,10 @@ def compare(runs: tuple[Path, ...], out: Path, split: str) -> None:
 )
 @recipe_options
 @click.option("--curve", default="", help="Learning-curve sample sizes, e.g. 40,80,160,320,640.")
-@click.option(
-    "--seed", type=int, default=0, show_default=True, help="Seed of samples, fine-tuning, bootstrap."
-)
-@click.option("--n-boot", type=int, default=1000, show_default=True, help="Bootstrap resamples.")
-@click.option("--device", default="cpu", show_default=True, help="cpu, cuda, cuda:N or auto.")
-@click.option(
-    "--precision", type=click.Choice(["auto", "fp32", "bf16", "fp16"]), default="auto", show_default=True
-)
+@seed_option(help="Seed of samples, fine-tuning, bootstrap.")
+@n_boot_option()
+@device_option()
+@precision_option()
 def transfer(
     run: Path,
     store: Path,
@@ -110,16 +115,7 @@ def transfer(
     n_finetune: int,
     n_test: int,
     head_only: bool,
-    recipe: str | None,
-    epochs: int | None,
-    batch_size: int | None,
-    lr: float | None,
-    weight_decay: float | None,
-    layer_decay: float | None,
-    freeze: int | None,
-    augment: str | None,
-    class_balance: bool | None,
-    bn_recalibrate: bool | None,
+    recipe: RecipeChoice,
     curve: str,
     seed: int,
     n_boot: int,
@@ -133,19 +129,6 @@ def transfer(
     """
     from deepshadows.transfer import run_transfer
 
-    changes = {
-        "weight_decay": weight_decay,
-        "layer_decay": layer_decay,
-        "freeze": freeze,
-        "augment": augment,
-        "class_balance": class_balance,
-        "bn_recalibrate": bn_recalibrate,
-    }
-
-    try:
-        sizes = [int(part) for part in curve.split(",") if part.strip()]
-    except ValueError as exc:
-        raise InputError(f"--curve: expected comma-separated integers, got {curve!r}") from exc
     result = run_transfer(
         run,
         store,
@@ -153,12 +136,12 @@ def transfer(
         n_finetune=n_finetune,
         n_test=n_test,
         mode="head" if head_only else "whole",
-        epochs=epochs,
-        batch_size=batch_size,
-        lr=lr,
-        recipe=recipe,
-        recipe_changes=changes,
-        curve=sizes,
+        epochs=recipe.epochs,
+        batch_size=recipe.batch_size,
+        lr=recipe.lr,
+        recipe=recipe.name,
+        recipe_changes=recipe.changes,
+        curve=int_list(curve, "--curve"),
         seed=seed,
         n_boot=n_boot,
         device=device,
@@ -171,14 +154,14 @@ def transfer(
 
 @click.command()
 @click.argument("run", type=click.Path(path_type=Path))
-@click.option("--data", "store", type=click.Path(path_type=Path), required=True, help="Store to draw from.")
-@click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True, help="Output folder.")
-@click.option("--split", default="test", show_default=True, help="Split of the store.")
+@store_option(help="Store to draw from.")
+@out_folder_option(help="Output folder.")
+@split_option()
 @click.option("--per-group", type=int, default=8, show_default=True, help="Cutouts per gallery.")
 @click.option("--high", type=float, default=0.8, show_default=True, help="Confident when P exceeds it.")
 @click.option("--low", type=float, default=0.2, show_default=True, help="Confident when P is below it.")
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the random choice.")
-@click.option("--device", default="cpu", show_default=True, help="cpu, cuda, cuda:N or auto.")
+@seed_option(help="Seed of the random choice.")
+@device_option()
 def explain(
     run: Path,
     store: Path,
@@ -205,17 +188,13 @@ def explain(
 
 
 @click.command()
-@click.option(
-    "--out",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=Path("demo"),
-    show_default=True,
-    help="Folder for the demo's outputs.",
+@out_folder_option(
+    required=False, default=Path("demo"), show_default=True, help="Folder for the demo's outputs."
 )
 @click.option("--n", "n", type=int, default=3000, show_default=True, help="Objects in the demo data set.")
 @click.option("--epochs", type=int, default=60, show_default=True, help="Training epochs.")
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed.")
-@click.option("--workers", type=int, default=None, help="Worker processes [default: all cores].")
+@seed_option(help="Seed.")
+@workers_option()
 def demo(out: Path, n: int, epochs: int, seed: int, workers: int | None) -> None:
     """Simulate (or reuse) a small DES set, train the CNN briefly, evaluate it and predict."""
     from deepshadows.pipeline import run_demo

@@ -8,6 +8,9 @@ from typing import Any, TypeVar
 
 import click
 
+from deepshadows.cli._echo import echo_notes
+from deepshadows.cli.options import batch_size_option, device_option, stack_options
+
 __all__ = ["METHOD_CHOICES", "calibrate", "echo_notes", "probability_options"]
 
 _F = TypeVar("_F", bound=Callable[..., Any])
@@ -30,7 +33,7 @@ def probability_options(function: _F) -> _F:
     callable
         The decorated function.
     """
-    options = (
+    return stack_options(
         click.option(
             "--uncalibrated",
             is_flag=True,
@@ -50,22 +53,7 @@ def probability_options(function: _F) -> _F:
             help="Threshold of highest purity with at least this completeness where the calibration "
             "was fitted (with its bootstrap interval when that sample was kept).",
         ),
-    )
-    for option in reversed(options):
-        function = option(function)
-    return function
-
-
-def echo_notes(lines: list[str]) -> None:
-    """Print notes about the probabilities (calibration, operating point) on stderr.
-
-    Parameters
-    ----------
-    lines : list of str
-        The notes.
-    """
-    for line in lines:
-        click.echo(line, err=True)
+    )(function)
 
 
 @click.command()
@@ -99,8 +87,8 @@ def echo_notes(lines: list[str]) -> None:
     help="temperature scaling, Platt scaling (binary; moves the 0.5 decision), isotonic regression "
     "(binary), or none (curve only).",
 )
-@click.option("--device", default="cpu", show_default=True, help="cpu, cuda, cuda:N or auto.")
-@click.option("--batch-size", type=int, default=64, show_default=True, help="Images per forward pass.")
+@device_option()
+@batch_size_option()
 def calibrate(
     model: Path,
     data: Path,

@@ -6,21 +6,23 @@ from pathlib import Path
 
 import click
 
-from deepshadows.surveys import SURVEYS
+from deepshadows.cli.options import (
+    device_option,
+    out_folder_option,
+    overwrite_option,
+    quiet_option,
+    seed_option,
+    survey_option,
+    workers_option,
+)
 
 __all__ = ["completeness"]
 
 
 @click.command()
 @click.argument("run", type=click.Path(path_type=Path))
-@click.option(
-    "--survey",
-    type=click.Choice(list(SURVEYS), case_sensitive=False),
-    default="des",
-    show_default=True,
-    help="Survey whose imaging is simulated.",
-)
-@click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True, help="Output folder.")
+@survey_option(help="Survey whose imaging is simulated.")
+@out_folder_option(help="Output folder.")
 @click.option("--n", "n", type=int, default=20_000, show_default=True, help="LSBGs injected.")
 @click.option(
     "--grid",
@@ -48,12 +50,12 @@ __all__ = ["completeness"]
 @click.option(
     "--uncalibrated", is_flag=True, help="Score the model's own probabilities, not calibrated ones."
 )
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the whole run.")
-@click.option("--workers", type=int, default=None, help="Worker processes [default: all cores].")
+@seed_option(help="Seed of the whole run.")
+@workers_option()
 @click.option("--scheduler", default=None, help="Simulate on Dask: local:N or a scheduler address.")
-@click.option("--device", default="cpu", show_default=True, help="cpu, cuda, cuda:N or auto.")
-@click.option("--overwrite", is_flag=True, help="Replace an earlier run in --out.")
-@click.option("--quiet", is_flag=True, help="No progress bar.")
+@device_option()
+@overwrite_option(help="Replace an earlier run in --out.")
+@quiet_option()
 def completeness(
     run: Path,
     survey: str,

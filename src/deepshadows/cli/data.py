@@ -6,30 +6,30 @@ from pathlib import Path
 
 import click
 
-from deepshadows.cli._echo import echo_summary
+from deepshadows.cli._echo import echo_files, echo_summary
 from deepshadows.cli._status import exit_if_some_failed, strict_option
-from deepshadows.surveys import SURVEYS
+from deepshadows.cli.options import (
+    image_size_option,
+    out_file_option,
+    out_folder_option,
+    overwrite_option,
+    quiet_option,
+    resize_option,
+    resume_option,
+    seed_option,
+    survey_option,
+    workers_option,
+)
 
 __all__ = ["import_command", "inspect_command", "merge_command", "simulate"]
 
 
 @click.command()
-@click.option(
-    "--survey",
-    type=click.Choice(list(SURVEYS), case_sensitive=False),
-    default="des",
-    show_default=True,
-    help="Survey layer to imitate.",
-)
+@survey_option(help="Survey layer to imitate.")
 @click.option("--n", "n", type=int, default=1000, show_default=True, help="Number of objects.")
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the whole data set.")
-@click.option(
-    "--out",
-    type=click.Path(dir_okay=False, path_type=Path),
-    required=True,
-    help="Output HDF5 store, e.g. data/des.h5.",
-)
-@click.option("--workers", type=int, default=None, help="Worker processes [default: all cores].")
+@seed_option(help="Seed of the whole data set.")
+@out_file_option(help="Output HDF5 store, e.g. data/des.h5.")
+@workers_option()
 @click.option(
     "--type1-fraction",
     type=float,
@@ -69,15 +69,15 @@ __all__ = ["import_command", "inspect_command", "merge_command", "simulate"]
     help="Re-draws allowed for an object to pass the catalogue preselection.",
 )
 @click.option("--no-preselect", is_flag=True, help="Keep objects whether or not they pass the preselection.")
-@click.option("--overwrite", is_flag=True, help="Replace an existing output file.")
-@click.option("--resume", is_flag=True, help="Continue an interrupted run with the same options.")
+@overwrite_option()
+@resume_option()
 @click.option("--no-summary", is_flag=True, help="Skip the summary folder (figures, calibration).")
 @click.option(
     "--scheduler",
     default=None,
     help="Simulate on Dask: local:N (a local cluster of N workers) or a scheduler address.",
 )
-@click.option("--quiet", is_flag=True, help="No progress bar.")
+@quiet_option()
 def simulate(
     survey: str,
     n: int,
@@ -122,11 +122,8 @@ def simulate(
 
 @click.command("inspect")
 @click.argument("store", type=click.Path(path_type=Path))
-@click.option(
-    "--out",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=None,
-    help="Output folder [default: <store>_summary beside the store].",
+@out_folder_option(
+    required=False, default=None, help="Output folder [default: <store>_summary beside the store]."
 )
 @click.option(
     "--per-group",
@@ -135,7 +132,7 @@ def simulate(
     show_default=True,
     help="Examples per class and subclass on the contact sheet.",
 )
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the choice of examples.")
+@seed_option(help="Seed of the choice of examples.")
 @click.option(
     "--reference",
     type=click.Path(path_type=Path),
@@ -158,8 +155,7 @@ def inspect_command(store: Path, out: Path | None, per_group: int, seed: int, re
     click.echo(f"\n{result['names'][0]} vs {result['names'][1]}: cutouts per class {result['counts']}")
     click.echo(result["tables"]["calibration"])
     click.echo(result["tables"]["sources"])
-    for name, path in result["figures"].items():
-        click.echo(f"  {name}: {path}")
+    echo_files(result["figures"])
 
 
 @click.command("import")
@@ -171,21 +167,15 @@ def inspect_command(store: Path, out: Path | None, per_group: int, seed: int, re
     default=None,
     help="CSV with columns id, label and optionally file, kind, subclass, split.",
 )
-@click.option(
-    "--out", type=click.Path(dir_okay=False, path_type=Path), required=True, help="Output HDF5 store."
+@out_file_option(help="Output HDF5 store.")
+@resize_option(
+    help="Resize images of another size (e.g. 256-pixel viewer cutouts) instead of rejecting them."
 )
-@click.option(
-    "--resize",
-    type=click.Choice(["nearest", "bicubic"]),
+@image_size_option()
+@seed_option(help="Seed of the train/val/test split.")
+@survey_option(
     default=None,
-    help="Resize images of another size (e.g. 256-pixel viewer cutouts) instead of rejecting them.",
-)
-@click.option("--image-size", type=int, default=64, show_default=True, help="Side of the stored cutouts.")
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the train/val/test split.")
-@click.option(
-    "--survey",
-    type=click.Choice(list(SURVEYS), case_sensitive=False),
-    default=None,
+    show_default=False,
     help="Survey of FITS cutouts (needed for FITS only): <id>.fits cubes (bands, H, W) or "
     "<id>_g.fits, <id>_r.fits, <id>_z.fits [, <id>_i.fits], in nanomaggies.",
 )
@@ -196,7 +186,7 @@ def inspect_command(store: Path, out: Path | None, per_group: int, seed: int, re
     "e.g. selection=random.",
 )
 @strict_option
-@click.option("--overwrite", is_flag=True, help="Replace an existing output file.")
+@overwrite_option()
 def import_command(
     folder: Path,
     labels_csv: Path | None,
@@ -255,11 +245,9 @@ def import_command(
 
 @click.command("merge")
 @click.argument("stores", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
-@click.option(
-    "--out", type=click.Path(dir_okay=False, path_type=Path), required=True, help="The merged HDF5 store."
-)
-@click.option("--overwrite", is_flag=True, help="Replace an existing output file.")
-@click.option("--quiet", is_flag=True, help="No progress bar.")
+@out_file_option(help="The merged HDF5 store.")
+@overwrite_option()
+@quiet_option()
 def merge_command(stores: tuple[Path, ...], out: Path, overwrite: bool, quiet: bool) -> None:
     """Merge stores (e.g. simulations of several surveys) into one; every row keeps its split.
 

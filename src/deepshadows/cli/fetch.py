@@ -6,7 +6,16 @@ from pathlib import Path
 
 import click
 
-from deepshadows.cli._status import EXIT_SOME_FAILED, exit_if_some_failed
+from deepshadows.cli._status import EXIT_SOME_FAILED, exit_if_some_failed, exit_with_error
+from deepshadows.cli.options import (
+    CONTEXT_SETTINGS,
+    image_size_option,
+    out_file_option,
+    overwrite_option,
+    quiet_option,
+    resume_option,
+    seed_option,
+)
 from deepshadows.errors import DeepShadowsError
 from deepshadows.fetch.cutouts import DEFAULT_BASE_URL, LAYERS
 from deepshadows.viewer import RESIZE_FILTERS
@@ -14,10 +23,9 @@ from deepshadows.viewer import RESIZE_FILTERS
 __all__ = ["EXIT_SOME_FAILED", "fetch_command"]
 
 _SHOWN_BAD_ROWS = 20
-_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
 
-@click.command("fetch", context_settings=_SETTINGS)
+@click.command("fetch", context_settings=CONTEXT_SETTINGS)
 @click.argument("catalog", type=click.Path(path_type=Path))
 @click.option(
     "--layer",
@@ -26,12 +34,7 @@ _SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
     show_default=True,
     help="Viewer layer (des-dr1 for DES, hsc2 for HSC, ls-dr9 or ls-dr10 for the Legacy Survey).",
 )
-@click.option(
-    "--out",
-    type=click.Path(dir_okay=False, path_type=Path),
-    required=True,
-    help="Output store, e.g. data/real.h5.",
-)
+@out_file_option(help="Output store, e.g. data/real.h5.")
 @click.option("--fits", is_flag=True, help="Also download the FITS cutouts and store the 19 features.")
 @click.option(
     "--from-fits",
@@ -45,7 +48,7 @@ _SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
     show_default=True,
     help="Bands of the FITS cutouts (griz where the layer has i: not ls-dr9).",
 )
-@click.option("--image-size", type=int, default=64, show_default=True, help="Side of the stored cutouts.")
+@image_size_option()
 @click.option(
     "--resize",
     type=click.Choice(sorted(RESIZE_FILTERS)),
@@ -81,8 +84,8 @@ _SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
     help="Folder of the raw-response cache [default: cache/ beside --out].",
 )
 @click.option("--no-cache", is_flag=True, help="Keep no raw responses.")
-@click.option("--resume", is_flag=True, help="Continue an interrupted run with the same options.")
-@click.option("--overwrite", is_flag=True, help="Replace an existing output file.")
+@resume_option()
+@overwrite_option()
 @click.option(
     "--scheduler",
     default=None,
@@ -95,10 +98,8 @@ _SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
     show_default=True,
     help="Rows per partition (the unit of resuming and of Dask jobs).",
 )
-@click.option(
-    "--seed", type=int, default=0, show_default=True, help="Seed of the splits of a labelled store."
-)
-@click.option("--quiet", is_flag=True, help="No progress bar.")
+@seed_option(help="Seed of the splits of a labelled store.")
+@quiet_option()
 def fetch_command(
     catalog: Path,
     layer: str,
@@ -186,10 +187,8 @@ def fetch_command(
             progress=not quiet,
         )
     except DeepShadowsError as exc:
-        click.echo(f"error: {exc}", err=True)
-        raise click.exceptions.Exit(1) from None
+        exit_with_error(str(exc))
     click.echo(result.summary())
     if result.path is None:
-        click.echo(f"error: no row could be fetched; the reasons are in {result.failures_path}", err=True)
-        raise click.exceptions.Exit(1)
+        exit_with_error(f"no row could be fetched; the reasons are in {result.failures_path}")
     exit_if_some_failed(len(result.failures), result.n_catalog, "in the store", result.failures_path)

@@ -7,29 +7,30 @@ from pathlib import Path
 
 import click
 
-from deepshadows.cli._recipe import recipe_options
+from deepshadows.cli._echo import echo_note
+from deepshadows.cli.options import (
+    RecipeChoice,
+    device_option,
+    int_list,
+    mc_samples_option,
+    model_option,
+    out_file_option,
+    out_folder_option,
+    precision_option,
+    recipe_option,
+    recipe_options,
+    resume_option,
+    seed_option,
+    store_option,
+)
 
 __all__ = ["active_learning_curve_command", "finetune", "label"]
 
 
-def _ints(text: str, option: str) -> list[int]:
-    from deepshadows.errors import InputError
-
-    try:
-        return [int(x) for x in text.split(",") if x.strip()]
-    except ValueError:
-        raise InputError(f"{option}: expected comma-separated integers, got {text!r}") from None
-
-
 @click.command()
 @click.argument("store", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--model", required=True, help="Run folder, weight file, ensemble folder, or des / hsc.")
-@click.option(
-    "--out",
-    type=click.Path(dir_okay=False, path_type=Path),
-    required=True,
-    help="Label file (id,label,time); continued when it exists.",
-)
+@model_option(required=True, help="Run folder, weight file, ensemble folder, or des / hsc.")
+@out_file_option(help="Label file (id,label,time); continued when it exists.")
 @click.option("--port", type=int, default=8765, show_default=True, help="Port (0: any free one).")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind.")
 @click.option(
@@ -39,8 +40,8 @@ def _ints(text: str, option: str) -> list[int]:
     show_default=True,
     help="Order of the cutouts.",
 )
-@click.option("--mc-samples", type=int, default=10, show_default=True, help="MC-dropout passes.")
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed of dropout, order and clustering.")
+@mc_samples_option()
+@seed_option(help="Seed of dropout, order and clustering.")
 @click.option("--no-browser", is_flag=True, help="Do not open a browser.")
 def label(
     store: Path,
@@ -61,7 +62,7 @@ def label(
     server = make_label_server(session, host=host, port=port)
     url = f"http://{host}:{server.server_port}/"
     click.echo(url)
-    click.echo(f"labels go to {out}; {len(session.state)} already there; Ctrl-C stops", err=True)
+    echo_note(f"labels go to {out}; {len(session.state)} already there; Ctrl-C stops")
     if not no_browser:
         webbrowser.open(url)
     try:
@@ -87,9 +88,7 @@ def label(
 @click.option("--match-radius", type=float, default=None, help="Match --labels to --data by ra/dec (arcsec).")
 @click.option("--id-column", default=None, help="Id column of --labels [found by name].")
 @click.option("--label-column", default=None, help="Label column of --labels [found by name].")
-@click.option(
-    "--out", type=click.Path(file_okay=False, path_type=Path), required=True, help="New run folder."
-)
+@out_folder_option(help="New run folder.")
 @recipe_options
 @click.option("--head-only", is_flag=True, help="Train the dense layers only.")
 @click.option(
@@ -120,12 +119,10 @@ def label(
     help="Labels held out for early stopping (0: none, train the recipe's epochs).",
 )
 @click.option("--patience", type=int, default=5, show_default=True, help="Epochs without improvement.")
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed of folds, batches, dropout.")
-@click.option("--device", default="cpu", show_default=True, help="cpu, cuda, mps or auto.")
-@click.option(
-    "--precision", type=click.Choice(["auto", "fp32", "bf16", "fp16"]), default="auto", show_default=True
-)
-@click.option("--resume", is_flag=True, help="Continue an interrupted fine-tuning from its checkpoint.")
+@seed_option(help="Seed of folds, batches, dropout.")
+@device_option(help="cpu, cuda, mps or auto.")
+@precision_option()
+@resume_option(help="Continue an interrupted fine-tuning from its checkpoint.")
 def finetune(
     run: str,
     data: Path | None,
@@ -134,16 +131,7 @@ def finetune(
     id_column: str | None,
     label_column: str | None,
     out: Path,
-    recipe: str | None,
-    epochs: int | None,
-    batch_size: int | None,
-    lr: float | None,
-    weight_decay: float | None,
-    layer_decay: float | None,
-    freeze: int | None,
-    augment: str | None,
-    class_balance: bool | None,
-    bn_recalibrate: bool | None,
+    recipe: RecipeChoice,
     head_only: bool,
     replay: Path | None,
     replay_fraction: float | None,
@@ -170,12 +158,7 @@ def finetune(
     if data is None and unlabelled is None:
         raise click.UsageError("give --data (labelled cutouts), --unlabelled, or both")
     changes = {
-        "weight_decay": weight_decay,
-        "layer_decay": layer_decay,
-        "freeze": freeze,
-        "augment": augment,
-        "class_balance": class_balance,
-        "bn_recalibrate": bn_recalibrate,
+        **recipe.changes,
         "replay_fraction": replay_fraction,
         "unlabelled_weight": unlabelled_weight,
         "confidence": confidence,
@@ -185,11 +168,11 @@ def finetune(
         data,
         labels,
         out,
-        recipe=recipe,
+        recipe=recipe.name,
         head_only=head_only,
-        epochs=epochs,
-        batch_size=batch_size,
-        lr=lr,
+        epochs=recipe.epochs,
+        batch_size=recipe.batch_size,
+        lr=recipe.lr,
         recipe_changes=changes,
         match_radius_arcsec=match_radius,
         id_column=id_column,
@@ -217,13 +200,7 @@ def finetune(
 
 @click.command("active-learning-curve")
 @click.argument("run")
-@click.option(
-    "--data",
-    "store",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    required=True,
-    help="Labelled store.",
-)
+@store_option(type=click.Path(exists=True, dir_okay=False, path_type=Path), help="Labelled store.")
 @click.option(
     "--oracle",
     type=click.Choice(["label"]),
@@ -231,7 +208,7 @@ def finetune(
     show_default=True,
     help="Source of the simulated labels.",
 )
-@click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True, help="Output folder.")
+@out_folder_option(help="Output folder.")
 @click.option("--sizes", default="20,40,80,160,320", show_default=True, help="Labels after each round.")
 @click.option("--seeds", default="0,1,2", show_default=True, help="Seeds.")
 @click.option(
@@ -246,16 +223,11 @@ def finetune(
 @click.option(
     "--candidates", type=int, default=1000, show_default=True, help="Pool objects scored per round."
 )
-@click.option("--mc-samples", type=int, default=10, show_default=True, help="MC-dropout passes.")
-@click.option(
-    "--recipe",
-    type=click.Choice(["paper", "adamw"]),
-    default=None,
-    help="Fine-tuning recipe [the architecture's].",
-)
+@mc_samples_option()
+@recipe_option(help="Fine-tuning recipe [the architecture's].")
 @click.option("--epochs", type=int, default=None, help="Fine-tuning epochs per round [the recipe's].")
 @click.option("--head-only", is_flag=True, help="Fine-tune the dense layers only.")
-@click.option("--device", default="cpu", show_default=True, help="cpu, cuda, mps or auto.")
+@device_option(help="cpu, cuda, mps or auto.")
 def active_learning_curve_command(
     run: str,
     store: Path,
@@ -281,8 +253,8 @@ def active_learning_curve_command(
         store,
         out,
         oracle=oracle,
-        sizes=_ints(sizes, "--sizes"),
-        seeds=_ints(seeds, "--seeds"),
+        sizes=int_list(sizes, "--sizes"),
+        seeds=int_list(seeds, "--seeds"),
         acquisition=acquisition,
         n_test=n_test,
         pool=pool,

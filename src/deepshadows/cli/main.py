@@ -15,14 +15,14 @@ from collections.abc import Sequence
 import click
 
 from deepshadows import __version__
+from deepshadows.cli._status import EXIT_ERROR, echo_error
+from deepshadows.cli.options import CONTEXT_SETTINGS
 from deepshadows.errors import DeepShadowsError
 
 __all__ = ["cli", "main"]
 
-_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
-
-@click.group(context_settings=_SETTINGS)
+@click.group(context_settings=CONTEXT_SETTINGS)
 @click.version_option(__version__, prog_name="deepshadows")
 def cli() -> None:
     """Separate low-surface-brightness galaxies from artifacts in survey cutouts."""
@@ -94,8 +94,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             args=list(argv) if argv is not None else None, prog_name="deepshadows", standalone_mode=False
         )
     except DeepShadowsError as exc:
-        click.echo(f"error: {exc}", err=True)
-        return 1
+        echo_error(str(exc))
+        return EXIT_ERROR
     except click.exceptions.Exit as exc:
         return int(exc.exit_code)
     except click.ClickException as exc:

@@ -8,6 +8,19 @@ import click
 
 from deepshadows.cli._echo import echo_evaluation
 from deepshadows.cli.calibration import probability_options
+from deepshadows.cli.options import (
+    batch_size_option,
+    device_option,
+    n_boot_option,
+    out_folder_option,
+    overwrite_option,
+    precision_option,
+    quiet_option,
+    resume_option,
+    seed_option,
+    split_option,
+    store_option,
+)
 
 __all__ = ["evaluate", "export", "train"]
 
@@ -25,19 +38,17 @@ def _echo_carried_calibration(sidecar: Path) -> None:
 
 @click.command()
 @click.argument("store", type=click.Path(path_type=Path))
-@click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True, help="Run folder.")
+@out_folder_option(help="Run folder.")
 @click.option("--epochs", type=int, default=100, show_default=True, help="Training epochs.")
-@click.option("--batch-size", type=int, default=64, show_default=True, help="Images per step.")
+@batch_size_option(help="Images per step.")
 @click.option(
     "--lr",
     type=float,
     default=None,
     help="Peak learning rate [default: the architecture's: 0.1 for Table 1, 0.002 for compact-resnet].",
 )
-@click.option(
-    "--seed", type=int, default=0, show_default=True, help="Seed of initialisation, order, dropout."
-)
-@click.option("--device", default="cpu", show_default=True, help="cpu, cuda, cuda:N or auto.")
+@seed_option(help="Seed of initialisation, order, dropout.")
+@device_option()
 @click.option(
     "--patience", type=int, default=None, help="Stop after this many epochs without a better val loss."
 )
@@ -78,13 +89,7 @@ def _echo_carried_calibration(sidecar: Path) -> None:
     default=None,
     help="Warm-up epochs of the cosine schedule [default: the architecture's].",
 )
-@click.option(
-    "--precision",
-    type=click.Choice(["auto", "fp32", "bf16", "fp16"]),
-    default="auto",
-    show_default=True,
-    help="auto: bf16 mixed precision on CPUs with native bfloat16, fp16 on CUDA, else fp32.",
-)
+@precision_option(help="auto: bf16 mixed precision on CPUs with native bfloat16, fp16 on CUDA, else fp32.")
 @click.option(
     "--augment",
     type=click.Choice(["default", "none"]),
@@ -146,9 +151,9 @@ def _echo_carried_calibration(sidecar: Path) -> None:
     default=None,
     help="Train the members in parallel on Dask: local:N or a scheduler address [one after another].",
 )
-@click.option("--resume", is_flag=True, help="Continue an interrupted run from its last checkpoint.")
-@click.option("--overwrite", is_flag=True, help="Replace an existing run folder.")
-@click.option("--quiet", is_flag=True, help="No progress bars.")
+@resume_option(help="Continue an interrupted run from its last checkpoint.")
+@overwrite_option(help="Replace an existing run folder.")
+@quiet_option(help="No progress bars.")
 def train(
     store: Path,
     out: Path,
@@ -238,17 +243,12 @@ def train(
 
 @click.command()
 @click.argument("run", type=click.Path(path_type=Path))
-@click.option("--data", "store", type=click.Path(path_type=Path), required=True, help="Store to evaluate on.")
-@click.option("--split", default="test", show_default=True, help="Split of the store.")
-@click.option(
-    "--out",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=None,
-    help="Output folder [default: <run>/evaluation_<split>].",
-)
-@click.option("--n-boot", type=int, default=1000, show_default=True, help="Bootstrap resamples.")
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the bootstrap.")
-@click.option("--device", default="cpu", show_default=True, help="cpu, cuda, cuda:N or auto.")
+@store_option(help="Store to evaluate on.")
+@split_option()
+@out_folder_option(required=False, default=None, help="Output folder [default: <run>/evaluation_<split>].")
+@n_boot_option()
+@seed_option(help="Seed of the bootstrap.")
+@device_option()
 @click.option(
     "--by", default=None, help="Simulated store: also score in bins of mu_eff, r_eff, sersic_n, q or color."
 )
@@ -310,7 +310,7 @@ def evaluate(
     "--portable", is_flag=True, help="--half: record file names instead of this machine's absolute paths."
 )
 @click.option("--opset", type=int, default=None, help="ONNX opset [exporter's default].")
-@click.option("--overwrite", is_flag=True, help="Replace an existing output file.")
+@overwrite_option()
 def export(
     model: Path,
     onnx_out: Path | None,

@@ -6,23 +6,33 @@ from pathlib import Path
 
 import click
 
+from deepshadows.cli._echo import echo_note
 from deepshadows.cli._status import exit_if_some_failed, strict_option
-from deepshadows.cli.calibration import echo_notes, probability_options
+from deepshadows.cli.calibration import probability_options
+from deepshadows.cli.options import (
+    batch_size_option,
+    device_option,
+    model_option,
+    out_file_option,
+    overwrite_option,
+    precision_option,
+    quiet_option,
+    resize_option,
+    resume_option,
+)
 
 __all__ = ["predict"]
 
 
 @click.command()
 @click.argument("paths", metavar="[MODEL] INPUT", nargs=-1, required=True, type=click.Path(path_type=Path))
-@click.option(
-    "--model",
+@model_option(
     "model_option",
     default=None,
     help="Released model (des, hsc, ls-dr10) or a model path, instead of the MODEL argument [des].",
 )
-@click.option(
-    "--out",
-    type=click.Path(dir_okay=False, path_type=Path),
+@out_file_option(
+    required=False,
     default=Path("predictions.csv"),
     show_default=True,
     help="Output table: .csv, .fits/.fit, .parquet, .ecsv or .vot.",
@@ -55,25 +65,16 @@ __all__ = ["predict"]
     help="Match --catalog rows by position within this many arcsec instead of by id.",
 )
 @click.option("--threshold", type=float, default=None, help="LSBG when the probability exceeds it [model's].")
-@click.option("--batch-size", type=int, default=64, show_default=True, help="Images per forward pass.")
-@click.option(
-    "--resize",
-    type=click.Choice(["nearest", "bicubic"]),
-    default=None,
-    help="Resize images of another size instead of rejecting them.",
+@batch_size_option()
+@resize_option()
+@device_option()
+@precision_option(
+    help="auto: bf16 on CPUs with native bfloat16, fp16 on CUDA, else fp32 (ONNX models: fp32)."
 )
-@click.option("--device", default="cpu", show_default=True, help="cpu, cuda, cuda:N or auto.")
-@click.option(
-    "--precision",
-    type=click.Choice(["auto", "fp32", "bf16", "fp16"]),
-    default="auto",
-    show_default=True,
-    help="auto: bf16 on CPUs with native bfloat16, fp16 on CUDA, else fp32 (ONNX models: fp32).",
-)
-@click.option("--resume", is_flag=True, help="Continue an interrupted prediction.")
+@resume_option(help="Continue an interrupted prediction.")
 @click.option("--retry-failed", is_flag=True, help="With --resume: read the rows that failed before again.")
 @strict_option
-@click.option("--overwrite", is_flag=True, help="Replace an existing output file.")
+@overwrite_option()
 @click.option(
     "--scheduler",
     default=None,
@@ -82,7 +83,7 @@ __all__ = ["predict"]
 @click.option(
     "--partition-size", type=int, default=8192, show_default=True, help="Rows per task with --scheduler."
 )
-@click.option("--quiet", is_flag=True, help="No progress bar.")
+@quiet_option()
 @probability_options
 def predict(
     paths: tuple[Path, ...],
@@ -162,7 +163,7 @@ def predict(
         fmt=fmt,
         columns=[c.strip() for c in columns.split(",") if c.strip()] if columns else (),
         catalog=join,
-        log=lambda line: echo_notes([line]),
+        log=echo_note,
     )
     summary = (
         f"wrote {result['n']} rows to {out} ({result['rows_per_second']:.0f} rows/s); "
@@ -183,5 +184,5 @@ def _default_model(input_path: Path, quiet: bool) -> str:
     model, survey = model_for_input(input_path)
     if model != DEFAULT_MODEL and not quiet:
         note = f"model: {model}, the released model for this store's {survey} imaging (--model to choose)"
-        click.echo(note, err=True)
+        echo_note(note)
     return model

@@ -6,17 +6,15 @@ from pathlib import Path
 
 import click
 
+from deepshadows.cli._echo import echo_note
+from deepshadows.cli.options import out_file_option
+
 __all__ = ["report_command"]
 
 
 @click.command("report")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
-@click.option(
-    "--out",
-    type=click.Path(dir_okay=False, path_type=Path),
-    required=True,
-    help="HTML file to write, e.g. report.html (replaced if it exists).",
-)
+@out_file_option(help="HTML file to write, e.g. report.html (replaced if it exists).")
 @click.option("--title", default=None, help="Page title [default: DeepShadows report].")
 def report_command(paths: tuple[Path, ...], out: Path, title: str | None) -> None:
     """Gather run folders, evaluations, data-set summaries, studies and predictions into one page.
@@ -27,5 +25,5 @@ def report_command(paths: tuple[Path, ...], out: Path, title: str | None) -> Non
     """
     from deepshadows.report import write_report
 
-    path = write_report(paths, out, title=title, log=lambda line: click.echo(line, err=True))
+    path = write_report(paths, out, title=title, log=echo_note)
     click.echo(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB)")

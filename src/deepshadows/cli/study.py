@@ -8,42 +8,42 @@ from typing import Any
 
 import click
 
+from deepshadows.cli._echo import echo_files
 from deepshadows.cli._status import exit_if_some_failed
+from deepshadows.cli.options import (
+    batch_size_option,
+    device_option,
+    n_boot_option,
+    out_folder_option,
+    overwrite_option,
+    precision_option,
+    quiet_option,
+    resume_option,
+    seed_option,
+    stack_options,
+    store_option,
+)
 
 __all__ = ["study"]
 
 
 def _shared_options(command: Callable[..., Any]) -> Callable[..., Any]:
     """Options every study takes: data, output, training settings, parallelism, resumption."""
-    options = [
-        click.option(
-            "--data", "store", type=click.Path(path_type=Path), required=True, help="Labelled store."
-        ),
-        click.option(
-            "--out", type=click.Path(file_okay=False, path_type=Path), required=True, help="Study folder."
-        ),
+    return stack_options(
+        store_option(help="Labelled store."),
+        out_folder_option(help="Study folder."),
         click.option(
             "--epochs", type=int, default=100, show_default=True, help="Training epochs of every run."
         ),
-        click.option("--batch-size", type=int, default=64, show_default=True, help="Images per step."),
+        batch_size_option(help="Images per step."),
         click.option("--lr", type=float, default=0.1, show_default=True, help="Adadelta learning rate."),
-        click.option(
-            "--seed", type=int, default=0, show_default=True, help="Training seed (and seed of the study)."
-        ),
+        seed_option(help="Training seed (and seed of the study)."),
         click.option(
             "--patience", type=int, default=None, help="Early stop after this many epochs without gain."
         ),
-        click.option(
-            "--precision",
-            type=click.Choice(["auto", "fp32", "bf16", "fp16"]),
-            default="auto",
-            show_default=True,
-            help="Arithmetic of the forward pass.",
-        ),
-        click.option("--device", default="cpu", show_default=True, help="cpu, cuda, cuda:N or auto."),
-        click.option(
-            "--n-boot", type=int, default=1000, show_default=True, help="Test-set bootstrap resamples."
-        ),
+        precision_option(help="Arithmetic of the forward pass."),
+        device_option(),
+        n_boot_option(help="Test-set bootstrap resamples."),
         click.option(
             "--jobs", type=int, default=1, show_default=True, help="Runs trained at once, local processes."
         ),
@@ -53,13 +53,10 @@ def _shared_options(command: Callable[..., Any]) -> Callable[..., Any]:
             help="Run on Dask instead: local:N (a local cluster of N workers) or a scheduler address.",
         ),
         click.option("--threads", type=int, default=None, help="PyTorch threads per run [cores / jobs]."),
-        click.option("--resume", is_flag=True, help="Continue a study: finished runs are kept."),
-        click.option("--overwrite", is_flag=True, help="Replace a study in --out."),
-        click.option("--quiet", is_flag=True, help="No progress bars."),
-    ]
-    for option in reversed(options):
-        command = option(command)
-    return command
+        resume_option(help="Continue a study: finished runs are kept."),
+        overwrite_option(help="Replace a study in --out."),
+        quiet_option(help="No progress bars."),
+    )(command)
 
 
 def _run(kind: str, params: dict[str, Any], options: dict[str, Any]) -> None:
@@ -93,8 +90,7 @@ def _run(kind: str, params: dict[str, Any], options: dict[str, Any]) -> None:
     if result["files"]:
         click.echo("")
         click.echo(Path(result["files"]["table"]).read_text(encoding="utf-8").rstrip())
-    for name, path in result["files"].items():
-        click.echo(f"  {name}: {path}")
+    echo_files(result["files"])
     failed = result["failed"]
     n_runs = len(result["results"]) + len(failed)
     first = failed[0].reason if failed else None
