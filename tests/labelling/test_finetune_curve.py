@@ -110,7 +110,20 @@ def test_curve_command_on_a_tiny_store(store, model_dir, tmp_path, capsys):
     summary = json.loads((out / "summary.json").read_text())
     assert summary["settings"]["sizes"] == [4, 8] and len(summary["summary"]["labels_needed_per_seed"]) == 2
     assert (out / "active_learning_curve.png").stat().st_size > 1000
-    with pytest.raises(InputError, match="fewer than the largest size"):
+    with pytest.raises(
+        InputError, match="exceed the 40 labelled objects; for example --n-test 16 --sizes 20"
+    ):
         active_learning_curve(model_dir, store, tmp_path / "c2", sizes=[30], n_test=16)
     with pytest.raises(InputError, match="increasing"):
         active_learning_curve(model_dir, store, tmp_path / "c2", sizes=[8, 4])
+
+
+def test_curve_defaults_fit_a_small_store_and_say_so(store, model_dir, tmp_path):
+    lines: list[str] = []
+    result = active_learning_curve(
+        model_dir, store, tmp_path / "fit", seeds=[0], epochs=1, mc_samples=2, candidates=8, log=lines.append
+    )
+    settings = json.loads((tmp_path / "fit" / "summary.json").read_text())["settings"]
+    assert settings["n_test"] == 10 and settings["sizes"] == [3, 7, 15, 30]
+    assert any("the store has 40 labelled objects: testing on 10" in line for line in lines)
+    assert result["rows"]

@@ -97,8 +97,10 @@ def compare(runs: tuple[Path, ...], out: Path, split: str) -> None:
 @click.argument("run", type=click.Path(path_type=Path))
 @store_option(help="Store of the new survey.")
 @out_folder_option(help="Output folder.")
-@click.option("--n-finetune", type=int, default=320, show_default=True, help="Objects to fine-tune on.")
-@click.option("--n-test", type=int, default=960, show_default=True, help="Objects to test on.")
+@click.option(
+    "--n-finetune", type=int, default=None, help="Objects to fine-tune on [320, or what fits the store]."
+)
+@click.option("--n-test", type=int, default=None, help="Objects to test on [960, or what fits the store].")
 @click.option(
     "--head-only", is_flag=True, help="Fine-tune the dense layers only (default: the whole network)."
 )
@@ -112,8 +114,8 @@ def transfer(
     run: Path,
     store: Path,
     out: Path,
-    n_finetune: int,
-    n_test: int,
+    n_finetune: int | None,
+    n_test: int | None,
     head_only: bool,
     recipe: RecipeChoice,
     curve: str,

@@ -209,7 +209,9 @@ def finetune(
     help="Source of the simulated labels.",
 )
 @out_folder_option(help="Output folder.")
-@click.option("--sizes", default="20,40,80,160,320", show_default=True, help="Labels after each round.")
+@click.option(
+    "--sizes", default=None, help="Labels after each round [20,40,80,160,320, or what fits the store]."
+)
 @click.option("--seeds", default="0,1,2", show_default=True, help="Seeds.")
 @click.option(
     "--acquisition",
@@ -218,7 +220,12 @@ def finetune(
     show_default=True,
     help="Uncertainty acquisition function.",
 )
-@click.option("--n-test", type=int, default=960, show_default=True, help="Size of the fixed test part.")
+@click.option(
+    "--n-test",
+    type=int,
+    default=None,
+    help="Size of the fixed test part [960, or a quarter of a smaller store].",
+)
 @click.option("--pool", type=int, default=None, help="Objects in each seed's labelling pool (default: all).")
 @click.option(
     "--candidates", type=int, default=1000, show_default=True, help="Pool objects scored per round."
@@ -233,10 +240,10 @@ def active_learning_curve_command(
     store: Path,
     oracle: str,
     out: Path,
-    sizes: str,
+    sizes: str | None,
     seeds: str,
     acquisition: str,
-    n_test: int,
+    n_test: int | None,
     pool: int | None,
     candidates: int,
     mc_samples: int,
@@ -253,7 +260,7 @@ def active_learning_curve_command(
         store,
         out,
         oracle=oracle,
-        sizes=int_list(sizes, "--sizes"),
+        sizes=None if sizes is None else int_list(sizes, "--sizes"),
         seeds=int_list(seeds, "--seeds"),
         acquisition=acquisition,
         n_test=n_test,

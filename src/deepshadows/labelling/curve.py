@@ -36,6 +36,7 @@ from deepshadows.models.forward import logits_to_probabilities, predict_logits
 from deepshadows.store.reader import open_store
 from deepshadows.transfer import choose_samples, fine_tune
 from deepshadows.transfer.finetune import recipe_for
+from deepshadows.transfer.sample_sizes import curve_sizes
 
 __all__ = ["ORACLES", "STRATEGIES", "active_learning_curve", "labels_to_reach"]
 
@@ -199,10 +200,10 @@ def active_learning_curve(
     out_dir: str | os.PathLike[str],
     *,
     oracle: str = "label",
-    sizes: Sequence[int] = (20, 40, 80, 160, 320),
+    sizes: Sequence[int] | None = None,
     seeds: Sequence[int] = (0, 1, 2),
     acquisition: str = "bald",
-    n_test: int = 960,
+    n_test: int | None = None,
     pool: int | None = None,
     candidates: int = 1000,
     mc_samples: int = 10,
@@ -228,14 +229,16 @@ def active_learning_curve(
     oracle : {"label"}, optional
         Source of the simulated labels: the store's ``label`` column.
     sizes : sequence of int, optional
-        Numbers of labels after each round, increasing.
+        Numbers of labels after each round, increasing; by default 20, 40, 80, 160 and 320, or
+        what fits the store (:func:`deepshadows.transfer.sample_sizes.curve_sizes`).
     seeds : sequence of int, optional
         Seeds (of the pool, the acquisition and the fine-tuning); the test part is the same
         for all.
     acquisition : {"bald", "entropy"}, optional
         Uncertainty acquisition function.
     n_test : int, optional
-        Size of the fixed test part, drawn balanced with seed 0.
+        Size of the fixed test part, drawn balanced with seed 0; by default 960, or a quarter of a
+        store too small for it.
     pool : int, optional
         Objects in each seed's labelling pool (default: all labelled objects outside the test).
     candidates : int, optional
@@ -269,9 +272,10 @@ def active_learning_curve(
         raise InputError(f"--oracle: choose from {', '.join(ORACLES)}, got {oracle!r}")
     if acquisition not in METHODS or acquisition == "random":
         raise InputError(f"--acquisition: choose from bald, entropy, got {acquisition!r}")
-    size_list = [int(s) for s in sizes]
-    if not size_list or size_list[0] < 2 or np.any(np.diff(size_list) <= 0):
-        raise InputError(f"--sizes: need increasing sizes of at least 2, got {size_list}")
+    if sizes is not None:
+        given = [int(s) for s in sizes]
+        if not given or given[0] < 2 or np.any(np.diff(given) <= 0):
+            raise InputError(f"--sizes: need increasing sizes of at least 2, got {given}")
     seed_list = [int(s) for s in seeds]
     if not seed_list:
         raise InputError("--seeds: need at least one seed")
@@ -282,6 +286,9 @@ def active_learning_curve(
         raise InputError(f"{model_path}: is an ensemble; the curve fine-tunes one network (members/<i>)")
     with open_store(store_path) as store:
         labels = store.labels.astype(np.int64)
+        size_list, n_test, note = curve_sizes(int((labels >= 0).sum()), sizes, n_test)
+        if note is not None:
+            emit(f"{store_path}: {note}")
         _, test_rows = choose_samples(labels, 0, int(n_test), seed=0)
         rest = np.setdiff1d(np.flatnonzero(labels >= 0), test_rows)
         images = store.read_images(np.sort(np.concatenate([test_rows, rest])))

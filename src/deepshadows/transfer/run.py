@@ -38,6 +38,7 @@ from deepshadows.store.reader import open_store
 from deepshadows.transfer.curve import learning_curve, write_curve
 from deepshadows.transfer.ensemble import check_output_layout, fine_tune_ensemble, mean_history, save_ensemble
 from deepshadows.transfer.finetune import MODES, NOT_CARRIED, fine_tune, recipe_for, write_history
+from deepshadows.transfer.sample_sizes import transfer_sizes
 from deepshadows.viz.scores import plot_roc
 
 __all__ = ["choose_samples", "run_transfer"]
@@ -121,8 +122,8 @@ def run_transfer(
     store_path: str | os.PathLike[str],
     out_dir: str | os.PathLike[str],
     *,
-    n_finetune: int = 320,
-    n_test: int = 960,
+    n_finetune: int | None = None,
+    n_test: int | None = None,
     mode: str = "whole",
     epochs: int | None = None,
     batch_size: int | None = None,
@@ -147,7 +148,8 @@ def run_transfer(
     out_dir : path-like
         Output folder.
     n_finetune, n_test : int, optional
-        Sizes of the fine-tuning and test samples (the paper: 320 and 960 of 1,280).
+        Sizes of the fine-tuning and test samples (the paper: 320 and 960 of 1,280); by default
+        those, or what fits the store (:func:`deepshadows.transfer.sample_sizes.transfer_sizes`).
     mode : {"whole", "head"}, optional
         Fine-tune the whole network (the paper) or the dense layers only.
     epochs, batch_size, lr : optional
@@ -185,8 +187,8 @@ def run_transfer(
     emit = log if log is not None else (lambda _line: None)
     if mode not in MODES:
         raise InputError(f"--mode: choose from {', '.join(MODES)}, got {mode!r}")
-    for name, value in (("--n-finetune", n_finetune), ("--n-test", n_test), ("--epochs", epochs or 1)):
-        if int(value) < 1:
+    for name, value in (("--n-finetune", n_finetune), ("--n-test", n_test), ("--epochs", epochs)):
+        if value is not None and int(value) < 1:
             raise InputError(f"{name}: must be at least 1, got {value}")
     dev = resolve_device(device)
     mixed = resolve_precision(precision, dev)
@@ -207,6 +209,9 @@ def run_transfer(
     out = make_output_dir(out_dir)
     with open_store(store_path) as store:
         labels = store.labels.astype(np.int64)
+        n_finetune, n_test, note = transfer_sizes(int((labels >= 0).sum()), n_finetune, n_test)
+        if note is not None:
+            emit(f"{store_path}: {note}")
         sizes = [int(s) for s in curve]
         largest = max([int(n_finetune), *sizes])
         finetune_rows, test_rows = choose_samples(labels, largest, int(n_test), seed=seed)
