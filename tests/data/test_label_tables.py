@@ -9,12 +9,12 @@ import pytest
 from astropy.table import Table
 
 from deepshadows.data import StoreWriter, open_store
+from deepshadows.data.label_file import LabelFile
 from deepshadows.data.label_matching import match_labels, store_positions
 from deepshadows.data.label_tables import load_label_table, read_label_table
 from deepshadows.data.labelled_sample import load_labelled_sample
 from deepshadows.errors import InputError
 from deepshadows.fetch.output import POSITION_DTYPE
-from deepshadows.labelling.labels import LabelFile
 
 SIDE = 8
 IDS = [f"obj-{i}" for i in range(6)]

@@ -2,9 +2,9 @@ from __future__ import annotations
 
 import pytest
 
+from deepshadows.data.label_file import LabelEvent, replay
 from deepshadows.errors import InputError
 from deepshadows.labelling import LabelFile, read_labels
-from deepshadows.labelling.labels import LabelEvent, replay
 
 
 def test_append_read_and_last_write_wins(tmp_path):

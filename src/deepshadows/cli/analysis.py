@@ -11,6 +11,7 @@ from deepshadows.cli.options import (
     RecipeChoice,
     device_option,
     int_list,
+    label_table_options,
     n_boot_option,
     out_folder_option,
     precision_option,
@@ -101,6 +102,7 @@ def compare(runs: tuple[Path, ...], out: Path, split: str) -> None:
     "--n-finetune", type=int, default=None, help="Objects to fine-tune on [320, or what fits the store]."
 )
 @click.option("--n-test", type=int, default=None, help="Objects to test on [960, or what fits the store].")
+@label_table_options("to draw both samples from, with its labels")
 @click.option(
     "--head-only", is_flag=True, help="Fine-tune the dense layers only (default: the whole network)."
 )
@@ -116,6 +118,10 @@ def transfer(
     out: Path,
     n_finetune: int | None,
     n_test: int | None,
+    labels: Path | None,
+    match_radius: float | None,
+    id_column: str | None,
+    label_column: str | None,
     head_only: bool,
     recipe: RecipeChoice,
     curve: str,
@@ -148,6 +154,10 @@ def transfer(
         n_boot=n_boot,
         device=device,
         precision=precision,
+        labels=labels,
+        match_radius_arcsec=match_radius,
+        id_column=id_column,
+        label_column=label_column,
         log=click.echo,
     )
     for stage in ("before", "after"):

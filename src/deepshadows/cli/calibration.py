@@ -9,7 +9,7 @@ from typing import Any, TypeVar
 import click
 
 from deepshadows.cli._echo import echo_notes
-from deepshadows.cli.options import batch_size_option, device_option, stack_options
+from deepshadows.cli.options import batch_size_option, device_option, label_table_options, stack_options
 
 __all__ = ["METHOD_CHOICES", "calibrate", "echo_notes", "probability_options"]
 
@@ -64,20 +64,7 @@ def probability_options(function: _F) -> _F:
     required=True,
     help="Store, or .npz of labelled cutouts, to fit on.",
 )
-@click.option(
-    "--labels",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    help="Label table (CSV id,label; ECSV; FITS) naming the objects of --data to fit on.",
-)
-@click.option(
-    "--match-radius",
-    type=float,
-    default=None,
-    help="Match --labels rows by ra/dec within this many arcsec instead of by id.",
-)
-@click.option("--id-column", default=None, help="Id column of --labels [id, objid, ..., any case].")
-@click.option("--label-column", default=None, help="Label column of --labels [label, ..., any case].")
+@label_table_options("to fit on")
 @click.option("--split", default=None, help="Split of a store to fit on, without --labels [val].")
 @click.option(
     "--method",

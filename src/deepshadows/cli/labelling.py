@@ -12,6 +12,7 @@ from deepshadows.cli.options import (
     RecipeChoice,
     device_option,
     int_list,
+    label_table_options,
     mc_samples_option,
     model_option,
     out_file_option,
@@ -43,6 +44,7 @@ __all__ = ["active_learning_curve_command", "finetune", "label"]
 @mc_samples_option()
 @seed_option(help="Seed of dropout, order and clustering.")
 @click.option("--no-browser", is_flag=True, help="Do not open a browser.")
+@label_table_options("already labelled: written to --out as labels before the page opens")
 def label(
     store: Path,
     model: str,
@@ -53,12 +55,31 @@ def label(
     mc_samples: int,
     seed: int,
     no_browser: bool,
+    labels: Path | None,
+    match_radius: float | None,
+    id_column: str | None,
+    label_column: str | None,
 ) -> None:
-    """Label a store's cutouts in the browser, the most uncertain first; print the page's URL."""
+    """Label a store's cutouts in the browser, the most uncertain first; print the page's URL.
+
+    With --labels, the labels you already have (a CSV id,label table, ECSV or FITS) go into the
+    label file first, so the page starts after them and retrains with them.
+    """
     from deepshadows.labelling import LabelSession
     from deepshadows.labelling.app import make_label_server
 
-    session = LabelSession(store, model, out, order=order, mc_samples=mc_samples, seed=seed)
+    session = LabelSession(
+        store,
+        model,
+        out,
+        order=order,
+        mc_samples=mc_samples,
+        seed=seed,
+        known=labels,
+        match_radius_arcsec=match_radius,
+        id_column=id_column,
+        label_column=label_column,
+    )
     server = make_label_server(session, host=host, port=port)
     url = f"http://{host}:{server.server_port}/"
     click.echo(url)

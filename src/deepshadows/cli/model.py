@@ -11,6 +11,7 @@ from deepshadows.cli.calibration import probability_options
 from deepshadows.cli.options import (
     batch_size_option,
     device_option,
+    label_table_options,
     n_boot_option,
     out_folder_option,
     overwrite_option,
@@ -252,6 +253,7 @@ def train(
 @click.option(
     "--by", default=None, help="Simulated store: also score in bins of mu_eff, r_eff, sersic_n, q or color."
 )
+@label_table_options("to score, with its labels, instead of a split")
 @probability_options
 def evaluate(
     run: Path,
@@ -262,6 +264,10 @@ def evaluate(
     seed: int,
     device: str,
     by: str | None,
+    labels: Path | None,
+    match_radius: float | None,
+    id_column: str | None,
+    label_column: str | None,
     uncalibrated: bool,
     target_purity: float | None,
     target_completeness: float | None,
@@ -269,7 +275,8 @@ def evaluate(
     """Metrics with 95 % bootstrap intervals, ROC, calibration and confusion matrix of a trained model.
 
     A calibrated model is scored on its calibrated probabilities; the reliability diagram shows
-    its own beside them.
+    its own beside them. With --labels, the objects a label table of yours names are scored
+    with its labels (output: <run>/evaluation_labelled), whatever the store's own labels.
     """
     from deepshadows.evaluation.run import evaluate_run
 
@@ -285,6 +292,10 @@ def evaluate(
         target_purity=target_purity,
         target_completeness=target_completeness,
         by=by,
+        labels=labels,
+        match_radius_arcsec=match_radius,
+        id_column=id_column,
+        label_column=label_column,
     )
     click.echo(f"probabilities: {result['extra']['probabilities']}")
     echo_evaluation(result)

@@ -27,6 +27,7 @@ __all__ = [
     "device_option",
     "image_size_option",
     "int_list",
+    "label_table_options",
     "mc_samples_option",
     "model_option",
     "n_boot_option",
@@ -289,3 +290,38 @@ def int_list(text: str, option: str) -> list[int]:
         return [int(x) for x in text.split(",") if x.strip()]
     except ValueError:
         raise InputError(f"{option}: expected comma-separated integers, got {text!r}") from None
+
+
+def label_table_options(what: str) -> Callable[[_F], _F]:
+    """Return the options of a label table of the user's: ``--labels`` and how to match it.
+
+    The command receives ``labels``, ``match_radius``, ``id_column`` and ``label_column``, read
+    by :func:`deepshadows.data.label_tables.load_label_table` (CSV ``id,label``, ECSV, FITS or
+    the labelling page's file; 1/0, lsbg/artifact, type2/type1, true/false in any case).
+
+    Parameters
+    ----------
+    what : str
+        What the labelled objects are for, ending the help of ``--labels`` ("to score").
+
+    Returns
+    -------
+    callable
+        The decorator.
+    """
+    return stack_options(
+        click.option(
+            "--labels",
+            type=click.Path(dir_okay=False, path_type=Path),
+            default=None,
+            help=f"Label table (CSV id,label; ECSV; FITS) naming the objects of the store {what}.",
+        ),
+        click.option(
+            "--match-radius",
+            type=float,
+            default=None,
+            help="Match --labels rows by ra/dec within this many arcsec instead of by id.",
+        ),
+        click.option("--id-column", default=None, help="Id column of --labels [id, objid, ..., any case]."),
+        click.option("--label-column", default=None, help="Label column of --labels [label, ..., any case]."),
+    )

@@ -18,6 +18,7 @@ from deepshadows.calibration.record import fit_calibration
 from deepshadows.calibration.storage import calibration_path, write_calibration
 from deepshadows.data.npz import NPZ_SUFFIX
 from deepshadows.errors import InputError
+from deepshadows.evaluation.labelled import labelled_logits
 from deepshadows.models.forward import FORWARD_BATCH
 
 __all__ = ["calibrate_run"]
@@ -138,7 +139,7 @@ def calibrate_run(
                 f"{data_path}: labelled objects are LSBGs or artifacts, but {model_path} has "
                 f"{num_classes} classes; calibrate it on a store's split"
             )
-        logits, targets, where = _labelled_logits(
+        logits, targets, where = labelled_logits(
             model, meta, data_path, labels, match_radius_arcsec, id_column, label_column, device, batch_size
         )
         fit_split = LABELLED_SPLIT
@@ -184,48 +185,6 @@ def _split_logits(
             "a calibration needs labelled objects (or give --labels)"
         )
     return logits, targets
-
-
-def _labelled_logits(
-    model: Any,
-    meta: dict[str, Any],
-    data_path: str | os.PathLike[str],
-    labels: str | os.PathLike[str] | None,
-    match_radius_arcsec: float | None,
-    id_column: str | None,
-    label_column: str | None,
-    device: str,
-    batch_size: int,
-) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
-    """Return the logits and labels of the labelled objects, and what to record about them."""
-    from deepshadows.data.labelled_sample import load_labelled_sample
-    from deepshadows.models.forward import predict_logits
-    from deepshadows.predict.model_settings import _image_size
-
-    sample = load_labelled_sample(
-        data_path,
-        labels,
-        match_radius_arcsec=match_radius_arcsec,
-        id_column=id_column,
-        label_column=label_column,
-    )
-    size = _image_size(meta)
-    if sample.images.shape[1:3] != (size, size):
-        height, width = sample.images.shape[1:3]
-        raise InputError(
-            f"{data_path}: cutouts of {height}x{width} pixels, but the model takes {size}x{size}"
-        )
-    logits = predict_logits(model, sample.images, device=device, batch_size=batch_size)
-    where = {
-        "path": str(data_path),
-        "labels": None if labels is None else str(labels),
-        "match_radius_arcsec": match_radius_arcsec,
-        "source": sample.source,
-    }
-    if "split" in sample.groups:
-        splits, counts = np.unique(sample.groups["split"], return_counts=True)
-        where["splits"] = {str(k): int(v) for k, v in zip(splits, counts, strict=True)}
-    return logits, sample.labels, where
 
 
 def _store_record(data_path: str | os.PathLike[str]) -> dict[str, str] | None:

@@ -8,11 +8,19 @@ from typing import Any
 
 import numpy as np
 
+from deepshadows.errors import InputError
+from deepshadows.evaluation.labelled import labelled_logits
 from deepshadows.evaluation.report import evaluate_predictions
 from deepshadows.models.forward import FORWARD_BATCH
 from deepshadows.store.reader import open_store
 
-__all__ = ["evaluate_run", "logits_of_rows", "logits_of_split", "predict_rows", "predict_split"]
+__all__ = [
+    "evaluate_run",
+    "logits_of_rows",
+    "logits_of_split",
+    "predict_rows",
+    "predict_split",
+]
 
 _READ_ROWS = 2048
 
@@ -168,6 +176,10 @@ def evaluate_run(
     target_purity: float | None = None,
     target_completeness: float | None = None,
     by: str | None = None,
+    labels: str | os.PathLike[str] | None = None,
+    match_radius_arcsec: float | None = None,
+    id_column: str | None = None,
+    label_column: str | None = None,
 ) -> dict[str, Any]:
     """Score a trained model on a split: metrics with bootstrap intervals, ROC, confusion matrix.
 
@@ -204,6 +216,16 @@ def evaluate_run(
         On a simulated store, also score the model in bins of a truth parameter (``mu_eff``,
         ``r_eff``, ``sersic_n``, ``q`` or ``color``) into ``by_<axis>.csv`` and the
         ``by_truth`` entry of ``metrics.json`` (:mod:`deepshadows.evaluation.truth_bins`).
+    labels : path-like, optional
+        A label table of the user's (CSV ``id,label``, ECSV, FITS or the labelling page's file;
+        see :func:`deepshadows.data.label_tables.load_label_table`): score the objects it
+        labels, with its labels, whatever the store's labels and splits (binary models; an
+        ensemble's rejection table is not drawn then). The output folder defaults to
+        ``evaluation_labelled``.
+    match_radius_arcsec : float, optional
+        Match ``labels`` to the store by ra/dec within this radius instead of by id.
+    id_column, label_column : str, optional
+        The id and label columns of ``labels`` (found by name by default).
 
     Returns
     -------
@@ -221,7 +243,7 @@ def evaluate_run(
         If the model or store is invalid, or a target is given for a model of several classes,
         without a stored curve, or cannot be met.
     """
-    from deepshadows.calibration import find_calibration, model_operating_point
+    from deepshadows.calibration import LABELLED_SPLIT, find_calibration, model_operating_point
     from deepshadows.models import load_model
     from deepshadows.models.forward import logits_to_probabilities
     from deepshadows.released import resolve_model_path
@@ -248,7 +270,17 @@ def evaluate_run(
             calibrated=use_map,
         )
     uncertainty = None
-    if "ensemble" in meta:
+    if labels is not None:
+        if num_classes != 1:
+            raise InputError(f"--labels: {labels} gives two classes, but {model_path} has {num_classes}")
+        if by is not None:
+            raise InputError("--by scores a simulated store's splits; it does not go with --labels")
+        split = LABELLED_SPLIT
+        logits, y_true, where = labelled_logits(
+            model, meta, store_path, labels, match_radius_arcsec, id_column, label_column, device, batch_size
+        )
+        indices = np.arange(len(y_true))
+    elif "ensemble" in meta:
         indices, logits, uncertainty = _ensemble_logits_of_split(
             model, store_path, split=split, device=device, batch_size=batch_size
         )
@@ -258,8 +290,9 @@ def evaluate_run(
         )
     raw = logits_to_probabilities(logits)
     prob = calibration.probabilities(logits) if use_map else raw
-    with open_store(store_path) as store:
-        y_true = store_targets(store, num_classes)[indices]
+    if labels is None:
+        with open_store(store_path) as store:
+            y_true = store_targets(store, num_classes)[indices]
     run_dir = Path(model_path) if Path(model_path).is_dir() else Path(model_path).parent
     out = Path(out_dir) if out_dir is not None else run_dir / f"evaluation_{split}"
     names = meta.get("class_names") or ["artifact", "lsbg"]
@@ -269,6 +302,8 @@ def evaluate_run(
     if use_map:
         kind = f"calibrated ({calibration.probability_map.describe()})"
     extra = {"model": str(model_path), "store": str(store_path), "split": split, "probabilities": kind}
+    if labels is not None:
+        extra["labelled"] = where
     if use_map and calibration.fitted_on.get("split") == split:
         extra["note"] = f"the calibration was fitted on this {split} split: its ECE here is optimistic"
     threshold = point.threshold if point is not None else float(meta.get("threshold") or 0.5)

@@ -6,6 +6,7 @@ file; a fine-tuning on them re-orders what is left; the curve shows how many lab
 
 from __future__ import annotations
 
+from deepshadows.data.label_file import LABELS, LabelFile, read_labels, replay
 from deepshadows.labelling.acquisition import (
     METHODS,
     acquisition_scores,
@@ -17,7 +18,6 @@ from deepshadows.labelling.acquisition import (
 )
 from deepshadows.labelling.curve import active_learning_curve, labels_to_reach
 from deepshadows.labelling.finetune import finetune_from_labels
-from deepshadows.labelling.labels import LABELS, LabelFile, read_labels, replay
 from deepshadows.labelling.session import ORDERS, LabelSession
 
 __all__ = [

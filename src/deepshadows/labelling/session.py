@@ -14,7 +14,9 @@ from typing import Any
 
 import numpy as np
 
-from deepshadows.data.label_matching import store_positions
+from deepshadows.data.label_file import CLASS_OF, LABELS, UNDO, LabelFile, replay
+from deepshadows.data.label_matching import match_labels, store_positions
+from deepshadows.data.label_tables import load_label_table
 from deepshadows.errors import InputError
 from deepshadows.labelling.acquisition import (
     acquisition_scores,
@@ -22,7 +24,6 @@ from deepshadows.labelling.acquisition import (
     embed,
     stochastic_probabilities,
 )
-from deepshadows.labelling.labels import CLASS_OF, LABELS, UNDO, LabelFile, replay
 from deepshadows.models import load_model
 from deepshadows.store.reader import open_store
 
@@ -53,6 +54,14 @@ class LabelSession:
         Seed of the dropout masks, the random order and the clustering.
     device : str, optional
         Device of the model.
+    known : path-like, optional
+        A label table of labels already known (CSV ``id,label``, ECSV, FITS; see
+        :func:`deepshadows.data.label_tables.load_label_table`): the objects it names that the
+        label file does not yet label are written to it as labelled, before the page opens.
+    match_radius_arcsec : float, optional
+        Match ``known`` to the store by ra/dec within this radius instead of by id.
+    id_column, label_column : str, optional
+        The id and label columns of ``known`` (found by name by default).
     """
 
     def __init__(
@@ -65,6 +74,10 @@ class LabelSession:
         mc_samples: int = 10,
         seed: int = 0,
         device: str = "cpu",
+        known: str | os.PathLike[str] | None = None,
+        match_radius_arcsec: float | None = None,
+        id_column: str | None = None,
+        label_column: str | None = None,
     ) -> None:
         if order not in ORDERS:
             raise InputError(f"--order: choose from {', '.join(ORDERS)}, got {order!r}")
@@ -81,6 +94,23 @@ class LabelSession:
         self.row_of = {k: i for i, k in enumerate(self.ids)}
         self.events = self.labels.read()
         self.state, self.actions = replay(self.events)
+        if known is not None:
+            table = load_label_table(known, id_column=id_column, label_column=label_column)
+            ra, dec = (None, None) if positions is None else positions
+            rows, classes = match_labels(
+                table,
+                self.ids,
+                ra=ra,
+                dec=dec,
+                match_radius_arcsec=match_radius_arcsec,
+                target=str(store_path),
+            )
+            name_of = {c: name for name, c in CLASS_OF.items()}
+            for row, cls in zip(rows.tolist(), classes.tolist(), strict=True):
+                if str(self.ids[row]) not in self.state:
+                    self.labels.append(str(self.ids[row]), name_of[int(cls)])
+            self.events = self.labels.read()
+            self.state, self.actions = replay(self.events)
         unknown = [k for k in self.state if k not in self.row_of]
         if unknown:
             raise InputError(

@@ -15,6 +15,7 @@ members' mean per epoch. It takes no learning curve.
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -26,6 +27,7 @@ import torch
 from deepshadows._device import resolve_device, resolve_precision
 from deepshadows._io import make_output_dir, write_json_atomic
 from deepshadows._provenance import provenance
+from deepshadows.data.labelled_sample import load_labelled_sample
 from deepshadows.errors import InputError
 from deepshadows.evaluation.report import evaluate_predictions, load_roc
 from deepshadows.evaluation.report_writers import add_rejection
@@ -135,6 +137,10 @@ def run_transfer(
     n_boot: int = 1000,
     device: str = "cpu",
     precision: str = "auto",
+    labels: str | os.PathLike[str] | None = None,
+    match_radius_arcsec: float | None = None,
+    id_column: str | None = None,
+    label_column: str | None = None,
     log: Callable[[str], object] | None = None,
 ) -> dict[str, Any]:
     """Evaluate a trained model on a new survey's test sample, fine-tune it, evaluate again.
@@ -169,6 +175,14 @@ def run_transfer(
         Bootstrap resamples.
     device, precision : str, optional
         Where and in which arithmetic to fine-tune.
+    labels : path-like, optional
+        A label table of the user's (CSV ``id,label``, ECSV, FITS; see
+        :func:`deepshadows.data.labelled_sample.load_labelled_sample`): draw both samples from
+        the objects it labels, with its labels, instead of the store's labels.
+    match_radius_arcsec : float, optional
+        Match ``labels`` to the store by ra/dec within this radius instead of by id.
+    id_column, label_column : str, optional
+        The id and label columns of ``labels`` (found by name by default).
     log : callable, optional
         Called with one line per step.
 
@@ -207,18 +221,31 @@ def run_transfer(
         )
     check_output_layout(out_dir, ensemble=bool(members))
     out = make_output_dir(out_dir)
-    with open_store(store_path) as store:
-        labels = store.labels.astype(np.int64)
-        n_finetune, n_test, note = transfer_sizes(int((labels >= 0).sum()), n_finetune, n_test)
+    with contextlib.ExitStack() as stack:
+        if labels is None:
+            store = stack.enter_context(open_store(store_path))
+            targets, read_images = store.labels.astype(np.int64), store.read_images
+        else:
+            sample = load_labelled_sample(
+                store_path,
+                labels,
+                match_radius_arcsec=match_radius_arcsec,
+                id_column=id_column,
+                label_column=label_column,
+            )
+            targets = sample.labels.astype(np.int64)
+            read_images = sample.images.__getitem__
+            emit(f"{labels}: {len(targets)} labelled objects of {store_path}")
+        n_finetune, n_test, note = transfer_sizes(int((targets >= 0).sum()), n_finetune, n_test)
         if note is not None:
             emit(f"{store_path}: {note}")
         sizes = [int(s) for s in curve]
         largest = max([int(n_finetune), *sizes])
-        finetune_rows, test_rows = choose_samples(labels, largest, int(n_test), seed=seed)
+        finetune_rows, test_rows = choose_samples(targets, largest, int(n_test), seed=seed)
         rng = np.random.default_rng([seed, 1])
         finetune_rows = rng.permutation(finetune_rows)  # nested subsets for the curve: first k rows
-        test_images, test_labels = store.read_images(test_rows), labels[test_rows]
-        tune_images, tune_labels = store.read_images(finetune_rows), labels[finetune_rows]
+        test_images, test_labels = read_images(test_rows), targets[test_rows]
+        tune_images, tune_labels = read_images(finetune_rows), targets[finetune_rows]
     names = [str(c) for c in (meta.get("class_names") or ["artifact", "lsbg"])][:2]
     common = {"n_boot": n_boot, "seed": seed, "class_names": names}
 
