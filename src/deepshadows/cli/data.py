@@ -180,6 +180,14 @@ def inspect_command(store: Path, out: Path | None, per_group: int, seed: int, re
     "<id>_g.fits, <id>_r.fits, <id>_z.fits [, <id>_i.fits], in nanomaggies.",
 )
 @click.option(
+    "--pixel-scale",
+    type=float,
+    default=None,
+    metavar="ARCSEC",
+    help="FITS only: pixel scale of the cutouts in arcsec, overriding their header's WCS (for files "
+    "without one). Default: the header's WCS, else the survey's native scale.",
+)
+@click.option(
     "--select",
     multiple=True,
     help=".npz only: keep the rows whose field equals a value, FIELD=VALUE (repeat to combine), "
@@ -195,13 +203,15 @@ def import_command(
     image_size: int,
     seed: int,
     survey: str | None,
+    pixel_scale: float | None,
     select: tuple[str, ...],
     strict: bool,
     overwrite: bool,
 ) -> None:
     """Build a store from a folder of JPEG/PNG or FITS cutouts and a CSV of ids and labels.
 
-    FITS cutouts go through the viewer's float -> 8-bit pipeline and get the 19 features.
+    FITS cutouts go through the viewer's float -> 8-bit pipeline and get the 19 features; their
+    pixel scale comes from the header's WCS (any scale; --pixel-scale overrides it).
     Unreadable cutouts, and files in FOLDER that are neither images nor FITS (hidden files
     excepted), are left out and listed in OUT.failures.csv (exit status 3).
 
@@ -214,8 +224,13 @@ def import_command(
     if folder.suffix.lower() == NPZ_SUFFIX:
         given = [
             name
-            for name, value in (("--labels", labels_csv), ("--resize", resize), ("--survey", survey))
-            if value
+            for name, value in (
+                ("--labels", labels_csv),
+                ("--resize", resize),
+                ("--survey", survey),
+                ("--pixel-scale", pixel_scale),
+            )
+            if value is not None
         ]
         if given:
             raise click.UsageError(f"{', '.join(given)}: not used with a .npz file ({folder})")
@@ -237,6 +252,7 @@ def import_command(
         seed=seed,
         survey=survey,
         strict=strict,
+        pixel_scale=pixel_scale,
     )
     n_failed = len(result.failures)
     click.echo(f"wrote {result.path}: {result.n_stored} rows; {n_failed} failed")

@@ -13,8 +13,15 @@ import numpy as np
 from deepshadows.errors import InputError
 from deepshadows.features import FEATURE_NAMES, measure_features
 from deepshadows.surveys import BANDS, Survey, get_survey
+from deepshadows.viewer import lanczos_matrix
 
-__all__ = ["I_BAND_FEATURES", "feature_dtype", "measure_band_features", "min_cutout_pixels"]
+__all__ = [
+    "I_BAND_FEATURES",
+    "feature_dtype",
+    "measure_band_features",
+    "min_cutout_pixels",
+    "resample_to_native",
+]
 
 #: Features that need the i band.
 I_BAND_FEATURES: tuple[str, ...] = tuple(n for n in FEATURE_NAMES if n.endswith("_i"))
@@ -55,6 +62,44 @@ def min_cutout_pixels(survey: Survey | str, pixel_scale: float | None = None) ->
     survey = get_survey(survey)
     scale = survey.native_scale if pixel_scale is None else float(pixel_scale)
     return int(np.ceil(survey.field_of_view / scale - 1e-9))
+
+
+def resample_to_native(
+    bands: Mapping[str, np.ndarray], *, pixel_scale: float, survey: Survey | str
+) -> dict[str, np.ndarray]:
+    """Resample band images to the survey's native pixel scale with Lanczos-3, as the cutout service does.
+
+    Pixel values are interpolated, not summed (:func:`deepshadows.viewer.lanczos_matrix`): band
+    images at any pixel scale hold nanomaggies per *native* pixel, so the features measured on
+    the result are those of native-scale images of the same field.
+
+    Parameters
+    ----------
+    bands : mapping of str to ndarray of shape (H, W)
+        Band images in nanomaggies per native pixel, object at the centre.
+    pixel_scale : float
+        Their pixel scale in arcsec.
+    survey : Survey or str
+        Gives the native pixel scale.
+
+    Returns
+    -------
+    dict of str to ndarray of shape (h, w), float32
+        The images on the centred native grid that fits inside their field
+        (``h = floor(H * pixel_scale / native_scale)``); the input images themselves when the
+        scale is the native one.
+    """
+    native = get_survey(survey).native_scale
+    if abs(float(pixel_scale) - native) <= 1e-6 * native:
+        return {band: np.asarray(image, dtype=np.float32) for band, image in bands.items()}
+    out: dict[str, np.ndarray] = {}
+    for band, image in bands.items():
+        height, width = np.shape(image)
+        side_y, side_x = (max(1, int(np.floor(n * pixel_scale / native + 1e-9))) for n in (height, width))
+        w_y = lanczos_matrix(height, float(pixel_scale), side_y, native)
+        w_x = lanczos_matrix(width, float(pixel_scale), side_x, native)
+        out[band] = w_y @ np.asarray(image, dtype=np.float32) @ w_x.T
+    return out
 
 
 def measure_band_features(

@@ -1,69 +1,70 @@
-"""Reading FITS cutouts into float band images, from a cube or from one file per band.
+"""Reading FITS cutouts into float band images, from a cube, a multi-extension file or band files.
 
-Every image is checked: it must be readable (also gzip-compressed), hold finite numbers and
-match the other bands in size. The layouts are described in :mod:`deepshadows.data.fits`.
+Every image is checked: it must be readable (also gzip-compressed), hold finite numbers in
+nanomaggies (``BUNIT``, where stated) and match the other bands in size. The header's celestial
+WCS, where there is one, gives the pixel scale and the position of the central pixel (see
+:func:`read_fits_source`). The layouts are described in :mod:`deepshadows.data.fits`.
 """
 
 from __future__ import annotations
 
-import gzip
-import io
+import math
 import os
-import warnings
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 from astropy.io import fits
-from astropy.utils.exceptions import AstropyUserWarning
 
-from deepshadows.data.fits_files import FitsObject
+from deepshadows.data.fits_files import (
+    FitsObject,
+    _first_image,
+    _Geometry,
+    _open_hdus,
+    _plane,
+    _shared_geometry,
+    check_units,
+    header_band,
+    header_geometry,
+)
 from deepshadows.errors import InputError
 from deepshadows.surveys import BANDS, RGB_BANDS
 
-__all__ = ["DEFAULT_CUBE_BANDS", "read_fits_bands", "read_fits_cube", "read_fits_object"]
+__all__ = [
+    "DEFAULT_CUBE_BANDS",
+    "FitsBands",
+    "read_fits_bands",
+    "read_fits_cube",
+    "read_fits_object",
+    "read_fits_source",
+]
 
 #: Band order assumed for a cube without band names in its header, by number of planes.
 DEFAULT_CUBE_BANDS: dict[int, tuple[str, ...]] = {3: ("g", "r", "z"), 4: ("g", "r", "i", "z")}
 
 
-def _open_hdus(source: str | os.PathLike[str] | bytes, name: str) -> fits.HDUList:
-    """Open a FITS file or in-memory FITS bytes, reading every HDU now."""
-    if not isinstance(source, bytes | bytearray):
-        # Cutouts are small: reading the bytes first leaves no file handle open on an error.
-        try:
-            source = Path(source).read_bytes()
-        except FileNotFoundError:
-            raise InputError(f"{name}: FITS file not found") from None
-        except OSError as exc:
-            raise InputError(f"{name}: cannot read the file ({exc.strerror})") from exc
-    if source[:2] == b"\x1f\x8b":  # gzip-compressed (.fits.gz)
-        try:
-            source = gzip.decompress(source)
-        except (OSError, EOFError) as exc:
-            raise InputError(f"{name}: cannot be read as gzip-compressed FITS ({exc})") from exc
-    with warnings.catch_warnings():
-        # astropy reports a truncated file as a warning and pads the data; here it is an error.
-        warnings.simplefilter("error", AstropyUserWarning)
-        try:
-            hdus = fits.open(io.BytesIO(source), memmap=False, lazy_load_hdus=False)
-        except (OSError, ValueError, TypeError, AstropyUserWarning) as exc:
-            raise InputError(f"{name}: cannot be read as FITS ({exc})") from exc
-        try:
-            for hdu in hdus:
-                if hdu.is_image and hdu.header.get("NAXIS", 0) > 0:
-                    _ = hdu.data
-        except (OSError, ValueError, TypeError, AstropyUserWarning) as exc:
-            hdus.close()
-            raise InputError(f"{name}: cannot be read as FITS, the data are incomplete ({exc})") from exc
-    return hdus
+@dataclass(frozen=True)
+class FitsBands:
+    """The band images of one FITS cutout and what its header says of their grid.
 
+    Parameters
+    ----------
+    bands : dict of str to ndarray of shape (H, W), float32
+        Band name to image, in nanomaggies per native pixel.
+    name : str
+        What error messages call the cutout (its file, or ``id '<id>'`` for band files).
+    pixel_scale : float or None
+        Pixel scale in arcsec from the header's celestial WCS; None without one.
+    ra, dec : float
+        Sky position of the central pixel in degrees; NaN without a celestial WCS.
+    """
 
-def _first_image(hdus: fits.HDUList, name: str) -> tuple[np.ndarray, fits.Header]:
-    for hdu in hdus:
-        if hdu.is_image and hdu.data is not None:
-            return np.asarray(hdu.data), hdu.header
-    raise InputError(f"{name}: the FITS file holds no image data")
+    bands: dict[str, np.ndarray] = field(repr=False)
+    name: str
+    pixel_scale: float | None = None
+    ra: float = math.nan
+    dec: float = math.nan
 
 
 def _header_bands(header: fits.Header, n: int) -> tuple[str, ...] | None:
@@ -120,7 +121,10 @@ def read_fits_cube(
     shape: tuple[int, int] | None = None,
     name: str | None = None,
 ) -> dict[str, np.ndarray]:
-    """Read a FITS cube of shape (bands, H, W) as one float image per band.
+    """Read a FITS cube of shape (bands, H, W), or one image HDU per band, as one float image per band.
+
+    A file of several image HDUs, each one (H, W) image, is read as one band per HDU, named by
+    its ``FILTER``, ``BAND`` or ``EXTNAME`` (see :func:`~deepshadows.data.fits_files.header_band`).
 
     Parameters
     ----------
@@ -145,12 +149,28 @@ def read_fits_cube(
     ------
     deepshadows.errors.InputError
         If the data cannot be read as FITS or are truncated, the image is not three-dimensional,
-        the planes cannot be matched to bands, a required band is missing, the size differs
-        from ``shape``, or a pixel is NaN or infinite. The message names the source.
+        the planes or HDUs cannot be matched to distinct bands, a required band is missing, the
+        size differs from ``shape``, ``BUNIT`` is not nanomaggies, or a pixel is NaN or
+        infinite. The message names the source.
     """
     label = name if name is not None else ("FITS data" if isinstance(source, bytes) else str(source))
+    return _read_cube(source, bands, required, shape, label).bands
+
+
+def _read_cube(
+    source: str | os.PathLike[str] | bytes,
+    bands: Sequence[str] | None,
+    required: Sequence[str],
+    shape: tuple[int, int] | None,
+    label: str,
+) -> FitsBands:
     with _open_hdus(source, label) as hdus:
-        data, header = _first_image(hdus, label)
+        images = [(k, hdu) for k, hdu in enumerate(hdus) if hdu.is_image and hdu.data is not None]
+        if not images:
+            raise InputError(f"{label}: the FITS file holds no image data")
+        if len(images) > 1 and all(_plane(hdu.data) is not None for _, hdu in images):
+            return _read_extensions(images, label, required, shape)
+        data, header = np.asarray(images[0][1].data), images[0][1].header
         if data.ndim == 2:
             data = data[None]
         if data.ndim != 3:
@@ -178,9 +198,39 @@ def read_fits_cube(
             raise InputError(
                 f"{label}: band names {', '.join(names)} must be distinct bands among g, r, i, z"
             )
+        check_units(header, label)
         out = {band: _check_values(data[k], label, band) for k, band in enumerate(names)}
+        geometry = header_geometry(header, data.shape[1:], label)
     _check_bands(out, label, required, shape)
-    return out
+    return FitsBands(out, label, *_shared_geometry([(label, geometry)], label))
+
+
+def _read_extensions(
+    images: Sequence[tuple[int, fits.hdu.base.ExtensionHDU]],
+    label: str,
+    required: Sequence[str],
+    shape: tuple[int, int] | None,
+) -> FitsBands:
+    """Read a multi-extension file, one (H, W) image HDU per band named by its header."""
+    out: dict[str, np.ndarray] = {}
+    hdu_of: dict[str, int] = {}
+    found: list[tuple[str, _Geometry]] = []
+    for k, hdu in images:
+        here = f"{label} (HDU {k})"
+        band = header_band(hdu.header, here)
+        if band is None:
+            raise InputError(
+                f"{here}: a file of one image HDU per band, but HDU {k} has no FILTER, BAND or "
+                "EXTNAME naming its band"
+            )
+        if band in out:
+            raise InputError(f"{label}: HDUs {hdu_of[band]} and {k} both hold band {band}")
+        check_units(hdu.header, here)
+        plane = _plane(hdu.data)
+        out[band], hdu_of[band] = _check_values(plane, label, band), k  # type: ignore[arg-type]
+        found.append((f"HDU {k}", header_geometry(hdu.header, plane.shape, here)))  # type: ignore[union-attr]
+    _check_bands(out, label, required, shape)
+    return FitsBands(out, label, *_shared_geometry(found, label))
 
 
 def read_fits_bands(
@@ -212,25 +262,39 @@ def read_fits_bands(
     ------
     deepshadows.errors.InputError
         If a file is unreadable, not a single image, a required band is missing, the sizes
-        differ, or a pixel is NaN or infinite.
+        differ, the header's ``FILTER`` (or ``BAND``) names another band than the mapping,
+        ``BUNIT`` is not nanomaggies, or a pixel is NaN or infinite.
     """
     files = {str(b).lower(): Path(p) for b, p in files.items()}
     label = name if name is not None else (str(next(iter(files.values()))) if files else "FITS bands")
+    return _read_band_files(files, required, shape, label).bands
+
+
+def _read_band_files(
+    files: Mapping[str, Path], required: Sequence[str], shape: tuple[int, int] | None, label: str
+) -> FitsBands:
     unknown = sorted(set(files) - set(BANDS))
     if unknown:
         raise InputError(f"{label}: unknown band(s) {', '.join(unknown)}; expected g, r, i, z")
     out: dict[str, np.ndarray] = {}
+    found: list[tuple[str, _Geometry]] = []
     for band in (b for b in BANDS if b in files):
         path = files[band]
         with _open_hdus(path, str(path)) as hdus:
-            data, _ = _first_image(hdus, str(path))
-        if data.ndim == 3 and data.shape[0] == 1:
-            data = data[0]
-        if data.ndim != 2:
+            data, header = _first_image(hdus, str(path))
+        plane = _plane(data)
+        if plane is None:
             raise InputError(f"{path}: expected one (H, W) image of band {band}, got shape {data.shape}")
-        out[band] = _check_values(data, str(path), band)
+        named = header_band(header, str(path), keys=("FILTER", "BAND"))
+        if named is not None and named != band:
+            raise InputError(
+                f"{path}: the file name says band {band} but the header (FILTER or BAND) says {named}"
+            )
+        check_units(header, str(path))
+        out[band] = _check_values(plane, str(path), band)
+        found.append((path.name, header_geometry(header, plane.shape, str(path))))
     _check_bands(out, label, required, shape)
-    return out
+    return FitsBands(out, label, *_shared_geometry(found, label))
 
 
 def read_fits_object(obj: FitsObject, *, required: Sequence[str] = RGB_BANDS) -> dict[str, np.ndarray]:
@@ -255,6 +319,47 @@ def read_fits_object(obj: FitsObject, *, required: Sequence[str] = RGB_BANDS) ->
         As for :func:`read_fits_cube` or :func:`read_fits_bands`; for band files the message
         names the object's id.
     """
-    if obj.cube is not None:
-        return read_fits_cube(obj.cube, required=required)
-    return read_fits_bands(obj.band_files, required=required, name=f"id {obj.ident!r}")
+    return read_fits_source(obj, required=required).bands
+
+
+def read_fits_source(
+    source: FitsObject | str | os.PathLike[str] | bytes | Mapping[str, str | os.PathLike[str]],
+    *,
+    required: Sequence[str] = RGB_BANDS,
+    name: str | None = None,
+) -> FitsBands:
+    """Read one FITS cutout with what its header says of its pixel grid.
+
+    Parameters
+    ----------
+    source : FitsObject, path-like, bytes or mapping of band to path-like
+        An object found by :func:`~deepshadows.data.fits_files.find_fits_objects`, a cube or
+        multi-extension file (or its bytes), or one file per band.
+    required : sequence of str, optional
+        Bands that must be present (default g, r, z).
+    name : str, optional
+        What to call the cutout in error messages (default: the file, the first band file, or
+        ``id '<id>'`` for an object's band files).
+
+    Returns
+    -------
+    FitsBands
+        The band images, and the pixel scale and centre from the header's celestial WCS (the
+        first band's where there are several files or HDUs; all must share the scale).
+
+    Raises
+    ------
+    deepshadows.errors.InputError
+        As for :func:`read_fits_cube` or :func:`read_fits_bands`, or if the WCS cannot be read,
+        has pixels that are not square, or the bands' pixel scales differ.
+    """
+    if isinstance(source, FitsObject):
+        if source.cube is not None:
+            return read_fits_source(source.cube, required=required, name=name)
+        return read_fits_source(source.band_files, required=required, name=name or f"id {source.ident!r}")
+    if isinstance(source, Mapping):
+        files = {str(b).lower(): Path(p) for b, p in source.items()}
+        label = name or (str(next(iter(files.values()))) if files else "FITS bands")
+        return _read_band_files(files, required, None, label)
+    label = name or ("FITS data" if isinstance(source, bytes) else str(source))
+    return _read_cube(source, None, required, None, label)

@@ -19,7 +19,7 @@ import numpy as np
 
 from deepshadows._io import check_writable
 from deepshadows.data.fits import FITS_SUFFIXES, FitsObject, find_fits_objects
-from deepshadows.data.fits_import import import_fits, read_fits_bands_checked, read_fits_cutout
+from deepshadows.data.fits_import import check_pixel_scale, import_fits, read_fits_checked, read_fits_cutout
 from deepshadows.data.images import IMAGE_SUFFIXES, RESIZE_METHODS, _check_resize, _folder_files, read_image
 from deepshadows.data.import_rows import _Rows, _rows_from_csv, _rows_from_fits, _rows_from_folder
 from deepshadows.data.writing import _import_cutouts
@@ -197,6 +197,7 @@ def import_folder(
     split_fractions: Sequence[float] | str = (0.75, 0.125, 0.125),
     survey: str | None = None,
     strict: bool = False,
+    pixel_scale: float | None = None,
 ) -> ImportResult:
     """Build a store from a folder of JPEG, PNG or FITS cutouts.
 
@@ -207,19 +208,24 @@ def import_folder(
     fails: it is listed in ``<out>.failures.csv`` as not an image (or not a FITS file). With a
     labels CSV, the CSV's rows are the rows, and files it does not name are not imported.
 
-    FITS cutouts hold float band images in nanomaggies per native pixel of ``survey``, FITS
-    orientation, object at the centre, either as
+    FITS cutouts hold float band images in nanomaggies per native pixel of ``survey`` (a
+    ``BUNIT`` other than nanomaggies is refused), FITS orientation, object at the centre, as
 
     * one cube per object, ``<id>.fits``, of shape (bands, H, W): bands named by the header
-      keys ``BAND0``, ``BAND1``, ... (as the Legacy Survey viewer writes them), otherwise g, r, z
-      for 3 planes and g, r, i, z for 4; or
+      keys ``BAND0``, ``BAND1``, ... or ``BANDS`` (as the Legacy Survey viewer writes them),
+      otherwise g, r, z for 3 planes and g, r, i, z for 4;
+    * one file per object, ``<id>.fits``, of one (H, W) image HDU per band, each named by its
+      ``FILTER``, ``BAND`` or ``EXTNAME`` (``"DECam g ..."``, ``"HSC-G"``, ``"g"``); or
     * one file per band, ``<id>_g.fits``, ``<id>_r.fits``, ``<id>_z.fits`` and optionally
-      ``<id>_i.fits``, each one (H, W) image.
+      ``<id>_i.fits``, each one (H, W) image (a ``FILTER`` must name the same band).
 
-    They are turned into cutouts by the viewer pipeline of the simulated data
-    (:func:`deepshadows.viewer.bands_to_cutout`, final resize ``resize`` or nearest) and the
-    store gets the 19 features measured on the float bands (the i-band ones are NaN without an
-    i band).
+    Their pixel scale is ``pixel_scale`` if given, else that of the header's celestial WCS,
+    else the survey's native scale. They are turned into cutouts by the viewer pipeline of the
+    simulated data (:func:`deepshadows.viewer.bands_to_cutout`, which cuts the viewer's field
+    in arcseconds; final resize ``resize`` or nearest) and the store gets the 19 features
+    measured on the float bands resampled to the native scale (the i-band ones are NaN without
+    an i band), and a ``truth`` table with the ``ra``, ``dec`` of each cutout's central pixel
+    from its WCS (NaN without one).
 
     Without a CSV every cutout becomes a row with id = file name without extension (and without
     ``_<band>`` for band files) and label -1 (unknown), and no split is assigned. With a CSV,
@@ -269,6 +275,9 @@ def import_folder(
         ``row, id, file, reason``, rows numbered from 1 in import order, the other files of a
         FITS folder after its objects; see :mod:`deepshadows.failures`), and the splits are
         drawn among the rows kept.
+    pixel_scale : float, optional
+        Pixel scale of the FITS cutouts in arcsec, overriding their headers (for files without
+        a WCS); FITS only.
 
     Returns
     -------
@@ -307,6 +316,9 @@ def import_folder(
         )
     if not fits_files and survey is not None:
         raise InputError(f"--survey: applies to FITS cutouts only, and {folder} holds none")
+    pixel_scale = check_pixel_scale(pixel_scale)
+    if not fits_files and pixel_scale is not None:
+        raise InputError(f"--pixel-scale: applies to FITS cutouts only, and {folder} holds none")
     if not images and not fits_files and csv_path is None:
         also = f" (only {len(others)} other file(s): {others[0].name}, ...)" if others else ""
         raise InputError(f"{folder}: no JPEG or PNG images (or FITS cutouts) found{also}")
@@ -318,7 +330,7 @@ def import_folder(
         strays = others if csv_path is None else []
 
         def read(source: Path | FitsObject) -> object:
-            return read_fits_bands_checked(source, survey=survey)  # type: ignore[arg-type]
+            return read_fits_checked(source, survey=survey, pixel_scale=pixel_scale)  # type: ignore[arg-type]
 
     else:
         rows = (
@@ -357,6 +369,7 @@ def import_folder(
             out=out,
             survey=survey,  # type: ignore[arg-type]
             resize=resize or "nearest",
+            pixel_scale=pixel_scale,
             **common,  # type: ignore[arg-type]
         )
     else:

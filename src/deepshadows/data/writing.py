@@ -20,11 +20,15 @@ __all__: list[str] = []
 
 _BATCH = 256
 
-#: Reads rows [start, stop): their cutouts, and their features and flags (None without features).
-_BlockReader = Callable[[int, int], tuple[np.ndarray, np.ndarray | None, np.ndarray | None]]
+#: Reads rows [start, stop): their cutouts, features and flags (None without features), and
+#: optionally a fourth item, their positions (None where not kept).
+_BlockReader = Callable[[int, int], tuple[np.ndarray | None, ...]]
 
-#: Reads one row's source: its cutout, or its cutout, features and flag.
-_RowReader = Callable[[Any], np.ndarray | tuple[np.ndarray, np.ndarray, int]]
+#: Reads one row's source: its cutout; or its cutout, features and flag, and (ra, dec) with positions.
+_RowReader = Callable[[Any], Any]
+
+#: The ``truth`` table of imported rows with positions: where the cutout is centred, in degrees.
+_POSITION_DTYPE = np.dtype([("ra", np.float64), ("dec", np.float64)])
 
 
 def _import_cutouts(
@@ -36,6 +40,7 @@ def _import_cutouts(
     with_features: bool,
     settings: Mapping[str, Any],
     out: str | Path,
+    with_positions: bool = False,
     kinds: Sequence[str] | None,
     subclasses: Sequence[str] | None,
     splits: Sequence[str] | None,
@@ -47,18 +52,22 @@ def _import_cutouts(
     """Write a store of imported cutouts, one read by ``read_row`` per source.
 
     The store's configuration is ``settings`` (the source and how its cutouts were made, with
-    ``image_size``), then the split seed and fractions, then ``config``.
+    ``image_size``), then the split seed and fractions, then ``config``. With ``with_positions``
+    each row's (ra, dec) goes to a ``truth`` table, as in fetched stores.
     """
     out = check_writable(out, overwrite=overwrite)
 
-    def read_block(start: int, stop: int) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
+    def read_block(
+        start: int, stop: int
+    ) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None, np.ndarray | None]:
         rows = [read_row(source) for source in sources[start:stop]]
         if not with_features:
-            return np.stack(rows), None, None  # type: ignore[arg-type]
+            return np.stack(rows), None, None, None
         return (
             np.stack([r[0] for r in rows]),
             np.stack([r[1] for r in rows]),
             np.array([r[2] for r in rows], dtype=np.int16),
+            np.array([tuple(r[3]) for r in rows], dtype=_POSITION_DTYPE) if with_positions else None,
         )
 
     return _write_rows(
@@ -68,6 +77,7 @@ def _import_cutouts(
         read_block=read_block,
         out=out,
         with_features=with_features,
+        with_positions=with_positions,
         kinds=kinds,
         subclasses=subclasses,
         splits=splits,
@@ -91,6 +101,7 @@ def _write_rows(
     subclasses: Sequence[str] | None,
     splits: Sequence[str] | None,
     image_size: int,
+    with_positions: bool = False,
     overwrite: bool,
     seed: int,
     fractions: Sequence[float],
@@ -123,7 +134,7 @@ def _write_rows(
         out,
         n_total=n,
         feature_dtype=feature_dtype() if with_features else None,
-        truth_dtype=None,
+        truth_dtype=_POSITION_DTYPE if with_positions else None,
         attrs=attrs,
         image_shape=(size, size, 3),
         overwrite=overwrite,
@@ -132,7 +143,8 @@ def _write_rows(
     try:
         for start in range(0, n, _BATCH):
             stop = min(start + _BATCH, n)
-            images, features, flags = read_block(start, stop)
+            images, features, flags, *rest = read_block(start, stop)
+            positions = rest[0] if rest else None
             batch = {
                 "images": images,
                 "label": label_arr[start:stop],
@@ -143,6 +155,8 @@ def _write_rows(
             if with_features:
                 batch["features"] = np.array([tuple(row) for row in features], dtype=feature_dtype())
                 batch["feature_flag"] = flags
+            if positions is not None:
+                batch["truth"] = positions
             writer.append(batch)
         return writer.finalize(split_arr, split_fractions=recorded, split_seed=split_seed)
     except BaseException:
