@@ -43,11 +43,13 @@ def _import_cutouts(
     seed: int,
     fractions: Sequence[float],
     config: Mapping[str, Any] | None,
+    truth: np.ndarray | None = None,
 ) -> Path:
     """Write a store of imported cutouts, one read by ``read_row`` per source.
 
     The store's configuration is ``settings`` (the source and how its cutouts were made, with
-    ``image_size``), then the split seed and fractions, then ``config``.
+    ``image_size``), then the split seed and fractions, then ``config``. ``truth`` (a structured
+    array, one record per source) becomes the store's ``truth`` table.
     """
     out = check_writable(out, overwrite=overwrite)
 
@@ -76,6 +78,7 @@ def _import_cutouts(
         seed=seed,
         fractions=fractions,
         config={**settings, "seed": int(seed), "split_fractions": list(fractions), **(config or {})},
+        truth=truth,
     )
 
 
@@ -95,6 +98,7 @@ def _write_rows(
     seed: int,
     fractions: Sequence[float],
     config: Mapping[str, Any],
+    truth: np.ndarray | None = None,
 ) -> Path:
     """Write ``n`` rows read block by block into the store ``out``; remove it on any error."""
     label_arr = np.asarray(labels, dtype=np.int64)
@@ -105,6 +109,8 @@ def _write_rows(
             f"paths, ids and labels must have the same length, got {n}, "
             f"{len(ids)}, {label_arr.shape[0] if label_arr.ndim else 0}"
         )
+    if truth is not None and (truth.dtype.names is None or truth.shape != (n,)):
+        raise ValueError(f"truth must be a structured array of {n} rows, got {truth.dtype} {truth.shape}")
     kind_arr = np.asarray(kinds if kinds is not None else np.where(label_arr == 1, "lsbg", ""), dtype=str)
     sub_arr = np.asarray(subclasses if subclasses is not None else [""] * n, dtype=str)
     if splits is not None:
@@ -123,7 +129,7 @@ def _write_rows(
         out,
         n_total=n,
         feature_dtype=feature_dtype() if with_features else None,
-        truth_dtype=None,
+        truth_dtype=None if truth is None else truth.dtype,
         attrs=attrs,
         image_shape=(size, size, 3),
         overwrite=overwrite,
@@ -143,6 +149,8 @@ def _write_rows(
             if with_features:
                 batch["features"] = np.array([tuple(row) for row in features], dtype=feature_dtype())
                 batch["feature_flag"] = flags
+            if truth is not None:
+                batch["truth"] = truth[start:stop]
             writer.append(batch)
         return writer.finalize(split_arr, split_fractions=recorded, split_seed=split_seed)
     except BaseException:
