@@ -263,3 +263,20 @@ def test_resampling_to_the_native_scale_interpolates_values() -> None:
     assert np.abs(coarse - expected).max() < 0.01 * expected.max()
     same = resample_to_native(flat, pixel_scale=NATIVE, survey="ls-dr9")
     np.testing.assert_array_equal(same["g"], flat["g"])
+
+
+def test_a_fits_folder_keeps_its_catalogue_beside_the_wcs_centre(two_scales, tmp_path: Path) -> None:
+    folder = two_scales[0]
+    write_cube(folder / "other.fits", NATIVE, 160)
+    (tmp_path / "cat.csv").write_text("id,label,mag,name\nobj,1,21.5,first\nother,0,19.0,second\n")
+    out = import_folder(folder, labels_csv=tmp_path / "cat.csv", out=tmp_path / "c.h5", survey="ls-dr9")
+    with Store(out) as store:
+        truth = store.truth_table()
+        assert truth.colnames == ["ra", "dec", "mag", "name"]
+        assert list(truth["mag"]) == [21.5, 19.0] and list(truth["name"]) == ["first", "second"]
+        assert truth["ra"][0] == pytest.approx(RA, abs=1e-9)
+    # A catalogue's own ra and dec win over the header's.
+    (tmp_path / "pos.csv").write_text("id,label,ra,dec\nobj,1,10.5,-3.25\nother,0,11.0,-3.0\n")
+    out = import_folder(folder, labels_csv=tmp_path / "pos.csv", out=tmp_path / "p.h5", survey="ls-dr9")
+    with Store(out) as store:
+        assert list(store.truth_table()["ra"]) == [10.5, 11.0]

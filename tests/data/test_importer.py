@@ -164,7 +164,7 @@ def test_unreadable_image(folder: Path, tmp_path: Path) -> None:
         (["id,label,subclass", "a00,0,Q"], r"row 1 \(line 2\): subclass 'Q'"),
         (["id,label,split", "a00,0,train", "a01,1,holdout"], r"row 2 \(line 3\): split"),
         (["id,label,file", "a00,0,missing.png"], r"row 1 \(line 2\): file 'missing\.png'"),
-        (["id,label", "a00,1,extra"], r"row 1 \(line 2\): 3 fields"),
+        (["id,label", "a00,1,extra"], r"row 2: 3 value\(s\), but the header names 2"),
         (["id,label"], "no data rows"),
     ],
 )

@@ -165,7 +165,9 @@ def inspect_command(store: Path, out: Path | None, per_group: int, seed: int, re
     "labels_csv",
     type=click.Path(dir_okay=False, path_type=Path),
     default=None,
-    help="CSV with columns id, label and optionally file, kind, subclass, split.",
+    help="Labels table (CSV, ECSV or FITS) with columns id, label and optionally file, kind, subclass, "
+    "split; every other column (ra, dec, magnitudes, names, ...) is kept in the store, and predict "
+    "carries ra, dec (and --columns NAME) into its output.",
 )
 @out_file_option(help="Output HDF5 store.")
 @resize_option(
@@ -208,7 +210,7 @@ def import_command(
     strict: bool,
     overwrite: bool,
 ) -> None:
-    """Build a store from a folder of JPEG/PNG or FITS cutouts and a CSV of ids and labels.
+    """Build a store from a folder of JPEG/PNG or FITS cutouts and a table of ids and labels.
 
     FITS cutouts go through the viewer's float -> 8-bit pipeline and get the 19 features; their
     pixel scale comes from the header's WCS (any scale; --pixel-scale overrides it).

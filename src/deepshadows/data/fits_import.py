@@ -230,6 +230,7 @@ def import_fits(
     seed: int = 0,
     split_fractions: Sequence[float] | str = (0.75, 0.125, 0.125),
     config: Mapping[str, Any] | None = None,
+    truth: np.ndarray | None = None,
 ) -> Path:
     """Write a store, with its ``features`` table, from FITS cutouts.
 
@@ -238,7 +239,8 @@ def import_fits(
     :func:`deepshadows.viewer.bands_to_cutout`, the pipeline of the simulated cutouts, and its
     19 features are measured from them at the native scale (see :func:`read_fits_cutout`). The
     store's ``truth`` table holds the ``ra`` and ``dec`` of each cutout's central pixel from
-    the header's WCS (NaN without one), where position matching of labels finds them.
+    the header's WCS (NaN without one), where position matching of labels finds them, and the
+    columns of ``truth`` (a catalogue's; its own ra and dec, when it has them, win).
 
     Parameters
     ----------
@@ -265,6 +267,8 @@ def import_fits(
         Pixel scale of every cutout in arcsec, overriding the headers (for files without WCS).
     overwrite, seed, split_fractions, config : optional
         As for :func:`import_images`.
+    truth : ndarray, structured, optional
+        Per-row catalogue columns to keep (as for :func:`import_images`).
 
     Returns
     -------
@@ -308,4 +312,5 @@ def import_fits(
         seed=seed,
         fractions=fractions,
         config=config,
+        truth=truth,
     )

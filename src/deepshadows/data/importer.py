@@ -1,7 +1,7 @@
-"""Build a store from a folder of JPEG, PNG or FITS cutouts, optionally labelled by a CSV file.
+"""Build a store from a folder of JPEG, PNG or FITS cutouts, optionally labelled by a table.
 
 The concerns live in their own modules: reading images (:mod:`deepshadows.data.images`), FITS
-cutouts (:mod:`deepshadows.data.fits_import`), the rows of a folder or a labels CSV
+cutouts (:mod:`deepshadows.data.fits_import`), the rows of a folder or a labels table
 (:mod:`deepshadows.data.import_rows`) and writing them into a store (:mod:`deepshadows.data.writing`);
 their public names are available here too.
 """
@@ -119,6 +119,7 @@ def import_images(
     seed: int = 0,
     split_fractions: Sequence[float] | str = (0.75, 0.125, 0.125),
     config: Mapping[str, Any] | None = None,
+    truth: np.ndarray | None = None,
 ) -> Path:
     """Write a store from a list of image files.
 
@@ -150,6 +151,9 @@ def import_images(
         Train, validation and test fractions.
     config : mapping, optional
         Extra entries for the store's ``config`` attribute.
+    truth : ndarray of shape (n,), structured, optional
+        Per-row catalogue columns (numbers, or fixed-width bytes for text), written as the
+        store's ``truth`` table; ``ra`` and ``dec`` in degrees there are the rows' positions.
 
     Returns
     -------
@@ -182,6 +186,7 @@ def import_images(
         seed=seed,
         fractions=fractions,
         config=config,
+        truth=truth,
     )
 
 
@@ -228,13 +233,16 @@ def import_folder(
     from its WCS (NaN without one).
 
     Without a CSV every cutout becomes a row with id = file name without extension (and without
-    ``_<band>`` for band files) and label -1 (unknown), and no split is assigned. With a CSV,
-    its rows select and label the cutouts; columns (case-insensitive):
+    ``_<band>`` for band files) and label -1 (unknown), and no split is assigned. With a labels
+    table (CSV; or ECSV, FITS or another table astropy reads, told by the extension), its rows
+    select and label the cutouts; columns (case-insensitive):
 
     ``id`` (required)
         Cutout identifier, unique.
     ``label`` (required)
-        ``1`` or ``lsbg``, ``0`` or ``artifact``.
+        ``1``/``0``, ``lsbg``/``artifact``, ``type2``/``type1`` (artifacts) or
+        ``true``/``false``, any case, as for every label table
+        (:func:`deepshadows.data.label_tables.label_value`).
     ``file`` (optional)
         Image file (or FITS cube) relative to ``folder``; by default ``<id>.jpg``,
         ``<id>.jpeg`` or ``<id>.png`` (``<id>.fits`` or the band files for FITS).
@@ -243,13 +251,19 @@ def import_folder(
     ``split`` (optional)
         ``train``, ``val`` or ``test``; without it the rows are split at random, stratified by
         label, with ``seed`` and ``split_fractions``.
+    any other column (``ra``, ``dec``, magnitudes, names, ...)
+        Kept per row in the store's ``truth`` table (JPEG/PNG folders), numbers as float64 or
+        int64, text as fixed-width UTF-8; the first of ``ra``, ``ra_deg``, ``raj2000`` and of
+        ``dec``, ``dec_deg``, ``dej2000``, ``decj2000`` (any case) as ``ra`` and ``dec`` in
+        degrees. ``predict`` carries ``ra`` and ``dec`` into its tables, and any of these
+        columns with ``--columns``. A folder imported without a table has no ``truth`` table.
 
     Parameters
     ----------
     folder : path-like
         Folder holding the cutouts.
     labels_csv : path-like or None
-        CSV file of labels, or None to import every cutout unlabelled.
+        Labels table (CSV, ECSV, FITS, ...), or None to import every cutout unlabelled.
     out : path-like
         Store file to write.
     image_size : int, optional
@@ -288,8 +302,8 @@ def import_folder(
     Raises
     ------
     deepshadows.errors.InputError
-        If the folder, the CSV or a cutout is invalid; the message names the file, and for the
-        CSV the row.
+        If the folder, the labels table or a cutout is invalid; the message names the file,
+        and for the table the row (and the line of a CSV file).
     """
     folder = Path(folder)
     if not folder.is_dir():
@@ -370,6 +384,7 @@ def import_folder(
             survey=survey,  # type: ignore[arg-type]
             resize=resize or "nearest",
             pixel_scale=pixel_scale,
+            truth=rows.catalog(),
             **common,  # type: ignore[arg-type]
         )
     else:
@@ -379,6 +394,7 @@ def import_folder(
             rows.labels,
             out=out,
             resize=resize,
+            truth=rows.catalog(),
             **common,  # type: ignore[arg-type]
         )
     return ImportResult(path, len(rows.ids), failures, listed)

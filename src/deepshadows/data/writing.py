@@ -48,12 +48,15 @@ def _import_cutouts(
     seed: int,
     fractions: Sequence[float],
     config: Mapping[str, Any] | None,
+    truth: np.ndarray | None = None,
 ) -> Path:
     """Write a store of imported cutouts, one read by ``read_row`` per source.
 
     The store's configuration is ``settings`` (the source and how its cutouts were made, with
-    ``image_size``), then the split seed and fractions, then ``config``. With ``with_positions``
-    each row's (ra, dec) goes to a ``truth`` table, as in fetched stores.
+    ``image_size``), then the split seed and fractions, then ``config``. ``truth`` (a structured
+    array, one record per source: the catalogue's columns) becomes the store's ``truth`` table;
+    with ``with_positions`` each row's (ra, dec) read from its file goes there too, unless the
+    catalogue gives ra and dec itself, as in fetched stores.
     """
     out = check_writable(out, overwrite=overwrite)
 
@@ -86,6 +89,7 @@ def _import_cutouts(
         seed=seed,
         fractions=fractions,
         config={**settings, "seed": int(seed), "split_fractions": list(fractions), **(config or {})},
+        truth=truth,
     )
 
 
@@ -106,6 +110,7 @@ def _write_rows(
     seed: int,
     fractions: Sequence[float],
     config: Mapping[str, Any],
+    truth: np.ndarray | None = None,
 ) -> Path:
     """Write ``n`` rows read block by block into the store ``out``; remove it on any error."""
     label_arr = np.asarray(labels, dtype=np.int64)
@@ -116,6 +121,9 @@ def _write_rows(
             f"paths, ids and labels must have the same length, got {n}, "
             f"{len(ids)}, {label_arr.shape[0] if label_arr.ndim else 0}"
         )
+    if truth is not None and (truth.dtype.names is None or truth.shape != (n,)):
+        raise ValueError(f"truth must be a structured array of {n} rows, got {truth.dtype} {truth.shape}")
+    truth_dtype = _truth_dtype(truth, with_positions)
     kind_arr = np.asarray(kinds if kinds is not None else np.where(label_arr == 1, "lsbg", ""), dtype=str)
     sub_arr = np.asarray(subclasses if subclasses is not None else [""] * n, dtype=str)
     if splits is not None:
@@ -134,7 +142,7 @@ def _write_rows(
         out,
         n_total=n,
         feature_dtype=feature_dtype() if with_features else None,
-        truth_dtype=_POSITION_DTYPE if with_positions else None,
+        truth_dtype=truth_dtype,
         attrs=attrs,
         image_shape=(size, size, 3),
         overwrite=overwrite,
@@ -155,11 +163,36 @@ def _write_rows(
             if with_features:
                 batch["features"] = np.array([tuple(row) for row in features], dtype=feature_dtype())
                 batch["feature_flag"] = flags
-            if positions is not None:
-                batch["truth"] = positions
+            if truth_dtype is not None:
+                batch["truth"] = _truth_block(
+                    truth_dtype, None if truth is None else truth[start:stop], positions
+                )
             writer.append(batch)
         return writer.finalize(split_arr, split_fractions=recorded, split_seed=split_seed)
     except BaseException:
         writer.close()
         partial_path(out).unlink(missing_ok=True)
         raise
+
+
+def _truth_dtype(truth: np.ndarray | None, with_positions: bool) -> np.dtype | None:
+    """Return the ``truth`` table's dtype: the catalogue's columns, led by ra, dec from the files."""
+    if not with_positions or (truth is not None and {"ra", "dec"} <= set(truth.dtype.names or ())):
+        return None if truth is None else truth.dtype
+    if truth is None:
+        return _POSITION_DTYPE
+    others = [(name, truth.dtype[name]) for name in truth.dtype.names if name not in ("ra", "dec")]
+    return np.dtype([*_POSITION_DTYPE.descr, *others])
+
+
+def _truth_block(dtype: np.dtype, catalogue: np.ndarray | None, positions: np.ndarray | None) -> np.ndarray:
+    """Return one block of the ``truth`` table from the catalogue's rows and the files' positions."""
+    n = len(catalogue) if catalogue is not None else len(positions)  # type: ignore[arg-type]
+    block = np.zeros(n, dtype=dtype)
+    if catalogue is not None:
+        for name in catalogue.dtype.names:
+            if name in dtype.names:
+                block[name] = catalogue[name]
+    if positions is not None and not (catalogue is not None and "ra" in catalogue.dtype.names):
+        block["ra"], block["dec"] = positions["ra"], positions["dec"]
+    return block

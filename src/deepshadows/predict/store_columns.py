@@ -1,9 +1,11 @@
 """Columns of a store carried into a prediction table: the position, and chosen features or truth.
 
 A fetched store keeps each cutout's catalogue position in its ``truth`` table (``ra``, ``dec`` in
-degrees); those two columns are carried into every prediction table of the store. ``--columns``
-names more of the ``features`` or ``truth`` columns. They are read from the HDF5 file block by
-block, beside the prediction rows, whose ids are checked against the store's.
+degrees), and a store imported with a labels table keeps there every other column of the table
+(``ra``, ``dec`` and the rest); ``ra`` and ``dec`` are carried into every prediction table of the
+store. ``--columns`` names more of the ``features`` or ``truth`` columns (any case, when only one
+column has that name in another case). They are read from the HDF5 file block by block, beside
+the prediction rows, whose ids are checked against the store's.
 """
 
 from __future__ import annotations
@@ -40,6 +42,18 @@ def _fields(path: Path) -> dict[str, tuple[str, np.dtype]]:
     return found
 
 
+def _find(path: Path, fields: Sequence[str], given: str) -> str:
+    """Return the column named ``given``: exactly, else the only one of that name in any case."""
+    if given in fields:
+        return given
+    like = [name for name in fields if name.lower() == given.lower()]
+    if len(like) == 1:
+        return like[0]
+    have = ", ".join(fields) or "none"
+    what = f"several columns named {given!r} in other cases" if like else f"no column {given!r}"
+    raise InputError(f"--columns: {path} has {what} in its features or truth tables (its columns: {have})")
+
+
 class StoreColumns:
     """The store columns added to a prediction table, read row range by row range.
 
@@ -48,14 +62,16 @@ class StoreColumns:
     path : path-like
         The store that was classified.
     names : sequence of str
-        Columns of its ``features`` or ``truth`` tables to add (``--columns``).
+        Columns of its ``features`` or ``truth`` tables to add (``--columns``): the exact name,
+        else the one column of that name in another case.
     positions : bool, optional
         Add ``ra`` and ``dec`` when the truth table has them.
 
     Raises
     ------
     deepshadows.errors.InputError
-        If a name is not a column of either table; the message lists those it has.
+        If a name is not a column of either table, or matches several in other cases; the
+        message lists those it has.
     """
 
     def __init__(
@@ -64,13 +80,8 @@ class StoreColumns:
         self.path = Path(path)
         fields = _fields(self.path)
         wanted = [n for n in ("ra", "dec") if positions and fields.get(n, ("",))[0] == "truth"]
-        for name in names:
-            if name not in fields:
-                have = ", ".join(fields) or "none"
-                raise InputError(
-                    f"--columns: {self.path} has no column {name!r} in its features or truth tables "
-                    f"(its columns: {have})"
-                )
+        for given in names:
+            name = _find(self.path, fields, given)
             if name not in wanted and name != "id":
                 wanted.append(name)
         self._fields = {name: fields[name] for name in wanted}
