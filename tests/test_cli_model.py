@@ -62,7 +62,8 @@ def test_predict_on_a_store_and_a_folder(trained_run, small_store, tmp_path, cap
         assert [r["id"] for r in rows] == list(store.ids)
         images = store.read_images([0, 1])
     # The run was calibrated at the end of training: its probabilities are calibrated ones.
-    assert all(0.0 <= float(r["calibrated_probability"]) <= 1.0 for r in rows)
+    assert all(0.0 <= float(r["probability"]) <= 1.0 for r in rows)
+    assert all(0.0 <= float(r["probability_uncalibrated"]) <= 1.0 for r in rows)
 
     folder = tmp_path / "cutouts"
     folder.mkdir()
@@ -74,8 +75,8 @@ def test_predict_on_a_store_and_a_folder(trained_run, small_store, tmp_path, cap
     assert [r["id"] for r in folder_rows] == ["obj0", "obj1"]
     # PNG is lossless: the same pixels give the same probabilities as from the store.
     np.testing.assert_allclose(
-        [float(r["calibrated_probability"]) for r in folder_rows],
-        [float(r["calibrated_probability"]) for r in rows[:2]],
+        [float(r["probability"]) for r in folder_rows],
+        [float(r["probability"]) for r in rows[:2]],
         rtol=1e-6,
     )
 
@@ -147,7 +148,8 @@ def test_three_classes_train_evaluate_and_predict(tmp_path):
     out = tmp_path / "pred3.csv"
     assert main(["predict", str(run), str(store), "--out", str(out), "--quiet"]) == 0
     assert out.read_text().splitlines()[0] == (
-        "id,calibrated_prob_type2,calibrated_prob_lsbg,calibrated_prob_type1,label"
+        "id,prob_type2,prob_lsbg,prob_type1,"
+        "prob_type2_uncalibrated,prob_lsbg_uncalibrated,prob_type1_uncalibrated,label"
     )
     assert (
         main(["predict", str(run), str(store), "--out", str(out), "--quiet", "--overwrite", "--uncalibrated"])

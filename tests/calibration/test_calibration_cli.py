@@ -58,8 +58,9 @@ def test_predict_is_calibrated_by_default(trained_run, small_store, tmp_path, ca
     assert "uncalibrated probabilities" in captured.out and "note" not in captured.err
     header, rows = read(calibrated)
     raw_header, raw_rows = read(raw)
-    assert header == ["id", "calibrated_probability", "label"]
+    assert header == ["id", "probability", "probability_uncalibrated", "label"]
     assert raw_header == ["id", "probability", "label"]
+    assert [r[2] for r in rows] == [r[1] for r in raw_rows]  # the model's own, as --uncalibrated writes
     temperature = json.loads((trained_run / "calibration.json").read_text())["temperature"]
     p_raw = np.array([float(r[1]) for r in raw_rows])
     expected = expit(logit(p_raw) / temperature)
@@ -92,8 +93,9 @@ def test_target_purity_sets_the_threshold(trained_run, small_store, tmp_path, ca
     point = result["operating_point"]
     assert point["target"] == "purity" and point["purity"] >= target
     assert result["threshold"] == point["threshold"] and point["threshold"] in curve["threshold"]
-    _, rows = read(out)
-    assert all(int(r[2]) == int(float(r[1]) > point["threshold"]) for r in rows)
+    header, rows = read(out)
+    assert header == ["id", "probability", "probability_uncalibrated", "label"]
+    assert all(int(r[3]) == int(float(r[1]) > point["threshold"]) for r in rows)  # the calibrated one
 
     for bad, culprit in (("1.5", "--target-purity: must lie in (0, 1]"), ("0", "--target-purity")):
         assert main([*args, "--overwrite", "--target-purity", bad]) == 1
@@ -155,7 +157,7 @@ def test_calibrate_a_run_without_one(trained_run, small_store, tmp_path, capsys)
     calibration = json.loads((old / "calibration.json").read_text())
     assert calibration["method"] == "isotonic" and calibration["fitted_on"]["split"] == "val"
     assert main(["predict", str(old), str(small_store), "--out", str(out), "--quiet", "--overwrite"]) == 0
-    assert read(out)[0][1] == "calibrated_probability"
+    assert read(out)[0][1:3] == ["probability", "probability_uncalibrated"]
 
     assert main(["calibrate", str(old), "--data", str(small_store), "--split", "test"]) == 0
     assert "used to test the model" in capsys.readouterr().err

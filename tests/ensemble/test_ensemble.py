@@ -123,14 +123,15 @@ def test_predict_writes_the_mean_and_the_uncertainty(ensemble: Path, store: Path
     assert result["probabilities"] == "calibrated"
     with out.open(newline="") as f:
         rows = list(csv.DictReader(f))
-    assert list(rows[0]) == ["id", "calibrated_probability", "label", "uncertainty"]
+    assert list(rows[0]) == ["id", "probability", "probability_uncalibrated", "label", "uncertainty"]
     with open_store(store) as s:
         images = s.read_images(np.arange(len(s)))
     members = member_probabilities(ensemble, images)
     np.testing.assert_allclose([float(r["uncertainty"]) for r in rows], members.std(1), atol=1e-6)
     mean = members.mean(1).astype(np.float64)
     expected = read_calibration(ensemble / "calibration.json").probabilities(np.log(mean) - np.log1p(-mean))
-    np.testing.assert_allclose([float(r["calibrated_probability"]) for r in rows], expected, atol=1e-5)
+    np.testing.assert_allclose([float(r["probability"]) for r in rows], expected, atol=1e-5)
+    np.testing.assert_allclose([float(r["probability_uncalibrated"]) for r in rows], mean, atol=1e-6)
     # Uncalibrated: the plain mean; a Dask worker's partition gives the members' logits.
     predict(ensemble, store, out, progress=False, precision="fp32", calibrated=False, overwrite=True)
     with out.open(newline="") as f:

@@ -277,4 +277,4 @@ def test_onnx_export_carries_the_calibration(binary, tmp_path):
     Image.fromarray(_images(1)[0]).save(images)
     result = predict(out, images, tmp_path / "p.csv", progress=False)
     assert result["probabilities"] == "calibrated"
-    assert (tmp_path / "p.csv").read_text().splitlines()[0] == "id,calibrated_probability,label"
+    assert (tmp_path / "p.csv").read_text().splitlines()[0] == "id,probability,probability_uncalibrated,label"

@@ -53,7 +53,7 @@ def test_predict_and_evaluate(run: Path, store: Path, tmp_path: Path) -> None:
     out = tmp_path / "p.csv"
     assert main(["predict", str(run), str(store), "--out", str(out), "--quiet"]) == 0
     rows = list(csv.DictReader(out.read_text().splitlines()))
-    assert len(rows) == 48 and all(0.0 <= float(r["calibrated_probability"]) <= 1.0 for r in rows)
+    assert len(rows) == 48 and all(0.0 <= float(r["probability"]) <= 1.0 for r in rows)
     assert (
         main(["evaluate", str(run), "--data", str(store), "--n-boot", "50", "--out", str(tmp_path / "e")])
         == 0

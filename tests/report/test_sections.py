@@ -266,11 +266,46 @@ def test_files_given_directly(tmp_path, make_png):
 
 def test_calibrated_predictions_are_recognised(tmp_path):
     calibrated = tmp_path / "calibrated.csv"
-    calibrated.write_text("id,calibrated_probability,label\na,0.9,1\nb,0.3,0\n")
+    calibrated.write_text(
+        "id,probability,probability_uncalibrated,label,uncertainty\na,0.9,0.99,1,0.01\nb,0.3,0.1,0,0.2\n"
+    )
     (section,) = collect_sections([calibrated])
     facts = dict(section.facts)
     assert section.kind == "predictions" and facts["probabilities"] == "calibrated"
+    # The label's probability, not the uncalibrated one nor the ensemble's spread.
     assert facts["fraction predicted LSBG"] == "0.500 (1 of 2)" and facts["mean LSBG probability"] == "0.600"
+    assert section.notes == []
+
+
+def test_predictions_of_an_earlier_version_are_read_with_a_note(tmp_path):
+    old = tmp_path / "old.csv"
+    old.write_text("id,calibrated_probability,label\na,0.9,1\nb,0.3,0\n")
+    (section,) = collect_sections([old])
+    facts = dict(section.facts)
+    assert section.kind == "predictions" and facts["probabilities"] == "calibrated"
+    assert facts["fraction predicted LSBG"] == "0.500 (1 of 2)" and facts["mean LSBG probability"] == "0.600"
+    assert section.notes == [
+        "old.csv: column calibrated_probability (an earlier version's name) read as probability"
+    ]
+    three = tmp_path / "three.csv"
+    three.write_text(
+        "id,calibrated_prob_type2,calibrated_prob_lsbg,calibrated_prob_type1,label\na,0.1,0.8,0.1,1\n"
+    )
+    (section,) = collect_sections([three])
+    assert dict(section.facts)["classes"] == "type2, lsbg, type1" and len(section.notes) == 1
+
+
+def test_three_calibrated_classes_use_the_calibrated_columns(tmp_path):
+    three = tmp_path / "three.csv"
+    three.write_text(
+        "id,ra,dec,prob_type2,prob_lsbg,prob_type1,"
+        "prob_type2_uncalibrated,prob_lsbg_uncalibrated,prob_type1_uncalibrated,label\n"
+        "a,1.0,2.0,0.1,0.7,0.2,0.3,0.3,0.4,1\n"
+    )
+    (section,) = collect_sections([three])
+    facts = dict(section.facts)
+    assert facts["classes"] == "type2, lsbg, type1" and facts["probabilities"] == "calibrated"
+    assert facts["mean LSBG probability"] == "0.700"
 
 
 def test_broken_predictions_file_warns(tmp_path):

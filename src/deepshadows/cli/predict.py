@@ -123,8 +123,10 @@ def predict(
     ONNX Runtime), or the name of a model released with the package: des, hsc or ls-dr10. By
     default a store is classified by the released model made for its survey's imaging (ls-dr10
     for ls-dr9 and ls-dr10 stores, hsc for hsc ones), anything else by des.
-    A calibrated model writes calibrated probabilities (column calibrated_probability) unless
-    --uncalibrated is given. Unreadable images are listed in OUT.failures.csv (exit status 3).
+    The columns are the same for every model: id, probability (prob_<class> for K classes), label.
+    With a calibration (unless --uncalibrated) probability is calibrated and the model's own
+    value follows as probability_uncalibrated. Unreadable images are listed in OUT.failures.csv
+    (exit status 3).
     """
     if len(paths) > 2:
         raise click.UsageError("give at most two arguments: [MODEL] INPUT")

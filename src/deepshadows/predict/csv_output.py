@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import csv
+import io
 import os
+import shutil
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -11,9 +13,11 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 import numpy as np
 
+from deepshadows._io import atomic_path
 from deepshadows.errors import InputError
 from deepshadows.failures import FailedRow
 from deepshadows.models.ensemble_combine import combine_member_logits
+from deepshadows.predict.columns import legacy_header, read_as_current
 from deepshadows.predict.model_settings import _check_logits
 
 if TYPE_CHECKING:
@@ -32,20 +36,23 @@ def _rows(
     probabilities: np.ndarray,
     threshold: float | None,
     uncertainty: np.ndarray | None = None,
+    uncalibrated: np.ndarray | None = None,
 ) -> Iterable[list[Any]]:
-    """Yield the CSV rows of a block; an ensemble's ``uncertainty`` is the last column."""
+    """Yield the CSV rows of a block: id, probabilities, ``uncalibrated`` ones if given, label.
+
+    An ensemble's ``uncertainty`` is the last column.
+    """
+    first = probabilities.reshape(len(ids), -1)
+    values = first if uncalibrated is None else np.hstack([first, uncalibrated.reshape(len(ids), -1)])
     if probabilities.ndim == 1:
         assert threshold is not None
-        rows = (
-            [ident, format(p, ".8g"), int(p > threshold)]
-            for ident, p in zip(ids, probabilities.tolist(), strict=True)
-        )
+        labels = [int(p > threshold) for p in probabilities.tolist()]
     else:
         labels = probabilities.argmax(axis=1).tolist()
-        rows = (
-            [ident, *(format(p, ".8g") for p in row), label]
-            for ident, row, label in zip(ids, probabilities.tolist(), labels, strict=True)
-        )
+    rows = (
+        [ident, *(format(p, ".8g") for p in row), label]
+        for ident, row, label in zip(ids, values.tolist(), labels, strict=True)
+    )
     if uncertainty is None:
         yield from rows
         return
@@ -94,11 +101,25 @@ def _truncate_to_last_newline(path: Path) -> None:
         fh.truncate(0)
 
 
-def _resume_state(partial: Path, header: list[str]) -> tuple[int, str | None] | None:
-    """Return the number of complete rows of an interrupted output and the last row's id.
+def _rename_header(partial: Path, header: Sequence[str]) -> None:
+    """Replace the first line of a CSV file by ``header``, keeping its other lines."""
+    with atomic_path(partial) as tmp:
+        with open(partial, "rb") as src, open(tmp, "wb") as dst:
+            src.readline()
+            line = io.StringIO()
+            csv.writer(line, lineterminator="\n").writerow(header)
+            dst.write(line.getvalue().encode("utf-8"))
+            shutil.copyfileobj(src, dst, _BLOCK)
+
+
+def _resume_state(partial: Path, header: list[str]) -> tuple[int, str | None, list[str]] | None:
+    """Return the number of complete rows of an interrupted output, the last row's id and its header.
 
     A trailing incomplete line is cut off first. Returns None when not even the header line is
-    complete, so the file is to be rewritten.
+    complete, so the file is to be rewritten. A file written by an earlier version with calibrated
+    probabilities (``calibrated_probability``, no uncalibrated column) is continued as it is:
+    its header is renamed to today's names (:func:`deepshadows.predict.columns.read_as_current`)
+    and returned, without the uncalibrated columns of ``header``.
     """
     hint = "rerun without --resume to start over"
     _truncate_to_last_newline(partial)
@@ -109,22 +130,27 @@ def _resume_state(partial: Path, header: list[str]) -> tuple[int, str | None] | 
             first = next(reader, None)
             if first is None:
                 return None
-            if first != header:
+            columns = header
+            if first != header and first == legacy_header(header):
+                columns = read_as_current(first)[0]
+            elif first != header:
                 raise InputError(
                     f"{partial}: cannot resume, its columns ({','.join(first)}) differ from this "
                     f"model's ({','.join(header)}); {hint}"
                 )
             for record in reader:
-                if len(record) != len(header):
+                if len(record) != len(columns):
                     raise InputError(
                         f"{partial}: cannot resume, line {reader.line_num} has {len(record)} fields, "
-                        f"expected {len(header)}; {hint}"
+                        f"expected {len(columns)}; {hint}"
                     )
                 count += 1
                 last_id = record[0]
     except (UnicodeDecodeError, csv.Error) as exc:
         raise InputError(f"{partial}: cannot resume, the file is not a readable CSV ({exc}); {hint}") from exc
-    return count, last_id
+    if columns is not header:
+        _rename_header(partial, columns)
+    return count, last_id, columns
 
 
 @dataclass(frozen=True)
@@ -132,7 +158,8 @@ class _BlockWriter:
     """Classifies blocks of cutouts and writes their rows; records the rows that failed.
 
     ``classify`` gives the logits of uint8 cutouts (the members' logits for an ensemble), and
-    ``to_probabilities`` turns logits into the probabilities written.
+    ``to_probabilities`` turns logits into the probabilities written; ``uncalibrated``, when
+    given, into the model's own ones written after them.
     """
 
     classify: Callable[[np.ndarray, int], np.ndarray]
@@ -143,6 +170,7 @@ class _BlockWriter:
     to_probabilities: Callable[[np.ndarray], np.ndarray]
     threshold: float | None
     strict: bool
+    uncalibrated: Callable[[np.ndarray], np.ndarray] | None = None
 
     def forward(self, blocks: Iterable[Block]) -> Iterator[Block]:
         """Replace the cutouts of each block by their logits."""
@@ -191,4 +219,5 @@ class _BlockWriter:
     def _write_rows(self, ids: list[str], values: np.ndarray, writer: Any) -> None:
         logits, uncertainty = combine_member_logits(values)[::2] if self.ensemble else (values, None)
         _check_logits(logits, len(ids), self.n_classes, self.model_path)
-        writer.writerows(_rows(ids, self.to_probabilities(logits), self.threshold, uncertainty))
+        raw = None if self.uncalibrated is None else self.uncalibrated(logits)
+        writer.writerows(_rows(ids, self.to_probabilities(logits), self.threshold, uncertainty, raw))

@@ -14,6 +14,7 @@ import numpy as np
 
 from deepshadows.calibration import Calibration
 from deepshadows.errors import InputError
+from deepshadows.predict.columns import prediction_header
 
 # Shared by the modules of this package; not part of the public API.
 __all__: list[str] = []
@@ -39,16 +40,19 @@ def _image_size(metadata: Mapping[str, Any]) -> int:
 def _columns(
     model_path: str | os.PathLike[str], metadata: Mapping[str, Any], *, calibrated: bool = False
 ) -> tuple[int, list[str]]:
-    """Return the number of classes (1 for a binary model) and the CSV header."""
+    """Return the number of classes (1 for a binary model) and the CSV header.
+
+    With ``calibrated`` the header also has the model's own probabilities (see
+    :func:`deepshadows.predict.columns.prediction_header`).
+    """
     num_classes = _model_setting(metadata, "num_classes")
     k = 1 if num_classes is None else int(num_classes)
-    prefix = "calibrated_" if calibrated else ""
     if k == 1:
-        return 1, ["id", f"{prefix}probability", "label"]
+        return 1, prediction_header(None, calibrated=calibrated)
     names: Sequence[Any] = metadata.get("class_names") or [str(i) for i in range(k)]
     if len(names) != k:
         raise InputError(f"{model_path}: the model has {k} classes but {len(names)} class names")
-    return k, ["id", *(f"{prefix}prob_{name}" for name in names), "label"]
+    return k, prediction_header(names, calibrated=calibrated)
 
 
 def _threshold(

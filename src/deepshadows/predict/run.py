@@ -1,8 +1,9 @@
 """``deepshadows predict``: stream an input through a trained classifier into a table.
 
 Probabilities are calibrated by default when the model has a calibration
-(:mod:`deepshadows.calibration`); the probability columns say which they are
-(``calibrated_probability`` or ``probability``). The table is CSV, FITS, Parquet, ECSV or
+(:mod:`deepshadows.calibration`); the columns are the same for every model
+(:mod:`deepshadows.predict.columns`), and the table's ``PROBCAL`` keyword names the
+calibration. The table is CSV, FITS, Parquet, ECSV or
 VOTable (:mod:`deepshadows.tables`), optionally the user's catalogue with the
 prediction columns added (:mod:`deepshadows.predict.catalog_join`).
 """
@@ -25,6 +26,7 @@ from deepshadows.errors import InputError
 from deepshadows.models.forward import FORWARD_BATCH, logits_to_probabilities
 from deepshadows.parallel import open_executor
 from deepshadows.predict.catalog_join import CatalogJoin
+from deepshadows.predict.columns import is_uncalibrated, legacy_header, legacy_note
 from deepshadows.predict.csv_output import _after_overlap, _BlockWriter, _resume_state
 from deepshadows.predict.failed_rows import _FailureLog, _recorded_failures, _resume_point
 from deepshadows.predict.inputs import _open_input
@@ -92,16 +94,20 @@ def predict(
         ``id,prob_<class 0>,...,prob_<class K-1>,label``: softmax probabilities, named by the
         model's ``class_names`` (by default the class index), and the index of the most
         probable class.
+    a calibration applied (see below)
+        the model's own probabilities follow the calibrated ones: ``probability_uncalibrated``
+        or ``prob_<class>_uncalibrated``, before ``label``.
 
     An ensemble folder writes the members' mean probability and one more column,
     ``uncertainty``: the standard deviation of the members' probabilities (of the top class for
     K classes; see :mod:`deepshadows.models.ensemble_combine`).
 
-    Calibrated probabilities are written under ``calibrated_probability`` (binary) or
-    ``calibrated_prob_<class>`` instead: by default whenever the model has a calibration (a
-    ``calibration.json`` beside its weights, or one in its description), unless
-    ``calibrated=False``. A model without one writes its own probabilities and says so once
-    through ``log``.
+    ``probability`` (``prob_<class>``) is always the value the ``label`` is based on: calibrated
+    by default whenever the model has a calibration (a ``calibration.json`` beside its weights,
+    or one in its description), unless ``calibrated=False``. Calibrated tables also carry the
+    model's own probabilities, ``probability_uncalibrated`` (``prob_<class>_uncalibrated``, after
+    the calibrated ones), and name the calibration in ``PROBCAL``. A model without one writes its
+    own probabilities and says so once through ``log``.
 
     ``num_classes`` and ``image_size`` are read from the model's metadata or its
     ``model_kwargs``.
@@ -152,7 +158,10 @@ def predict(
         Continue an existing ``<out>.partial``: its complete rows are kept (a trailing
         incomplete line is cut off) and prediction continues with the next row; rows recorded
         as failed are not read again (see ``retry_failed``). The last kept row's id must match
-        the input's. Without a ``.partial`` the run starts from scratch, unless ``out`` is
+        the input's. A ``.partial`` (or finished output) written by an earlier version, whose
+        calibrated column was ``calibrated_probability`` (``calibrated_prob_<class>``), is
+        continued with it read as ``probability`` (said through ``log``) and no uncalibrated
+        column. Without a ``.partial`` the run starts from scratch, unless ``out`` is
         the finished output of an earlier run: then it is kept and only ``retry_failed`` adds to
         it. With ``resume=False`` an existing ``.partial`` is replaced.
     overwrite : bool, optional
@@ -274,7 +283,12 @@ def predict(
     if resume and partial.exists():
         state = _resume_state(partial, header)
         if state is not None:
-            (done, last_id), fresh = state, False
+            (done, last_id, written), fresh = state, False
+            if written != header:  # continued as an earlier version wrote it, without uncalibrated columns
+                notes.append(legacy_note(partial, legacy_header(header) or []))
+                if log is not None:
+                    log(notes[-1])
+                header = written
     recorded = _recorded_failures(out) if not fresh else []
     resume_at, overlap, kept = _resume_point(done, recorded)
     if resume_at > source.total:
@@ -284,8 +298,9 @@ def predict(
         )
     retry = kept if retry_failed else []
     failure_log = _FailureLog(out, kept)
+    raw = logits_to_probabilities if any(is_uncalibrated(name) for name in header) else None
     job = _BlockWriter(
-        classify, ensemble, int(batch_size), n_classes, model_path, to_probabilities, thr, strict
+        classify, ensemble, int(batch_size), n_classes, model_path, to_probabilities, thr, strict, raw
     )
     bar = tqdm(total=source.total, initial=resume_at, desc="predict", unit="cutout", disable=not progress)
     try:

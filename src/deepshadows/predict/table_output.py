@@ -20,7 +20,7 @@ from astropy.table import Table
 
 from deepshadows._io import atomic_path
 from deepshadows.errors import InputError
-from deepshadows.predict.columns import Column, prediction_columns
+from deepshadows.predict.columns import Column, legacy_header, prediction_columns
 from deepshadows.tables import ASTROPY_FORMATS, write_astropy
 
 if TYPE_CHECKING:
@@ -267,10 +267,23 @@ def read_predictions(partial: Path, header: Sequence[str], *, extra: StoreColumn
     return sink.table()
 
 
+def _columns_of(out: Path, header: Sequence[str], names: Sequence[str]) -> Sequence[str]:
+    """Return ``header``, or the names an earlier version wrote for it, as ``names`` has them."""
+    missing = [name for name in header if name not in names]
+    legacy = legacy_header(header)
+    if missing and legacy is not None and all(name in names for name in legacy):
+        return legacy
+    if missing:
+        raise InputError(f"{out}: cannot resume, it has no column {', '.join(missing)}")
+    return header
+
+
 def reopen_output(out: Path, partial: Path, header: Sequence[str], fmt: str) -> None:
     """Write the prediction columns of a finished output to ``partial``, to continue it.
 
-    CSV is read row by row; other formats are read whole by astropy.
+    CSV is read row by row; other formats are read whole by astropy. An output written by an
+    earlier version with calibrated probabilities (``calibrated_probability``, no uncalibrated
+    column) keeps its names in ``partial``, whose resumption reads them as today's.
 
     Raises
     ------
@@ -281,9 +294,7 @@ def reopen_output(out: Path, partial: Path, header: Sequence[str], fmt: str) -> 
         with open(out, newline="", encoding="utf-8") as src:
             reader = csv.reader(src)
             names = next(reader, [])
-            missing = [name for name in header if name not in names]
-            if missing:
-                raise InputError(f"{out}: cannot resume, it has no column {', '.join(missing)}")
+            header = _columns_of(out, header, names)
             picks = [names.index(name) for name in header]
             with open(partial, "w", newline="", encoding="utf-8") as dst:
                 writer = csv.writer(dst, lineterminator="\n")
@@ -297,9 +308,7 @@ def reopen_output(out: Path, partial: Path, header: Sequence[str], fmt: str) -> 
         table = Table({name: data[name].to_numpy(zero_copy_only=False) for name in data.column_names})
     else:
         table = Table.read(out, format=ASTROPY_FORMATS[fmt])
-    missing = [name for name in header if name not in table.colnames]
-    if missing:
-        raise InputError(f"{out}: cannot resume, it has no column {', '.join(missing)}")
+    header = _columns_of(out, header, table.colnames)
     with open(partial, "w", newline="", encoding="utf-8") as dst:
         writer = csv.writer(dst, lineterminator="\n")
         writer.writerow(header)

@@ -130,6 +130,27 @@ def build_data_summary(reader: FolderReader, section: Section) -> None:
     section.figures += reader.figures(_SUMMARY_FIGURES)
 
 
+#: Prefix of calibrated probability columns in prediction tables of earlier versions.
+_LEGACY_PREFIX = "calibrated_"
+_UNCALIBRATED = "_uncalibrated"
+
+
+def _probability_columns(header: Sequence[str]) -> tuple[list[int], list[str]]:
+    """Return the positions of the probability columns the labels are based on, and old names among them.
+
+    Those are ``probability`` or ``prob_<class>`` (by an earlier version's name
+    ``calibrated_probability``, ``calibrated_prob_<class>``), not their ``_uncalibrated`` values.
+    """
+    picks, legacy = [], []
+    for i, name in enumerate(header):
+        bare = name.removeprefix(_LEGACY_PREFIX)
+        if (bare == "probability" or bare.startswith("prob_")) and not bare.endswith(_UNCALIBRATED):
+            picks.append(i)
+            if bare != name:
+                legacy.append(name)
+    return picks, legacy
+
+
 def is_predictions_csv(path: Path) -> bool:
     """Whether ``path`` is a CSV written by ``deepshadows predict`` (judged by its header line).
 
@@ -141,9 +162,10 @@ def is_predictions_csv(path: Path) -> bool:
     Returns
     -------
     bool
-        True for a readable ``.csv`` file whose header is ``id``, then ``probability`` or one
-        ``prob_<class>`` column per class (either with the prefix ``calibrated_``), then
-        ``label``.
+        True for a readable ``.csv`` file whose header starts with ``id`` and has a ``label``
+        column and either one ``probability`` column or ``prob_<class>`` columns (or their
+        names in earlier versions, ``calibrated_probability``, ``calibrated_prob_<class>``).
+        Other columns (``probability_uncalibrated``, ``uncertainty``, ``ra``...) may follow.
     """
     if path.suffix.lower() != ".csv" or not path.is_file():
         return False
@@ -152,35 +174,40 @@ def is_predictions_csv(path: Path) -> bool:
             header = next(csv.reader(fh), [])
     except (OSError, UnicodeDecodeError, csv.Error):
         return False
-    columns = [h.removeprefix("calibrated_") for h in header[1:-1]]
+    names = [header[i].removeprefix(_LEGACY_PREFIX) for i in _probability_columns(header)[0]]
+    binary = names == ["probability"]
     return (
         len(header) >= 3
         and header[0] == "id"
-        and header[-1] == "label"
-        and (columns == ["probability"] or all(h.startswith("prob_") for h in columns))
+        and "label" in header
+        and bool(names)
+        and (binary or all(n.startswith("prob_") for n in names))
     )
 
 
 def _read_predictions(path: Path) -> tuple[list[str], np.ndarray, np.ndarray]:
-    """Return the header, the probability columns (n, k) and the labels of a predictions CSV."""
+    """Return the header, the probability columns the labels are based on (n, k) and the labels."""
     with path.open(encoding="utf-8", newline="") as fh:
         reader = csv.reader(fh)
         header = next(reader)
-        k = len(header) - 2
+        picks, _ = _probability_columns(header)
+        at = header.index("label")
         probs: list[float] = []
         labels: list[int] = []
         for row in reader:
-            if len(row) != k + 2:
-                raise ValueError(f"line {reader.line_num}: {len(row)} columns, expected {k + 2}")
-            probs.extend(float(x) for x in row[1:-1])
-            labels.append(int(row[-1]))
-    return header, np.asarray(probs, dtype=np.float64).reshape(-1, k), np.asarray(labels, dtype=np.int64)
+            if len(row) != len(header):
+                raise ValueError(f"line {reader.line_num}: {len(row)} columns, expected {len(header)}")
+            probs.extend(float(row[i]) for i in picks)
+            labels.append(int(row[at]))
+    prob = np.asarray(probs, dtype=np.float64).reshape(-1, len(picks))
+    return header, prob, np.asarray(labels, dtype=np.int64)
 
 
 def build_predictions(path: Path, section: Section) -> None:
     """Fill a predictions section: rows, fraction classified as LSBG and a probability histogram.
 
-    A file that cannot be read adds a warning to the section instead of raising.
+    A file that cannot be read adds a warning to the section instead of raising. A file with an
+    earlier version's column names (``calibrated_probability``) is read as today's, with a note.
 
     Parameters
     ----------
@@ -194,8 +221,12 @@ def build_predictions(path: Path, section: Section) -> None:
     except (OSError, UnicodeDecodeError, csv.Error, ValueError, StopIteration) as exc:
         section.warnings.append(f"{path.name}: cannot be read ({exc})")
         return
-    calibrated = header[1].startswith("calibrated_")
-    names = [h.removeprefix("calibrated_").removeprefix("prob_") for h in header[1:-1]]
+    picks, legacy = _probability_columns(header)
+    if legacy:
+        old, new = ", ".join(legacy), ", ".join(name.removeprefix(_LEGACY_PREFIX) for name in legacy)
+        section.notes.append(f"{path.name}: column {old} (an earlier version's name) read as {new}")
+    calibrated = bool(legacy) or any(name.endswith(_UNCALIBRATED) for name in header)
+    names = [header[i].removeprefix(_LEGACY_PREFIX).removeprefix("prob_") for i in picks]
     lsbg = (
         0 if names == ["probability"] else next((i for i, n in enumerate(names) if n.lower() == "lsbg"), None)
     )
