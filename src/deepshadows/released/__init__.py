@@ -5,8 +5,9 @@
     Legacy Survey DR9 and DES DR1 cutouts of DES Y3 candidates, expert labels) with the compact
     ResNet's fine-tuning recipe (:mod:`deepshadows.finetuning.recipe`): the default model.
 ``ls-dr10``
-    ``ls-dr10-sim`` fine-tuned the same way, for searches on the Legacy Survey's own layers (DR9
-    and DR10 cutouts).
+    The same network as ``des``, under the name of the Legacy Survey's own layers (DR9 and DR10
+    cutouts): cross-validation on the real development set found ``des-sim`` the better start
+    on Legacy Survey imaging too (docs/finetuning.md).
 ``des-sim``
     The compact residual network (``compact-resnet``, docs/models.md) trained on 40,000
     simulated DES and 40,000 simulated Legacy Survey DR10 objects (one merged store) rendered
