@@ -1,6 +1,7 @@
 """Atomic file writing (outputs appear complete or not at all), the files beside an output, digests.
 
-Also :class:`ClosingContext`, the ``with`` protocol of objects that hold an open file.
+Also :class:`ClosingContext`, the ``with`` protocol of objects that hold an open file, and the
+checks of counts given as parameters (:func:`check_positive_int`, :func:`check_at_least_one`).
 """
 
 from __future__ import annotations
@@ -8,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import numbers
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,7 +19,9 @@ from typing import Any, Self
 from deepshadows.errors import InputError
 
 __all__ = [
+    "check_at_least_one",
     "check_format_version",
+    "check_positive_int",
     "ClosingContext",
     "atomic_path",
     "beside",
@@ -342,3 +346,53 @@ def check_format_version(source: object, version: Any, supported: int, what: str
             f"(this version of deepshadows reads up to {supported})"
         )
     return version
+
+
+def check_positive_int(value: Any, name: str) -> int:
+    """Check a count that must be an integer of at least 1 (a bool is not one).
+
+    Parameters
+    ----------
+    value : object
+        The value given, a Python or NumPy integer.
+    name : str
+        The parameter or option, such as ``"--jobs"``, named in the error message.
+
+    Returns
+    -------
+    int
+        The value.
+
+    Raises
+    ------
+    deepshadows.errors.InputError
+        ``"<name>: must be a positive integer, got <value>"`` if it is not an integer or is below 1.
+    """
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
+        raise InputError(f"{name}: must be a positive integer, got {value!r}")
+    return int(value)
+
+
+def check_at_least_one(value: Any, name: str) -> int:
+    """Check a count that, read as an integer, must be at least 1.
+
+    Parameters
+    ----------
+    value : object
+        The value given; anything ``int()`` accepts.
+    name : str
+        The parameter or option, such as ``"--epochs"``, named in the error message.
+
+    Returns
+    -------
+    int
+        ``int(value)``.
+
+    Raises
+    ------
+    deepshadows.errors.InputError
+        ``"<name>: must be at least 1, got <value>"`` if ``int(value)`` is below 1.
+    """
+    if int(value) < 1:
+        raise InputError(f"{name}: must be at least 1, got {value}")
+    return int(value)

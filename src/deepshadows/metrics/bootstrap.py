@@ -24,6 +24,7 @@ from typing import Any
 
 import numpy as np
 
+from deepshadows._io import check_positive_int
 from deepshadows.errors import InputError
 from deepshadows.metrics.checks import check_binary, check_threshold
 from deepshadows.metrics.reliability import (
@@ -108,8 +109,7 @@ def _check_seed(seed: int) -> int:
 
 
 def _check_options(n_boot: int, level: float) -> tuple[int, float]:
-    if isinstance(n_boot, bool) or not isinstance(n_boot, int | np.integer) or n_boot < 1:
-        raise InputError(f"n_boot: must be a positive integer, got {n_boot!r}")
+    check_positive_int(n_boot, "n_boot")
     try:
         lvl = float(level)
     except (TypeError, ValueError):

@@ -12,6 +12,7 @@ import numpy as np
 import torch
 
 from deepshadows._device import PRECISIONS
+from deepshadows._io import check_positive_int
 from deepshadows.adapt.alignment import ALIGNMENT_LOSSES
 from deepshadows.augment import AUGMENT_MODES
 from deepshadows.calibration.fitting import BINARY_ONLY_METHODS, CALIBRATION_METHODS
@@ -184,9 +185,7 @@ class TrainConfig:
     def validate(self) -> TrainConfig:
         """Check every value, raising :class:`InputError` that names the parameter."""
         for name in ("epochs", "batch_size"):
-            value = getattr(self, name)
-            if not _is_int(value) or value < 1:
-                raise InputError(f"--{name.replace('_', '-')}: must be a positive integer, got {value!r}")
+            check_positive_int(getattr(self, name), f"--{name.replace('_', '-')}")
         if not _is_number(self.lr) or not math.isfinite(self.lr) or self.lr <= 0:
             raise InputError(f"--lr: must be a positive number, got {self.lr!r}")
         if not _is_number(self.rho) or not 0.0 < self.rho < 1.0:
