@@ -13,6 +13,7 @@ from deepshadows._io import save_png
 from deepshadows.domain.realism import CHANNELS, STATISTICS, _common_bins
 from deepshadows.domain.tables import SOURCE_QUANTITIES
 from deepshadows.viz import contact_sheet
+from deepshadows.viz.style import _clipped_hist
 
 __all__ = ["plot_calibration_pair", "plot_sources_pair", "side_by_side_sheet"]
 
@@ -72,17 +73,16 @@ def _hist(ax: Any, samples: Sequence[tuple[np.ndarray, str, str, str]], bins: np
     """Draw step histograms of (values, label, colour, line style) with common bins."""
     for values, label, color, style in samples:
         values = values[np.isfinite(values)]
-        if values.size:
-            ax.hist(
-                np.clip(values, bins[0], bins[-1]),
-                bins=bins,
-                histtype="step",
-                density=True,
-                lw=1.3,
-                color=color,
-                ls=style,
-                label=f"{label} (n={values.size})",
-            )
+        _clipped_hist(
+            ax,
+            values,
+            bins,
+            histtype="step",
+            lw=1.3,
+            color=color,
+            ls=style,
+            label=f"{label} (n={values.size})",
+        )
     ax.tick_params(labelsize=7)
 
 
