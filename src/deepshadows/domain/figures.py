@@ -9,8 +9,8 @@ from typing import Any
 
 import numpy as np
 
-from deepshadows._io import save_png
 from deepshadows.domain.realism import CHANNELS, STATISTICS, _common_bins
+from deepshadows.domain.realism_figures import _finish
 from deepshadows.domain.tables import SOURCE_QUANTITIES
 from deepshadows.viz import contact_sheet
 from deepshadows.viz.style import _clipped_hist
@@ -84,14 +84,6 @@ def _hist(ax: Any, samples: Sequence[tuple[np.ndarray, str, str, str]], bins: np
             label=f"{label} (n={values.size})",
         )
     ax.tick_params(labelsize=7)
-
-
-def _finish(fig: Any, axes: np.ndarray, title: str, out_png: str | os.PathLike[str]) -> Path:
-    """Put the first panel's legend under the panels and the title above them; write the PNG."""
-    handles, labels = axes[0, 0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="outside lower center", ncols=2, fontsize=8)
-    fig.suptitle(title, fontsize=10)
-    return save_png(fig, out_png)
 
 
 def plot_calibration_pair(

@@ -66,12 +66,15 @@ def plot_calibration(
             axes[i, c].set_title(f"{statistic} · {channel}", fontsize=9)
             if c == 0:
                 axes[i, c].set_ylabel("density", fontsize=8)
-    handles, legend_labels = axes[0, 0].get_legend_handles_labels()
-    fig.legend(handles, legend_labels, loc="outside lower center", ncols=2, fontsize=8)
-    fig.suptitle(
-        f"Simulated cutout statistics vs real ({reference}: {REAL_TARGET_SOURCES[reference]['description']})",
-        fontsize=10,
-    )
+    description = REAL_TARGET_SOURCES[reference]["description"]
+    return _finish(fig, axes, f"Simulated cutout statistics vs real ({reference}: {description})", out_png)
+
+
+def _finish(fig: Any, axes: np.ndarray, title: str, out_png: str | os.PathLike[str]) -> Path:
+    """Put the first panel's legend under the panels and the title above them; write the PNG."""
+    handles, labels = axes[0, 0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="outside lower center", ncols=2, fontsize=8)
+    fig.suptitle(title, fontsize=10)
     return save_png(fig, out_png)
 
 
