@@ -1,7 +1,7 @@
 """Atomic file writing (outputs appear complete or not at all), the files beside an output, digests.
 
 Also :class:`ClosingContext`, the ``with`` protocol of objects that hold an open file, and the
-checks of counts given as parameters (:func:`check_positive_int`, :func:`check_at_least_one`).
+checks of counts given as parameters (:func:`check_int`, :func:`check_at_least_one`).
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from deepshadows.errors import InputError
 __all__ = [
     "check_at_least_one",
     "check_format_version",
-    "check_positive_int",
+    "check_int",
     "ClosingContext",
     "atomic_path",
     "beside",
@@ -348,8 +348,8 @@ def check_format_version(source: object, version: Any, supported: int, what: str
     return version
 
 
-def check_positive_int(value: Any, name: str) -> int:
-    """Check a count that must be an integer of at least 1 (a bool is not one).
+def check_int(value: Any, name: str, *, allow_zero: bool = False) -> int:
+    """Check an integer parameter (a bool is not one) of at least 1, or 0 with ``allow_zero``.
 
     Parameters
     ----------
@@ -357,6 +357,8 @@ def check_positive_int(value: Any, name: str) -> int:
         The value given, a Python or NumPy integer.
     name : str
         The parameter or option, such as ``"--jobs"``, named in the error message.
+    allow_zero : bool, optional
+        Accept 0 too (a non-negative integer rather than a positive one).
 
     Returns
     -------
@@ -366,14 +368,16 @@ def check_positive_int(value: Any, name: str) -> int:
     Raises
     ------
     deepshadows.errors.InputError
-        ``"<name>: must be a positive integer, got <value>"`` if it is not an integer or is below 1.
+        ``"<name>: must be a positive integer, got <value>"`` (``"a non-negative integer"`` with
+        ``allow_zero``) if it is not an integer or is too small.
     """
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-        raise InputError(f"{name}: must be a positive integer, got {value!r}")
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < (0 if allow_zero else 1):
+        what = "a non-negative integer" if allow_zero else "a positive integer"
+        raise InputError(f"{name}: must be {what}, got {value!r}")
     return int(value)
 
 
-def check_at_least_one(value: Any, name: str) -> int:
+def check_at_least_one(value: Any, name: str) -> None:
     """Check a count that, read as an integer, must be at least 1.
 
     Parameters
@@ -383,11 +387,6 @@ def check_at_least_one(value: Any, name: str) -> int:
     name : str
         The parameter or option, such as ``"--epochs"``, named in the error message.
 
-    Returns
-    -------
-    int
-        ``int(value)``.
-
     Raises
     ------
     deepshadows.errors.InputError
@@ -395,4 +394,3 @@ def check_at_least_one(value: Any, name: str) -> int:
     """
     if int(value) < 1:
         raise InputError(f"{name}: must be at least 1, got {value}")
-    return int(value)

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from deepshadows._io import check_positive_int, check_writable, write_json_atomic
+from deepshadows._io import check_int, check_writable, write_json_atomic
 from deepshadows._provenance import provenance
 from deepshadows.errors import InputError
 from deepshadows.fetch.catalog import BadRow, Catalog, read_catalog
@@ -348,4 +348,4 @@ def fetch_catalog(
 
 
 def _check_partition_size(size: Any) -> int:
-    return check_positive_int(size, "--partition-size")
+    return check_int(size, "--partition-size")

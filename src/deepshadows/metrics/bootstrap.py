@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from deepshadows._io import check_positive_int
+from deepshadows._io import check_int
 from deepshadows.errors import InputError
 from deepshadows.metrics.checks import check_binary, check_threshold
 from deepshadows.metrics.reliability import (
@@ -103,13 +103,11 @@ class Interval:
 
 
 def _check_seed(seed: int) -> int:
-    if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
-        raise InputError(f"seed: must be a non-negative integer, got {seed!r}")
-    return int(seed)
+    return check_int(seed, "seed", allow_zero=True)
 
 
 def _check_options(n_boot: int, level: float) -> tuple[int, float]:
-    check_positive_int(n_boot, "n_boot")
+    check_int(n_boot, "n_boot")
     try:
         lvl = float(level)
     except (TypeError, ValueError):

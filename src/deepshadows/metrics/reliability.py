@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from deepshadows._io import check_positive_int
+from deepshadows._io import check_int
 from deepshadows.metrics.checks import check_binary
 
 __all__ = [
@@ -34,7 +34,7 @@ LOG_LOSS_EPS = 1e-15
 
 
 def _check_bins(n_bins: int) -> int:
-    return check_positive_int(n_bins, "n_bins")
+    return check_int(n_bins, "n_bins")
 
 
 def bin_index(prob: np.ndarray, n_bins: int) -> np.ndarray:
