@@ -16,7 +16,19 @@ from deepshadows.domain.realism_targets import CHANNELS, MEDIAN_TOLERANCE, STATI
 from deepshadows.errors import InputError
 from deepshadows.tables import markdown_table
 
-__all__ = ["compare_to_real", "comparison_markdown", "format_statistic"]
+__all__ = ["COMPARISON_COLUMNS", "compare_to_real", "comparison_markdown", "format_statistic"]
+
+#: Column titles of the table of :func:`compare_to_real` (Markdown here, HTML in the report).
+COMPARISON_COLUMNS: tuple[str, ...] = (
+    "class",
+    "statistic",
+    "channel",
+    "simulated median [p16, p84]",
+    "real median",
+    "real range",
+    "basis",
+    "within",
+)
 
 
 def _real_range(
@@ -149,16 +161,6 @@ def comparison_markdown(rows: Sequence[Mapping[str, Any]]) -> str:
     str
         A Markdown table, one line per row, ending with a newline.
     """
-    header = [
-        "class",
-        "statistic",
-        "channel",
-        "simulated median [p16, p84]",
-        "real median",
-        "real range",
-        "basis",
-        "within",
-    ]
     cells = []
     for row in rows:
         stat = row["statistic"]
@@ -175,4 +177,4 @@ def comparison_markdown(rows: Sequence[Mapping[str, Any]]) -> str:
             ]
             + [row["basis"], "yes" if row["within"] else "**no**"]
         )
-    return "\n".join(markdown_table(header, cells)) + "\n"
+    return "\n".join(markdown_table(COMPARISON_COLUMNS, cells)) + "\n"
