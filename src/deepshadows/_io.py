@@ -1,6 +1,7 @@
 """Atomic file writing (outputs appear complete or not at all), the files beside an output, digests.
 
-Also :class:`ClosingContext`, the ``with`` protocol of objects that hold an open file.
+Also :class:`ClosingContext`, the ``with`` protocol of objects that hold an open file, and the
+checks of counts given as parameters (:func:`check_int`, :func:`check_at_least_one`).
 """
 
 from __future__ import annotations
@@ -8,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import numbers
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,7 +19,9 @@ from typing import Any, Self
 from deepshadows.errors import InputError
 
 __all__ = [
+    "check_at_least_one",
     "check_format_version",
+    "check_int",
     "ClosingContext",
     "atomic_path",
     "beside",
@@ -342,3 +346,51 @@ def check_format_version(source: object, version: Any, supported: int, what: str
             f"(this version of deepshadows reads up to {supported})"
         )
     return version
+
+
+def check_int(value: Any, name: str, *, allow_zero: bool = False) -> int:
+    """Check an integer parameter (a bool is not one) of at least 1, or 0 with ``allow_zero``.
+
+    Parameters
+    ----------
+    value : object
+        The value given, a Python or NumPy integer.
+    name : str
+        The parameter or option, such as ``"--jobs"``, named in the error message.
+    allow_zero : bool, optional
+        Accept 0 too (a non-negative integer rather than a positive one).
+
+    Returns
+    -------
+    int
+        The value.
+
+    Raises
+    ------
+    deepshadows.errors.InputError
+        ``"<name>: must be a positive integer, got <value>"`` (``"a non-negative integer"`` with
+        ``allow_zero``) if it is not an integer or is too small.
+    """
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < (0 if allow_zero else 1):
+        what = "a non-negative integer" if allow_zero else "a positive integer"
+        raise InputError(f"{name}: must be {what}, got {value!r}")
+    return int(value)
+
+
+def check_at_least_one(value: Any, name: str) -> None:
+    """Check a count that, read as an integer, must be at least 1.
+
+    Parameters
+    ----------
+    value : object
+        The value given; anything ``int()`` accepts.
+    name : str
+        The parameter or option, such as ``"--epochs"``, named in the error message.
+
+    Raises
+    ------
+    deepshadows.errors.InputError
+        ``"<name>: must be at least 1, got <value>"`` if ``int(value)`` is below 1.
+    """
+    if int(value) < 1:
+        raise InputError(f"{name}: must be at least 1, got {value}")

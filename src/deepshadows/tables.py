@@ -12,7 +12,8 @@ votable    ``.vot``                 ``votable``
 
 ``predict`` writes its tables in these formats (:mod:`deepshadows.predict.table_output`), and
 ``fetch`` reads catalogues in them and writes the catalogue of the rows it could not fetch in
-the catalogue's own format (:mod:`deepshadows.fetch.output`).
+the catalogue's own format (:mod:`deepshadows.fetch.output`). :func:`markdown_table` lays out the
+Markdown tables of the reports.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from __future__ import annotations
 import csv
 import os
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +34,7 @@ from deepshadows.errors import InputError
 __all__ = [
     "ASTROPY_FORMATS",
     "find_column_name",
+    "markdown_table",
     "TABLE_FORMATS",
     "catalog_format",
     "catalog_suffixes",
@@ -62,6 +64,26 @@ ASTROPY_FORMATS: dict[str, str] = {
 
 #: A compressed FITS table: read like ``.fits``.
 _GZIPPED_FITS = ".fits.gz"
+
+
+def markdown_table(header: Sequence[str], rows: Iterable[Sequence[str]]) -> list[str]:
+    """Lay out a Markdown table: its header line, the ``|---|`` rule, then one line per row.
+
+    Parameters
+    ----------
+    header : sequence of str
+        The column titles.
+    rows : iterable of sequence of str
+        The cells of each row, already formatted (and escaped where they may hold ``|``).
+
+    Returns
+    -------
+    list of str
+        The table's lines, without line ends.
+    """
+    lines = ["| " + " | ".join(header) + " |", "|---" * len(header) + "|"]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    return lines
 
 
 def _known() -> str:

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from astropy.table import Table
 
-from deepshadows.completeness.tables import STAGES
+from deepshadows.completeness.tables import STAGES, _binned_passes, _fraction
 from deepshadows.metrics.binomial import binomial_interval
 from deepshadows.simulate.truth import AXES
 from deepshadows.viz.style import _save
@@ -158,15 +158,10 @@ def plot_mu_by_size(
     for ax, stage in zip(axes, STAGES, strict=True):
         passed = np.asarray(objects[f"passed_{stage}"], dtype=float)
         for r in radii:
-            keep = lsbg & (np.abs(np.log(radius / r)) < np.log1p(width)) & np.isfinite(passed)
-            index = np.digitize(mu[keep], edges) - 1
-            ok = (index >= 0) & (index < len(centres))
-            n = np.bincount(index[ok], minlength=len(centres))
-            k = np.bincount(index[ok], weights=passed[keep][ok], minlength=len(centres))
+            keep = lsbg & (np.abs(np.log(radius / r)) < np.log1p(width))
+            n, k = _binned_passes(mu[keep], passed[keep], edges)
             low, high = binomial_interval(k, n)
-            with np.errstate(invalid="ignore", divide="ignore"):
-                y = np.where(n > 0, k / np.maximum(n, 1), np.nan)
-            line = ax.plot(centres, y, marker="o", ms=3, lw=1.3, label=f'R_eff ≈ {r:g}"')[0]
+            line = ax.plot(centres, _fraction(k, n), marker="o", ms=3, lw=1.3, label=f'R_eff ≈ {r:g}"')[0]
             ax.fill_between(centres, low, high, color=line.get_color(), alpha=0.15, lw=0)
         ax.set_title(_STAGE_TITLE[stage], fontsize=10)
         _completeness_panel(ax, AXES["mu_eff"].label)

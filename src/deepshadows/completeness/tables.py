@@ -44,13 +44,32 @@ __all__ = [
 STAGES: tuple[str, ...] = ("preselection", "classifier", "both")
 
 
+def _fraction(k: np.ndarray, n: np.ndarray) -> np.ndarray:
+    """Return the fractions ``k / n`` of the bins, NaN where a bin is empty."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(n > 0, k / np.maximum(n, 1), np.nan)
+
+
+def _binned_passes(
+    values: np.ndarray, passed: np.ndarray, edges: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Return the objects ``n`` and those passed ``k`` in each bin of ``values`` between ``edges``.
+
+    Objects outside the edges, or whose pass flag was not measured (NaN), are left out.
+    """
+    index = np.digitize(values, edges) - 1
+    ok = (index >= 0) & (index < len(edges) - 1) & np.isfinite(passed)
+    n = np.bincount(index[ok], minlength=len(edges) - 1)
+    k = np.bincount(index[ok], weights=passed[ok], minlength=len(edges) - 1)
+    return n, k
+
+
 def _stage_columns(table: Table, passed: Mapping[str, np.ndarray], n: np.ndarray, level: float) -> None:
     """Add ``k_<stage>``, ``<stage>`` and ``<stage>_low`` / ``_high`` columns to ``table``."""
     for stage, k in passed.items():
         low, high = binomial_interval(k, n, level)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            table[f"k_{stage}"] = k
-            table[stage] = np.where(n > 0, k / np.maximum(n, 1), np.nan)
+        table[f"k_{stage}"] = k
+        table[stage] = _fraction(k, n)
         table[f"{stage}_low"] = low
         table[f"{stage}_high"] = high
 
@@ -115,10 +134,7 @@ def binned_completeness(objects: Table, axes: Sequence[str], *, level: float = 0
 
 def _crossing(mu: np.ndarray, passed: np.ndarray, edges: np.ndarray, level: float) -> float:
     """Return the faint-end surface brightness where the binned completeness falls through ``level``."""
-    index = np.digitize(mu, edges) - 1
-    ok = (index >= 0) & (index < len(edges) - 1) & np.isfinite(passed)
-    n = np.bincount(index[ok], minlength=len(edges) - 1)
-    k = np.bincount(index[ok], weights=passed[ok], minlength=len(edges) - 1)
+    n, k = _binned_passes(mu, passed, edges)
     valid = n > 0
     centres = 0.5 * (edges[:-1] + edges[1:])[valid]
     c = k[valid] / n[valid]

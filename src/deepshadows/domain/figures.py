@@ -9,10 +9,11 @@ from typing import Any
 
 import numpy as np
 
-from deepshadows._io import save_png
 from deepshadows.domain.realism import CHANNELS, STATISTICS, _common_bins
+from deepshadows.domain.realism_figures import _finish
 from deepshadows.domain.tables import SOURCE_QUANTITIES
 from deepshadows.viz import contact_sheet
+from deepshadows.viz.style import _clipped_hist
 
 __all__ = ["plot_calibration_pair", "plot_sources_pair", "side_by_side_sheet"]
 
@@ -72,26 +73,17 @@ def _hist(ax: Any, samples: Sequence[tuple[np.ndarray, str, str, str]], bins: np
     """Draw step histograms of (values, label, colour, line style) with common bins."""
     for values, label, color, style in samples:
         values = values[np.isfinite(values)]
-        if values.size:
-            ax.hist(
-                np.clip(values, bins[0], bins[-1]),
-                bins=bins,
-                histtype="step",
-                density=True,
-                lw=1.3,
-                color=color,
-                ls=style,
-                label=f"{label} (n={values.size})",
-            )
+        _clipped_hist(
+            ax,
+            values,
+            bins,
+            histtype="step",
+            lw=1.3,
+            color=color,
+            ls=style,
+            label=f"{label} (n={values.size})",
+        )
     ax.tick_params(labelsize=7)
-
-
-def _finish(fig: Any, axes: np.ndarray, title: str, out_png: str | os.PathLike[str]) -> Path:
-    """Put the first panel's legend under the panels and the title above them; write the PNG."""
-    handles, labels = axes[0, 0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="outside lower center", ncols=2, fontsize=8)
-    fig.suptitle(title, fontsize=10)
-    return save_png(fig, out_png)
 
 
 def plot_calibration_pair(

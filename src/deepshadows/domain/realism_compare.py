@@ -14,8 +14,21 @@ import numpy as np
 
 from deepshadows.domain.realism_targets import CHANNELS, MEDIAN_TOLERANCE, STATISTICS, _check_reference
 from deepshadows.errors import InputError
+from deepshadows.tables import markdown_table
 
-__all__ = ["compare_to_real", "comparison_markdown", "format_statistic"]
+__all__ = ["COMPARISON_COLUMNS", "compare_to_real", "comparison_markdown", "format_statistic"]
+
+#: Column titles of the table of :func:`compare_to_real` (Markdown here, HTML in the report).
+COMPARISON_COLUMNS: tuple[str, ...] = (
+    "class",
+    "statistic",
+    "channel",
+    "simulated median [p16, p84]",
+    "real median",
+    "real range",
+    "basis",
+    "within",
+)
 
 
 def _real_range(
@@ -148,19 +161,20 @@ def comparison_markdown(rows: Sequence[Mapping[str, Any]]) -> str:
     str
         A Markdown table, one line per row, ending with a newline.
     """
-    lines = [
-        "| class | statistic | channel | simulated median [p16, p84] | real median | real range "
-        "| basis | within |",
-        "|---|---|---|---|---|---|---|---|",
-    ]
+    cells = []
     for row in rows:
         stat = row["statistic"]
         v = {key: format_statistic(stat, row[key]) for key in _VALUE_KEYS}
         sim = f"{v['sim_median']} [{v['sim_p16']}, {v['sim_p84']}]"
-        lines.append(
-            f"| {row['class']} | {stat} | {row['channel']} | {sim} "
-            f"| {v['real_median']} "
-            f"| [{v['real_low']}, {v['real_high']}] "
-            f"| {row['basis']} | {'yes' if row['within'] else '**no**'} |"
+        cells.append(
+            [
+                row["class"],
+                stat,
+                row["channel"],
+                sim,
+                v["real_median"],
+                f"[{v['real_low']}, {v['real_high']}]",
+            ]
+            + [row["basis"], "yes" if row["within"] else "**no**"]
         )
-    return "\n".join(lines) + "\n"
+    return "\n".join(markdown_table(COMPARISON_COLUMNS, cells)) + "\n"

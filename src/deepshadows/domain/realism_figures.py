@@ -13,6 +13,7 @@ import numpy as np
 from deepshadows._io import save_png
 from deepshadows.domain.realism_compare import compare_to_real
 from deepshadows.domain.realism_targets import CHANNELS, REAL_TARGET_SOURCES, STATISTICS
+from deepshadows.viz.style import _clipped_hist
 
 __all__ = ["plot_calibration"]
 
@@ -65,12 +66,15 @@ def plot_calibration(
             axes[i, c].set_title(f"{statistic} · {channel}", fontsize=9)
             if c == 0:
                 axes[i, c].set_ylabel("density", fontsize=8)
-    handles, legend_labels = axes[0, 0].get_legend_handles_labels()
-    fig.legend(handles, legend_labels, loc="outside lower center", ncols=2, fontsize=8)
-    fig.suptitle(
-        f"Simulated cutout statistics vs real ({reference}: {REAL_TARGET_SOURCES[reference]['description']})",
-        fontsize=10,
-    )
+    description = REAL_TARGET_SOURCES[reference]["description"]
+    return _finish(fig, axes, f"Simulated cutout statistics vs real ({reference}: {description})", out_png)
+
+
+def _finish(fig: Any, axes: np.ndarray, title: str, out_png: str | os.PathLike[str]) -> Path:
+    """Put the first panel's legend under the panels and the title above them; write the PNG."""
+    handles, labels = axes[0, 0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="outside lower center", ncols=2, fontsize=8)
+    fig.suptitle(title, fontsize=10)
     return save_png(fig, out_png)
 
 
@@ -83,17 +87,10 @@ def _plot_panel(ax: Any, per_class: Mapping[str, np.ndarray], reals: Mapping[str
     )
     for k, (cls, values) in enumerate(finite.items()):
         color = _CLASS_COLORS.get(cls, f"C{k + 2}")
-        if values.size:
-            # Outliers beyond the 1-99 % range are piled into the edge bins, not dropped.
-            ax.hist(
-                np.clip(values, bins[0], bins[-1]),
-                bins=bins,
-                histtype="step",
-                lw=1.4,
-                color=color,
-                density=True,
-                label=f"{cls} simulated (n={values.size})",
-            )
+        # Outliers beyond the 1-99 % range are piled into the edge bins, not dropped.
+        _clipped_hist(
+            ax, values, bins, histtype="step", lw=1.4, color=color, label=f"{cls} simulated (n={values.size})"
+        )
         r = reals[cls]
         ax.axvspan(r["real_low"], r["real_high"], color=color, alpha=0.15, lw=0)
         ax.axvline(r["real_median"], color=color, ls="--", lw=1.2, label=f"{cls} real median and range")

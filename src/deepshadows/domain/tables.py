@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 
 from deepshadows.domain.realism import CHANNELS, STATISTICS, _summary, format_statistic
+from deepshadows.tables import markdown_table
 
 __all__ = [
     "SOURCE_QUANTITIES",
@@ -150,10 +151,10 @@ def _cell(row: Mapping[str, Any], side: str, fmt: Any) -> str:
     return f"{fmt(row[f'{side}_median'])} [{fmt(row[f'{side}_p16'])}, {fmt(row[f'{side}_p84'])}]"
 
 
-def _ks(row: Mapping[str, Any]) -> str:
+def _ks(row: Mapping[str, Any]) -> list[str]:
     if not np.isfinite(row["ks_d"]):
-        return "n/a | n/a"
-    return f"{row['ks_d']:.2f} | {row['ks_p']:.2g}"
+        return ["n/a", "n/a"]
+    return [f"{row['ks_d']:.2f}", f"{row['ks_p']:.2g}"]
 
 
 def calibration_table(rows: Sequence[Mapping[str, Any]], names: Sequence[str]) -> str:
@@ -171,21 +172,24 @@ def calibration_table(rows: Sequence[Mapping[str, Any]], names: Sequence[str]) -
     str
         The table, ending with a newline.
     """
-    lines = [
-        f"| class | statistic | channel | {names[0]} median [p16, p84] | {names[1]} median [p16, p84] "
-        "| KS D | KS p |",
-        "|---|---|---|---|---|---|---|",
-    ]
+    header = ["class", "statistic", "channel", *(f"{n} median [p16, p84]" for n in names[:2]), "KS D", "KS p"]
+    cells = []
     for row in rows:
 
         def fmt(value: float, stat: str = row["statistic"]) -> str:
             return format_statistic(stat, value)
 
-        lines.append(
-            f"| {row['class']} | {row['statistic']} | {row['channel']} | {_cell(row, 'store', fmt)} "
-            f"| {_cell(row, 'reference', fmt)} | {_ks(row)} |"
+        cells.append(
+            [
+                row["class"],
+                row["statistic"],
+                row["channel"],
+                _cell(row, "store", fmt),
+                _cell(row, "reference", fmt),
+            ]
+            + _ks(row)
         )
-    return "\n".join(lines) + "\n"
+    return "\n".join(markdown_table(header, cells)) + "\n"
 
 
 def source_table(rows: Sequence[Mapping[str, Any]], names: Sequence[str]) -> str:
@@ -203,19 +207,21 @@ def source_table(rows: Sequence[Mapping[str, Any]], names: Sequence[str]) -> str
     str
         The table, ending with a newline.
     """
-    lines = [
-        f"| class | quantity | n {names[0]} | n {names[1]} | {names[0]} median [p16, p84] "
-        f"| {names[1]} median [p16, p84] | KS D | KS p |",
-        "|---|---|---|---|---|---|---|---|",
+    header = [
+        "class",
+        "quantity",
+        *(f"n {n}" for n in names[:2]),
+        *(f"{n} median [p16, p84]" for n in names[:2]),
+        "KS D",
+        "KS p",
     ]
 
     def fmt(value: float) -> str:
         return "n/a" if not np.isfinite(value) else f"{value:.2f}"
 
-    for row in rows:
-        lines.append(
-            f"| {row['class']} | {SOURCE_QUANTITIES[row['quantity']]} | {row['store_n']} "
-            f"| {row['reference_n']} | {_cell(row, 'store', fmt)} | {_cell(row, 'reference', fmt)} "
-            f"| {_ks(row)} |"
-        )
-    return "\n".join(lines) + "\n"
+    cells = [
+        [row["class"], SOURCE_QUANTITIES[row["quantity"]], str(row["store_n"]), str(row["reference_n"])]
+        + [_cell(row, "store", fmt), _cell(row, "reference", fmt), *_ks(row)]
+        for row in rows
+    ]
+    return "\n".join(markdown_table(header, cells)) + "\n"

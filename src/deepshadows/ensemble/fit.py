@@ -16,6 +16,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+from deepshadows._io import check_int
 from deepshadows.ensemble.members import MemberJob, member_config, train_member
 from deepshadows.errors import InputError
 from deepshadows.models.ensemble_layout import (
@@ -169,8 +170,7 @@ def fit_ensemble(
     from deepshadows.parallel import describe_scheduler, map_ordered, open_executor, worker_threads
     from deepshadows.training import fit
 
-    if isinstance(members, bool) or not isinstance(members, int) or members < 1:
-        raise InputError(f"--members: must be a positive integer, got {members!r}")
+    check_int(members, "--members")
     cfg = cfg.validate()
     if resume and overwrite:
         raise InputError("--resume and --overwrite exclude each other; choose one")

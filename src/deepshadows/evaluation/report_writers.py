@@ -23,12 +23,15 @@ from deepshadows.metrics.bootstrap import Interval
 from deepshadows.metrics.rejection import rejection_table
 from deepshadows.metrics.reliability import CALIBRATION_METRICS, ECE_BINS
 from deepshadows.metrics.scores import BINARY_METRICS
+from deepshadows.tables import markdown_table
 from deepshadows.viz.rejection import plot_rejection
 
 __all__ = ["add_rejection", "load_roc", "metrics_table", "write_rejection_csv"]
 
 #: Column titles of the metrics, as in the paper's tables.
 _TITLES = {"accuracy": "accuracy", "completeness": "completeness", "purity": "purity", "auc": "AUC"}
+#: The per-class metrics of a multi-class evaluation, in their table's order.
+_PER_CLASS = ("completeness", "purity", "auc")
 #: Titles of the calibration metrics.
 _CALIBRATION_TITLES = {
     "ece": f"ECE ({ECE_BINS} bins)",
@@ -89,14 +92,12 @@ def _md_escape(text: str) -> str:
 
 
 def _confusion_md(counts: np.ndarray, normalized: np.ndarray, names: Sequence[str]) -> list[str]:
-    lines = [
-        "| true \\ predicted | " + " | ".join(_md_escape(n) for n in names) + " |",
-        "|---" * (len(names) + 1) + "|",
+    header = ["true \\ predicted", *(_md_escape(n) for n in names)]
+    rows = [
+        [_md_escape(name), *(f"{int(counts[i, j])} ({normalized[i, j]:.3f})" for j in range(len(names)))]
+        for i, name in enumerate(names)
     ]
-    for i, name in enumerate(names):
-        cells = [f"{int(counts[i, j])} ({normalized[i, j]:.3f})" for j in range(len(names))]
-        lines.append(f"| {_md_escape(name)} | " + " | ".join(cells) + " |")
-    return lines
+    return markdown_table(header, rows)
 
 
 def _write_text(path: Path, text: str) -> None:
@@ -166,14 +167,9 @@ def _multiclass_md(mc: Mapping[str, Any]) -> list[str]:
         "",
         f"accuracy: {_num(mc['accuracy'])}",
         "",
-        "| class | n | completeness | purity | AUC (vs rest) |",
-        "|---|---|---|---|---|",
     ]
-    for c in names:
-        lines.append(
-            f"| {_md_escape(c)} | {mc['support'][c]} | {_num(mc['completeness'][c])} | "
-            f"{_num(mc['purity'][c])} | {_num(mc['auc'][c])} |"
-        )
+    rows = [[_md_escape(c), str(mc["support"][c]), *(_num(mc[k][c]) for k in _PER_CLASS)] for c in names]
+    lines += markdown_table(["class", "n", "completeness", "purity", "AUC (vs rest)"], rows)
     lines += ["", *_confusion_md(np.asarray(mc["confusion"]), np.asarray(mc["confusion_normalized"]), names)]
     return lines
 
@@ -192,13 +188,13 @@ def _report_md(result: Mapping[str, Any], md_multi: list[str]) -> str:
         neg, pos = result["confusion"]["class_names"]
         if "binary" in result:
             lines += [f"## {_md_escape(pos)} vs rest ({_md_escape(neg)})", ""]
-        lines += [f"| metric | value | {pct} interval |", "|---|---|---|"]
         titles = {**_TITLES, **_CALIBRATION_TITLES}
-        for m in (*BINARY_METRICS, *CALIBRATION_METRICS):
-            if m not in result["intervals"]:
-                continue
-            iv = Interval.from_dict(result["intervals"][m])
-            lines.append(f"| {titles[m]} | {_num(iv.value)} | [{_num(iv.low)}, {_num(iv.high)}] |")
+        shown = [m for m in (*BINARY_METRICS, *CALIBRATION_METRICS) if m in result["intervals"]]
+        intervals = {m: Interval.from_dict(result["intervals"][m]) for m in shown}
+        rows = [
+            [titles[m], _num(iv.value), f"[{_num(iv.low)}, {_num(iv.high)}]"] for m, iv in intervals.items()
+        ]
+        lines += markdown_table(["metric", "value", f"{pct} interval"], rows)
         for label, values in (result.get("compared_calibration") or {}).items():
             cells = ", ".join(f"{_CALIBRATION_TITLES[m]} {_num(values[m])}" for m in CALIBRATION_METRICS)
             lines.append("")
@@ -226,13 +222,16 @@ def _report_md(result: Mapping[str, Any], md_multi: list[str]) -> str:
 
 def _completeness_purity_md(result: Mapping[str, Any]) -> list[str]:
     lines = ["Completeness and purity by decision threshold (`*`: the one used):", ""]
-    lines += ["| threshold | selected | completeness | purity |", "|---|---|---|---|"]
-    for row in result.get("completeness_purity") or []:
-        mark = " *" if row["decision"] else ""
-        lines.append(
-            f"| {row['threshold']:.6g}{mark} | {row['selected']} | {_num(row['completeness'])} | "
-            f"{_num(row['purity'])} |"
-        )
+    rows = [
+        [
+            f"{r['threshold']:.6g}" + (" *" if r["decision"] else ""),
+            str(r["selected"]),
+            _num(r["completeness"]),
+        ]
+        + [_num(r["purity"])]
+        for r in result.get("completeness_purity") or []
+    ]
+    lines += markdown_table(["threshold", "selected", "completeness", "purity"], rows)
     lines.append("")
     point = result.get("operating_point")
     if point:
@@ -262,7 +261,7 @@ def _report_csv(result: Mapping[str, Any]) -> str:
     mc = result.get("multiclass")
     if mc:
         writer.writerow(["multiclass_accuracy", cell(mc["accuracy"]), "", ""])
-        for key in ("completeness", "purity", "auc"):
+        for key in _PER_CLASS:
             for c in mc["class_names"]:
                 writer.writerow([f"{key}[{c}]", cell(mc[key][c]), "", ""])
     return buf.getvalue()
@@ -308,7 +307,7 @@ def metrics_table(
     titles = {**_TITLES, **_CALIBRATION_TITLES}
     extra = list(dict.fromkeys(k for row in (columns or {}).values() for k in row))
     head = ["model", *extra, *(titles.get(m, m) for m in metrics)]
-    lines = ["| " + " | ".join(_md_escape(h) for h in head) + " |", "|---" * len(head) + "|"]
+    rows = []
     for model, res in results.items():
         if not isinstance(res, Mapping):
             raise InputError(f"results[{model!r}]: expected a mapping, got {type(res).__name__}")
@@ -316,8 +315,8 @@ def metrics_table(
         described = (columns or {}).get(model, {})
         cells = ["–" if described.get(k) is None else _md_escape(described[k]) for k in extra]
         cells += [_cell(_interval_of(source.get(m))) for m in metrics]
-        lines.append(f"| {_md_escape(model)} | " + " | ".join(cells) + " |")
-    return "\n".join(lines) + "\n"
+        rows.append([_md_escape(model), *cells])
+    return "\n".join(markdown_table([_md_escape(h) for h in head], rows)) + "\n"
 
 
 def write_rejection_csv(table: Sequence[Mapping[str, Any]], path: str | os.PathLike[str]) -> Path:

@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from deepshadows._io import make_output_dir, save_png, write_json_atomic
+from deepshadows._io import check_at_least_one, make_output_dir, save_png, write_json_atomic
 from deepshadows.errors import InputError
 from deepshadows.evaluation.run import predict_split
 from deepshadows.explain.gradcam import ensemble_gradcam
@@ -184,8 +184,7 @@ def explain_run(
     from deepshadows.models import load_model
     from deepshadows.training import store_targets
 
-    if int(per_group) < 1:
-        raise InputError(f"--per-group: must be at least 1, got {per_group}")
+    check_at_least_one(per_group, "--per-group")
     if not 0.0 <= low < high <= 1.0:
         raise InputError(f"--low and --high: need 0 <= low < high <= 1, got {low} and {high}")
     model, meta = load_model(model_path, device=device)

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from deepshadows._io import check_writable, write_json_atomic
+from deepshadows._io import check_int, check_writable, write_json_atomic
 from deepshadows._provenance import provenance
 from deepshadows.errors import InputError
 from deepshadows.fetch.catalog import BadRow, Catalog, read_catalog
@@ -348,6 +348,4 @@ def fetch_catalog(
 
 
 def _check_partition_size(size: Any) -> int:
-    if isinstance(size, bool) or not isinstance(size, int) or size < 1:
-        raise InputError(f"--partition-size: must be a positive integer, got {size!r}")
-    return size
+    return check_int(size, "--partition-size")

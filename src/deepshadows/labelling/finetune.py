@@ -34,7 +34,7 @@ import numpy as np
 import torch
 
 from deepshadows._device import resolve_device, resolve_precision
-from deepshadows._io import make_output_dir, write_json_atomic
+from deepshadows._io import check_at_least_one, make_output_dir, write_json_atomic
 from deepshadows._provenance import provenance
 from deepshadows.data.labelled_sample import load_labelled_sample
 from deepshadows.errors import InputError
@@ -208,15 +208,14 @@ def finetune_from_labels(
     emit = log if log is not None else (lambda _line: None)
     if not 0.0 <= float(val_fraction) < 1.0:
         raise InputError(f"--val-fraction: must lie in [0, 1), got {val_fraction}")
-    if int(patience) < 1:
-        raise InputError(f"--patience: must be at least 1, got {patience}")
+    check_at_least_one(patience, "--patience")
     if resume and float(val_fraction) > 0:
         raise InputError(
             "--resume: continues runs without early stopping only (--val-fraction 0); "
             "the early-stopping state is not kept in the checkpoint"
         )
-    if epochs is not None and int(epochs) < 1:
-        raise InputError(f"--epochs: must be at least 1, got {epochs}")
+    if epochs is not None:
+        check_at_least_one(epochs, "--epochs")
     dev = resolve_device(device)
     mixed = resolve_precision(precision, dev)
     model, meta = load_model(model_path, device=str(dev))

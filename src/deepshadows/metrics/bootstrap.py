@@ -24,6 +24,7 @@ from typing import Any
 
 import numpy as np
 
+from deepshadows._io import check_int
 from deepshadows.errors import InputError
 from deepshadows.metrics.checks import check_binary, check_threshold
 from deepshadows.metrics.reliability import (
@@ -102,14 +103,11 @@ class Interval:
 
 
 def _check_seed(seed: int) -> int:
-    if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
-        raise InputError(f"seed: must be a non-negative integer, got {seed!r}")
-    return int(seed)
+    return check_int(seed, "seed", allow_zero=True)
 
 
 def _check_options(n_boot: int, level: float) -> tuple[int, float]:
-    if isinstance(n_boot, bool) or not isinstance(n_boot, int | np.integer) or n_boot < 1:
-        raise InputError(f"n_boot: must be a positive integer, got {n_boot!r}")
+    check_int(n_boot, "n_boot")
     try:
         lvl = float(level)
     except (TypeError, ValueError):

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from deepshadows.errors import InputError
+from deepshadows._io import check_int
 from deepshadows.metrics.checks import check_binary
 
 __all__ = [
@@ -34,9 +34,7 @@ LOG_LOSS_EPS = 1e-15
 
 
 def _check_bins(n_bins: int) -> int:
-    if isinstance(n_bins, bool) or not isinstance(n_bins, int | np.integer) or n_bins < 1:
-        raise InputError(f"n_bins: must be a positive integer, got {n_bins!r}")
-    return int(n_bins)
+    return check_int(n_bins, "n_bins")
 
 
 def bin_index(prob: np.ndarray, n_bins: int) -> np.ndarray:

@@ -16,6 +16,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from deepshadows._io import check_at_least_one
 from deepshadows.errors import InputError
 from deepshadows.models.layers import _check_counts, _FeatureClassifier
 from deepshadows.models.registry import register_model
@@ -222,8 +223,7 @@ def _check_args(
     factor = 2 ** len(widths)
     if int(image_size) < factor or int(image_size) % factor:
         raise InputError(f"image_size: must be a positive multiple of {factor}, got {image_size}")
-    if int(hidden) < 1:
-        raise InputError(f"hidden: must be at least 1, got {hidden}")
+    check_at_least_one(hidden, "hidden")
     if not (math.isfinite(float(drop_rate)) and 0.0 <= float(drop_rate) < 1.0):
         raise InputError(f"drop_rate: must lie in [0, 1), got {drop_rate}")
     return widths, depths

@@ -7,7 +7,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from deepshadows.errors import InputError
+from deepshadows._io import check_at_least_one
 
 __all__ = ["FastDropout"]
 
@@ -114,7 +114,5 @@ class _FeatureClassifier(nn.Module):
 
 def _check_counts(in_chans: int, num_classes: int) -> None:
     """Raise :class:`~deepshadows.errors.InputError` unless both counts are at least 1."""
-    if int(in_chans) < 1:
-        raise InputError(f"in_chans: must be at least 1, got {in_chans}")
-    if int(num_classes) < 1:
-        raise InputError(f"num_classes: must be at least 1, got {num_classes}")
+    check_at_least_one(in_chans, "in_chans")
+    check_at_least_one(num_classes, "num_classes")

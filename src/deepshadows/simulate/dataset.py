@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 import numpy as np
 from tqdm.auto import tqdm
 
-from deepshadows._io import partial_path
+from deepshadows._io import check_at_least_one, partial_path
 from deepshadows._provenance import provenance
 from deepshadows.errors import InputError
 from deepshadows.features import FEATURE_NAMES
@@ -263,8 +263,7 @@ def make_dataset(
     """
     cfg.validate()
     workers = os.cpu_count() or 1 if workers is None else int(workers)
-    if workers < 1:
-        raise InputError(f"--workers: must be at least 1, got {workers}")
+    check_at_least_one(workers, "--workers")
     if resume and not partial_path(out).exists():
         resume = False
     kinds, subclasses = assign_classes(cfg)

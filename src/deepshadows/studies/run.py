@@ -19,7 +19,7 @@ from typing import Any
 
 from tqdm.auto import tqdm
 
-from deepshadows._io import write_json_atomic
+from deepshadows._io import check_int, write_json_atomic
 from deepshadows._provenance import provenance
 from deepshadows.errors import InputError
 from deepshadows.failures import failures_path, write_failures
@@ -286,8 +286,7 @@ def run_study(
         started with other settings.
     """
     train = train.validate()
-    if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
-        raise InputError(f"--jobs: must be a positive integer, got {jobs!r}")
+    check_int(jobs, "--jobs")
     parse_scheduler(scheduler)
     per_run_threads = worker_threads(scheduler, jobs, threads)
     inline = scheduler is None and jobs == 1

@@ -20,6 +20,7 @@ from deepshadows.evaluation.report import load_roc
 from deepshadows.metrics.scores import BINARY_METRICS
 from deepshadows.studies.figures import plot_interval_comparison, plot_study_roc, plot_tpr_ratio
 from deepshadows.studies.jobs import StudyJob
+from deepshadows.tables import markdown_table
 
 # Shared by the modules of this package; not part of the public API.
 __all__: list[str] = []
@@ -74,15 +75,20 @@ def _write_intervals(out: Path, rows: list[dict[str, Any]], n_models: int) -> di
             ",".join(f"{row[k]:.6g}" if k != "metric" else row[k] for k in keys) for row in rows
         ]
         tmp.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    table = [
-        "| metric | baseline | test-set 95 % interval | training 95 % interval | combined ± |",
-        "|---|---|---|---|---|",
-    ]
-    for row in rows:
-        table.append(
-            f"| {row['metric']} | {row['value']:.3f} | [{row['test_low']:.3f}, {row['test_high']:.3f}] | "
-            f"[{row['train_low']:.3f}, {row['train_high']:.3f}] | {row['combined_half_width']:.3f} |"
-        )
+    header = ["metric", "baseline", "test-set 95 % interval", "training 95 % interval", "combined ±"]
+    table = markdown_table(
+        header,
+        (
+            [
+                row["metric"],
+                f"{row['value']:.3f}",
+                f"[{row['test_low']:.3f}, {row['test_high']:.3f}]",
+                f"[{row['train_low']:.3f}, {row['train_high']:.3f}]",
+                f"{row['combined_half_width']:.3f}",
+            ]
+            for row in rows
+        ),
+    )
     text = (
         "# Test-set and training-set uncertainty\n\n"
         + "\n".join(table)

@@ -12,6 +12,7 @@ import numpy as np
 import torch
 
 from deepshadows._device import PRECISIONS
+from deepshadows._io import check_int
 from deepshadows.adapt.alignment import ALIGNMENT_LOSSES
 from deepshadows.augment import AUGMENT_MODES
 from deepshadows.calibration.fitting import BINARY_ONLY_METHODS, CALIBRATION_METHODS
@@ -184,9 +185,7 @@ class TrainConfig:
     def validate(self) -> TrainConfig:
         """Check every value, raising :class:`InputError` that names the parameter."""
         for name in ("epochs", "batch_size"):
-            value = getattr(self, name)
-            if not _is_int(value) or value < 1:
-                raise InputError(f"--{name.replace('_', '-')}: must be a positive integer, got {value!r}")
+            check_int(getattr(self, name), f"--{name.replace('_', '-')}")
         if not _is_number(self.lr) or not math.isfinite(self.lr) or self.lr <= 0:
             raise InputError(f"--lr: must be a positive number, got {self.lr!r}")
         if not _is_number(self.rho) or not 0.0 < self.rho < 1.0:
@@ -208,8 +207,7 @@ class TrainConfig:
                 f"--num-classes: must be 1 or 2 (LSBG versus artifact) or 3 (with type-1 artifacts), "
                 f"got {self.num_classes!r}"
             )
-        if not _is_int(self.num_workers) or self.num_workers < 0:
-            raise InputError(f"--num-workers: must be a non-negative integer, got {self.num_workers!r}")
+        check_int(self.num_workers, "--num-workers", allow_zero=True)
         if self.precision not in PRECISIONS:
             raise InputError(f"--precision: must be one of {', '.join(PRECISIONS)}, got {self.precision!r}")
         if self.augment not in AUGMENT_MODES:
@@ -222,8 +220,7 @@ class TrainConfig:
             )
         if not _is_number(self.adapt_weight) or not math.isfinite(self.adapt_weight) or self.adapt_weight < 0:
             raise InputError(f"--adapt-weight: must be a non-negative number, got {self.adapt_weight!r}")
-        if not _is_int(self.adapt_warmup) or self.adapt_warmup < 0:
-            raise InputError(f"--adapt-warmup: must be a non-negative integer, got {self.adapt_warmup!r}")
+        check_int(self.adapt_warmup, "--adapt-warmup", allow_zero=True)
         if self.calibration not in CALIBRATION_METHODS:
             raise InputError(
                 f"--calibration: must be one of {', '.join(CALIBRATION_METHODS)}, got {self.calibration!r}"
@@ -256,8 +253,7 @@ class TrainConfig:
             )
         if self.schedule not in SCHEDULES:
             raise InputError(f"--schedule: must be one of {', '.join(SCHEDULES)}, got {self.schedule!r}")
-        if not _is_int(self.warmup_epochs) or self.warmup_epochs < 0:
-            raise InputError(f"--warmup-epochs: must be a non-negative integer, got {self.warmup_epochs!r}")
+        check_int(self.warmup_epochs, "--warmup-epochs", allow_zero=True)
 
     def to_dict(self) -> dict[str, Any]:
         """Return the configuration as a JSON-serialisable mapping."""

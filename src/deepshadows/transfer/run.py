@@ -25,7 +25,7 @@ import numpy as np
 import torch
 
 from deepshadows._device import resolve_device, resolve_precision
-from deepshadows._io import make_output_dir, write_json_atomic
+from deepshadows._io import check_at_least_one, make_output_dir, write_json_atomic
 from deepshadows._provenance import provenance
 from deepshadows.data.labelled_sample import load_labelled_sample
 from deepshadows.errors import InputError
@@ -202,8 +202,8 @@ def run_transfer(
     if mode not in MODES:
         raise InputError(f"--mode: choose from {', '.join(MODES)}, got {mode!r}")
     for name, value in (("--n-finetune", n_finetune), ("--n-test", n_test), ("--epochs", epochs)):
-        if value is not None and int(value) < 1:
-            raise InputError(f"{name}: must be at least 1, got {value}")
+        if value is not None:
+            check_at_least_one(value, name)
     dev = resolve_device(device)
     mixed = resolve_precision(precision, dev)
     model, meta = load_model(model_path, device=str(dev))

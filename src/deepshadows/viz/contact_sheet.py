@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from deepshadows._io import save_png
+from deepshadows._io import check_at_least_one, save_png
 from deepshadows.classes import SUBCLASS_NAMES, TYPE1_SUBCLASSES
 from deepshadows.errors import InputError
 
@@ -139,8 +139,7 @@ def contact_sheet(
             f"kinds ({len(kinds)}) and subclasses ({len(subclasses)}) must have one entry "
             f"per image ({len(images)})"
         )
-    if per_group < 1:
-        raise InputError(f"per_group: must be at least 1, got {per_group}")
+    check_at_least_one(per_group, "per_group")
     if captions is not None and len(captions) != len(images):
         raise InputError(f"captions ({len(captions)}) must have one entry per image ({len(images)})")
     keys = np.array([group_key(k, s) for k, s in zip(kinds, subclasses, strict=True)])

@@ -12,6 +12,7 @@ import numpy as np
 
 from deepshadows._io import save_png
 from deepshadows.errors import InputError
+from deepshadows.viz.style import _clipped_hist
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -152,13 +153,4 @@ def _panel(ax: Axes, column: np.ndarray, classes: dict[str, np.ndarray], name: s
         )
         return
     for cls, mask in classes.items():
-        values = column[mask & finite]
-        if values.size:
-            ax.hist(
-                np.clip(values, bins[0], bins[-1]),
-                bins=bins,
-                density=True,
-                histtype="stepfilled",
-                alpha=0.45,
-                color=_COLORS[cls],
-            )
+        _clipped_hist(ax, column[mask & finite], bins, histtype="stepfilled", alpha=0.45, color=_COLORS[cls])

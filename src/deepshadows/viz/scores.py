@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from deepshadows._io import check_int
 from deepshadows.errors import InputError
 from deepshadows.metrics.bootstrap import Interval
 from deepshadows.metrics.checks import check_labels, check_prob
@@ -233,8 +234,7 @@ def plot_probability_histogram(
         raise InputError(f"class_names: at least 2 names needed, got {names}")
     y = check_labels(y_true, "y_true", n_classes=len(names))
     p = check_prob(prob, "prob", n=y.size, ndim=1)
-    if isinstance(bins, bool) or not isinstance(bins, int | np.integer) or bins < 1:
-        raise InputError(f"bins: must be a positive integer, got {bins!r}")
+    check_int(bins, "bins")
     edges = np.linspace(0.0, 1.0, int(bins) + 1)
     fig, ax = _single_axes((6.0, 4.0))
     for j, name in enumerate(names):

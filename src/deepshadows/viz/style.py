@@ -1,10 +1,12 @@
-"""Shared look of the project's figures: line styles of successive curves, resolution, saving."""
+"""Shared look of the project's figures: line styles of successive curves, histograms, saving."""
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+import numpy as np
 
 from deepshadows._io import save_png
 
@@ -65,6 +67,16 @@ def _frame(
         ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     ax.grid(alpha=0.3)
+
+
+def _clipped_hist(ax: Axes, values: np.ndarray, bins: np.ndarray, **style: Any) -> None:
+    """Draw a density histogram of ``values`` over ``bins``; nothing when ``values`` is empty.
+
+    Values outside the bins are piled into the edge bins, not dropped, so that outliers and
+    sentinel values stay visible. ``style`` goes to ``Axes.hist`` (histtype, colour, label...).
+    """
+    if values.size:
+        ax.hist(np.clip(values, bins[0], bins[-1]), bins=bins, density=True, **style)
 
 
 def _save(

@@ -15,6 +15,7 @@ import numpy as np
 
 from deepshadows.classes import SUBCLASS_NAMES, TYPE1_SUBCLASSES
 from deepshadows.domain.realism import format_statistic
+from deepshadows.domain.realism_compare import COMPARISON_COLUMNS
 from deepshadows.report._plots import probability_histogram_png
 from deepshadows.report._reading import FolderReader, embed_image, fmt, to_float
 from deepshadows.report.content import Section, Table
@@ -77,16 +78,7 @@ def _calibration_table(rows: Sequence[Mapping[str, Any]], reference: str) -> Tab
         flagged.append(r.get("within") is False)
     inside = sum(1 for r in rows if r.get("within") is True)
     return Table(
-        columns=[
-            "class",
-            "statistic",
-            "channel",
-            "simulated median [p16, p84]",
-            "real median",
-            "real range",
-            "basis",
-            "within",
-        ],
+        columns=list(COMPARISON_COLUMNS),
         rows=body,
         caption=f"Calibration against real {reference} cutouts: {inside} of {len(rows)} statistics within "
         "the real range (highlighted rows lie outside)",
