@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 from pathlib import Path
 
 import numpy as np
@@ -20,20 +21,18 @@ RA, DEC = 150.1, 2.2
 NATIVE = 0.262  # Legacy Survey
 
 
-def sky(scale: float, side: int) -> np.ndarray:
-    """A smooth LSBG and a compact source, g, r, z, sampled at ``scale`` arcsec per pixel.
+def _figure_script():
+    """The figure script of the docs, whose object these tests import too."""
+    path = Path(__file__).resolve().parents[2] / "scripts" / "fits_pixel_scale_figure.py"
+    spec = importlib.util.spec_from_file_location("fits_pixel_scale_figure", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
-    Values are the surface brightness at each pixel centre in nanomaggies per *native* pixel,
-    as the cutout service serves any pixel scale (interpolated, not flux-rescaled).
-    """
-    x = (np.arange(side) - (side - 1) / 2) * scale
-    xx, yy = np.meshgrid(x, x)
-    planes = []
-    for amp in (0.02, 0.03, 0.045):
-        disk = amp * np.exp(-np.sqrt(xx**2 + (yy / 0.7) ** 2 + 1.0) / 3.0)
-        star = 0.3 * amp * np.exp(-0.5 * ((xx - 6) ** 2 + (yy + 4) ** 2) / 0.8**2)
-        planes.append(disk + star)
-    return np.stack(planes).astype(np.float32)
+
+# A smooth LSBG and a compact source, g, r, z, at any pixel scale, valued per native pixel: the
+# object of docs/fits_pixel_scale.png.
+sky = _figure_script().sky
 
 
 def wcs_header(scale: float, side: int, *, ra: float = RA, dec: float = DEC) -> fits.Header:

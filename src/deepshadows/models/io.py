@@ -183,7 +183,7 @@ def load_network(
     """Rebuild one saved network (a weight file or a run folder) in evaluation mode.
 
     :func:`deepshadows.models.load_model` calls it for everything that is not an ensemble or a
-    released name.
+    released name; its documentation gives the checks and the errors.
 
     Parameters
     ----------
@@ -194,16 +194,8 @@ def load_network(
 
     Returns
     -------
-    model : torch.nn.Module
-        The model with the saved weights, in ``eval()`` mode.
-    metadata : dict
-        The sidecar's contents.
-
-    Raises
-    ------
-    deepshadows.errors.InputError
-        If the weights or the sidecar are missing, unreadable or corrupt, or do not fit the
-        architecture; the message names the file.
+    tuple of (torch.nn.Module, dict)
+        As :func:`deepshadows.models.load_model`.
     """
     weights = _weights_file(Path(path))
     meta = _read_sidecar(weights)

@@ -17,8 +17,8 @@ from deepshadows._io import atomic_path
 from deepshadows.errors import InputError
 from deepshadows.failures import FailedRow
 from deepshadows.models.ensemble_combine import combine_member_logits
-from deepshadows.predict.columns import legacy_header, read_as_current
 from deepshadows.predict.model_settings import _check_logits
+from deepshadows.prediction_schema import legacy_header, read_as_current
 
 if TYPE_CHECKING:
     from deepshadows.predict.failed_rows import _FailureLog
@@ -118,7 +118,7 @@ def _resume_state(partial: Path, header: list[str]) -> tuple[int, str | None, li
     A trailing incomplete line is cut off first. Returns None when not even the header line is
     complete, so the file is to be rewritten. A file written by an earlier version with calibrated
     probabilities (``calibrated_probability``, no uncalibrated column) is continued as it is:
-    its header is renamed to today's names (:func:`deepshadows.predict.columns.read_as_current`)
+    its header is renamed to today's names (:func:`deepshadows.prediction_schema.read_as_current`)
     and returned, without the uncalibrated columns of ``header``.
     """
     hint = "rerun without --resume to start over"

@@ -14,7 +14,7 @@ import numpy as np
 
 from deepshadows.calibration import Calibration
 from deepshadows.errors import InputError
-from deepshadows.predict.columns import prediction_header
+from deepshadows.prediction_schema import prediction_header
 
 # Shared by the modules of this package; not part of the public API.
 __all__: list[str] = []
@@ -43,7 +43,7 @@ def _columns(
     """Return the number of classes (1 for a binary model) and the CSV header.
 
     With ``calibrated`` the header also has the model's own probabilities (see
-    :func:`deepshadows.predict.columns.prediction_header`).
+    :func:`deepshadows.prediction_schema.prediction_header`).
     """
     num_classes = _model_setting(metadata, "num_classes")
     k = 1 if num_classes is None else int(num_classes)

@@ -26,7 +26,6 @@ from deepshadows.errors import InputError
 from deepshadows.models.forward import FORWARD_BATCH, logits_to_probabilities
 from deepshadows.parallel import open_executor
 from deepshadows.predict.catalog_join import CatalogJoin
-from deepshadows.predict.columns import is_uncalibrated, legacy_header, legacy_note
 from deepshadows.predict.csv_output import _after_overlap, _BlockWriter, _resume_state
 from deepshadows.predict.failed_rows import _FailureLog, _recorded_failures, _resume_point
 from deepshadows.predict.inputs import _open_input
@@ -39,6 +38,7 @@ from deepshadows.predict.model_settings import (
 )
 from deepshadows.predict.outputs import finish_output, output_meta, plan_output, reopen_finished
 from deepshadows.predict.partitions import Partition, classify_partitions
+from deepshadows.prediction_schema import is_uncalibrated, legacy_header, legacy_note
 from deepshadows.released import resolve_model_path
 
 __all__ = ["load_classifier", "predict"]

@@ -20,7 +20,8 @@ from astropy.table import Table
 
 from deepshadows._io import atomic_path
 from deepshadows.errors import InputError
-from deepshadows.predict.columns import Column, legacy_header, prediction_columns
+from deepshadows.predict.columns import Column, prediction_columns
+from deepshadows.prediction_schema import legacy_header
 from deepshadows.tables import ASTROPY_FORMATS, write_astropy
 
 if TYPE_CHECKING:

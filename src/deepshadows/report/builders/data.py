@@ -16,6 +16,7 @@ import numpy as np
 from deepshadows.classes import SUBCLASS_NAMES, TYPE1_SUBCLASSES
 from deepshadows.domain.realism import format_statistic
 from deepshadows.domain.realism_compare import COMPARISON_COLUMNS
+from deepshadows.prediction_schema import is_probability, is_uncalibrated, read_as_current
 from deepshadows.report._plots import probability_histogram_png
 from deepshadows.report._reading import FolderReader, embed_image, fmt, to_float
 from deepshadows.report.content import Section, Table
@@ -122,24 +123,14 @@ def build_data_summary(reader: FolderReader, section: Section) -> None:
     section.figures += reader.figures(_SUMMARY_FIGURES)
 
 
-#: Prefix of calibrated probability columns in prediction tables of earlier versions.
-_LEGACY_PREFIX = "calibrated_"
-_UNCALIBRATED = "_uncalibrated"
-
-
 def _probability_columns(header: Sequence[str]) -> tuple[list[int], list[str]]:
     """Return the positions of the probability columns the labels are based on, and old names among them.
 
     Those are ``probability`` or ``prob_<class>`` (by an earlier version's name
     ``calibrated_probability``, ``calibrated_prob_<class>``), not their ``_uncalibrated`` values.
     """
-    picks, legacy = [], []
-    for i, name in enumerate(header):
-        bare = name.removeprefix(_LEGACY_PREFIX)
-        if (bare == "probability" or bare.startswith("prob_")) and not bare.endswith(_UNCALIBRATED):
-            picks.append(i)
-            if bare != name:
-                legacy.append(name)
+    current, legacy = read_as_current(header)
+    picks = [i for i, name in enumerate(current) if is_probability(name) and not is_uncalibrated(name)]
     return picks, legacy
 
 
@@ -166,7 +157,7 @@ def is_predictions_csv(path: Path) -> bool:
             header = next(csv.reader(fh), [])
     except (OSError, UnicodeDecodeError, csv.Error):
         return False
-    names = [header[i].removeprefix(_LEGACY_PREFIX) for i in _probability_columns(header)[0]]
+    names = [read_as_current(header)[0][i] for i in _probability_columns(header)[0]]
     binary = names == ["probability"]
     return (
         len(header) >= 3
@@ -215,10 +206,10 @@ def build_predictions(path: Path, section: Section) -> None:
         return
     picks, legacy = _probability_columns(header)
     if legacy:
-        old, new = ", ".join(legacy), ", ".join(name.removeprefix(_LEGACY_PREFIX) for name in legacy)
+        old, new = ", ".join(legacy), ", ".join(read_as_current(legacy)[0])
         section.notes.append(f"{path.name}: column {old} (an earlier version's name) read as {new}")
-    calibrated = bool(legacy) or any(name.endswith(_UNCALIBRATED) for name in header)
-    names = [header[i].removeprefix(_LEGACY_PREFIX).removeprefix("prob_") for i in picks]
+    calibrated = bool(legacy) or any(is_uncalibrated(name) for name in header)
+    names = [read_as_current(header)[0][i].removeprefix("prob_") for i in picks]
     lsbg = (
         0 if names == ["probability"] else next((i for i, n in enumerate(names) if n.lower() == "lsbg"), None)
     )
