@@ -36,10 +36,12 @@ __all__ = [
     "find_column_name",
     "markdown_table",
     "TABLE_FORMATS",
+    "ECSV_START",
     "catalog_format",
+    "cell_text",
+    "first_line",
+    "read_cells",
     "catalog_suffixes",
-    "read_csv_cells",
-    "read_table_cells",
     "table_format",
     "write_astropy",
 ]
@@ -230,33 +232,11 @@ def find_column_name(
     return next((lower[alias] for alias in aliases if alias in lower), None)
 
 
-def read_csv_cells(path: Path, what: str = "table") -> tuple[list[str], list[list[str]], list[int]]:
-    """Return the header, the cells by column and the line of each row of a plain CSV file.
+def _read_csv_cells(path: Path, what: str) -> tuple[list[str], list[list[str]], list[int]]:
+    """Return the header, the cells by column and the line of each row of CSV text (see :func:`read_cells`).
 
     Blank lines and lines starting with ``#`` are skipped; every row must have as many values as
-    the header. ``what`` names the file in error messages ("label table", "catalogue").
-
-    Parameters
-    ----------
-    path : pathlib.Path
-        The CSV file.
-    what : str, optional
-        What the file is, for error messages.
-
-    Returns
-    -------
-    header : list of str
-        The column names, stripped.
-    columns : list of list of str
-        The cells of each column.
-    rows : list of int
-        The line number of each data row in the file.
-
-    Raises
-    ------
-    deepshadows.errors.InputError
-        If the file is not UTF-8 CSV, has no header or a row of the wrong length; the message
-        names the file and the line.
+    the header.
     """
     header: list[str] | None = None
     records: list[list[str]] = []
@@ -287,35 +267,11 @@ def read_csv_cells(path: Path, what: str = "table") -> tuple[list[str], list[lis
     return header, columns, rows
 
 
-def read_table_cells(
-    path: Path, fmt: str | None, what: str = "table"
-) -> tuple[list[str], list[list[Any]], list[int]]:
-    """Return the column names, the cells by column and the data row numbers of a table file.
+def _read_table_cells(path: Path, fmt: str | None, what: str) -> tuple[list[str], list[list[Any]], list[int]]:
+    """Return the column names, the cells by column and the row numbers of a table astropy reads.
 
-    Columns of more than one value per row are left out; masked cells are None.
-
-    Parameters
-    ----------
-    path : pathlib.Path
-        The table file (FITS, ECSV, VOTable, ...).
-    fmt : str or None
-        The astropy format, or None to let astropy identify it.
-    what : str, optional
-        What the file is, for error messages.
-
-    Returns
-    -------
-    names : list of str
-        The column names.
-    columns : list of list
-        The cells of each column as Python objects.
-    rows : list of int
-        The data row numbers, from 1.
-
-    Raises
-    ------
-    deepshadows.errors.InputError
-        If astropy cannot read the file; the message names it.
+    ``fmt`` is the astropy format (None: let astropy identify it). Columns of more than one
+    value per row are left out; masked cells are None.
     """
     try:
         with warnings.catch_warnings():
@@ -337,3 +293,86 @@ def _cells(column: Any) -> list[Any]:
     values = np.asarray(column).tolist()
     mask = np.ma.getmaskarray(column)
     return [None if masked else value for value, masked in zip(values, mask.tolist(), strict=True)]
+
+
+#: How an ECSV file begins; a ``.csv`` file that begins so is read as ECSV.
+ECSV_START = "# %ECSV"
+
+
+def first_line(path: Path) -> str:
+    """Return the first line of a file as stripped text.
+
+    Parameters
+    ----------
+    path : pathlib.Path
+        The file.
+
+    Returns
+    -------
+    str
+        Its first line (replacement characters for binary files; ``""`` for an empty file).
+    """
+    with path.open("rb") as fh:
+        head = fh.read(4096)
+    return head.decode("utf-8-sig", errors="replace").splitlines()[0].strip() if head.strip() else ""
+
+
+def read_cells(
+    path: Path, what: str = "table", *, unknown_as_csv: bool = False
+) -> tuple[list[str], list[list[Any]], list[int], bool]:
+    """Read a table's cells: CSV text with its line numbers, anything else by astropy.
+
+    A ``.csv`` file that begins as ECSV is read as ECSV.
+
+    Parameters
+    ----------
+    path : pathlib.Path
+        The table (CSV, ECSV, FITS, VOTable, ...).
+    what : str, optional
+        What the file is, for error messages.
+    unknown_as_csv : bool, optional
+        Read a file of an unknown extension as CSV (or ECSV) text rather than let astropy
+        identify it.
+
+    Returns
+    -------
+    names : list of str
+        The column names.
+    columns : list of list
+        The cells of each column.
+    rows : list of int
+        Each row's line in a CSV file, or its data row number from 1.
+    csv_text : bool
+        Whether the file was read as CSV text (``rows`` are then lines).
+
+    Raises
+    ------
+    deepshadows.errors.InputError
+        If the file cannot be read; the message names it and the line.
+    """
+    known = catalog_format(path)
+    text = known == "csv" or (known is None and unknown_as_csv)
+    if text and not first_line(path).startswith(ECSV_START):
+        return (*_read_csv_cells(path, what), True)
+    fmt = "ascii.ecsv" if text else None if known is None else ASTROPY_FORMATS[known]
+    return (*_read_table_cells(path, fmt, what), False)
+
+
+def cell_text(value: Any) -> str:
+    """Return a table cell as stripped text.
+
+    Parameters
+    ----------
+    value : object
+        The cell: text, bytes, a number, None or a masked value.
+
+    Returns
+    -------
+    str
+        The text, ``""`` for an empty, None or masked cell.
+    """
+    if value is None or np.ma.is_masked(value):
+        return ""
+    if isinstance(value, bytes | np.bytes_):
+        return value.decode("utf-8", errors="replace").strip()
+    return str(value).strip()

@@ -23,24 +23,15 @@ import numpy as np
 from deepshadows.data.fits import FITS_SUFFIXES, FitsObject, is_fits_file
 from deepshadows.data.images import IMAGE_SUFFIXES
 from deepshadows.data.label_tables import (
-    _ECSV_START,
     _LABEL_HINT,
     DEC_COLUMNS,
     RA_COLUMNS,
-    _first_line,
-    _text,
     label_value,
 )
 from deepshadows.errors import InputError
 from deepshadows.store.reader import KINDS, SUBCLASSES
 from deepshadows.store.splits import SPLIT_NAMES
-from deepshadows.tables import (
-    ASTROPY_FORMATS,
-    catalog_format,
-    find_column_name,
-    read_csv_cells,
-    read_table_cells,
-)
+from deepshadows.tables import cell_text, find_column_name, read_cells
 
 # Shared by the modules of this package; not part of the public API.
 __all__: list[str] = []
@@ -163,16 +154,11 @@ def _read_cells(path: Path) -> tuple[list[str], list[list[Any]], list[int] | Non
     """Return a labels table's column names, its cells by column and, for CSV text, each row's line.
 
     CSV text (a ``.csv`` file that is not ECSV, or a file of an unknown extension) is read by
-    :func:`deepshadows.tables.read_csv_cells`, anything else by astropy
-    (:func:`deepshadows.tables.read_table_cells`), whose rows have no line (None).
+    :func:`deepshadows.tables.read_cells` as text, anything else by astropy, whose rows have no
+    line (None).
     """
-    known = catalog_format(path)
-    if known in (None, "csv") and not _first_line(path).startswith(_ECSV_START):
-        names, cells, lines = read_csv_cells(path, "labels table")
-        return names, cells, lines
-    fmt = "ascii.ecsv" if known in (None, "csv") else ASTROPY_FORMATS[str(known)]
-    names, cells, _ = read_table_cells(path, fmt, "labels table")
-    return names, cells, None
+    names, cells, rows, csv_text = read_cells(path, "labels table", unknown_as_csv=True)
+    return names, cells, rows if csv_text else None
 
 
 def _check_names(path: Path, names: Sequence[str]) -> None:
@@ -189,7 +175,7 @@ def _check_names(path: Path, names: Sequence[str]) -> None:
 
 def _number(cell: Any) -> Any:
     """Return a CSV cell as an int or float when it is written as one, None when empty, else the text."""
-    text = _text(cell)
+    text = cell_text(cell)
     if not text:
         return None
     if _INTEGER.fullmatch(text):
@@ -217,7 +203,7 @@ def _catalog_column(cells: Sequence[Any], csv_text: bool) -> np.ndarray:
             return np.array(values, dtype=np.int64)
         except OverflowError:  # integers beyond int64 (long ids) keep every digit as text
             pass
-    encoded = [_text(c).encode("utf-8") for c in cells]
+    encoded = [cell_text(c).encode("utf-8") for c in cells]
     return np.array(encoded, dtype=f"S{max([1, *(len(e) for e in encoded)])}")
 
 
@@ -228,7 +214,7 @@ def _degrees(cells: Sequence[Any], name: str, what: str, wheres: Sequence[str]) 
         value = cell if isinstance(cell, int | float) else _number(cell)
         if value is not None and not isinstance(value, int | float):
             raise InputError(
-                f"{where}: {what} {_text(cell)!r} ({name}) is not a number of degrees; "
+                f"{where}: {what} {cell_text(cell)!r} ({name}) is not a number of degrees; "
                 "rename the column to keep it as text"
             )
         values.append(np.nan if value is None else value)
@@ -292,8 +278,8 @@ def _rows_from_csv(
     for k in range(n_rows):
         number = k + 1
         where = f"{csv_path}, row {number}" + ("" if lines is None else f" (line {lines[k]})")
-        record = {key: _text(cells[k]) for key, cells in own.items()}
-        if not any(_text(cells[k]) for cells in columns):
+        record = {key: cell_text(cells[k]) for key, cells in own.items()}
+        if not any(cell_text(cells[k]) for cells in columns):
             continue
         path, ident, label, kind, subclass = _parse_row(
             record, where, by_stem, folder, fits=objects is not None

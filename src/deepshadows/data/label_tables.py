@@ -34,13 +34,7 @@ import numpy as np
 from deepshadows._io import check_input_file
 from deepshadows.data.label_file import read_labels
 from deepshadows.errors import InputError
-from deepshadows.tables import (
-    ASTROPY_FORMATS,
-    catalog_format,
-    find_column_name,
-    read_csv_cells,
-    read_table_cells,
-)
+from deepshadows.tables import cell_text, find_column_name, first_line, read_cells
 
 if TYPE_CHECKING:
     pass
@@ -91,7 +85,6 @@ LABEL_VALUES: dict[str, int] = {
 _LABEL_HINT = "use 1/0, lsbg/artifact, type2/type1 (artifacts) or true/false, any case"
 _SPLIT_COLUMN = "split"
 _PAGE_HEADER = "id,label,time"
-_ECSV_START = "# %ECSV"
 
 
 @dataclass(frozen=True, eq=False)
@@ -228,40 +221,16 @@ def load_label_table(
         and the row.
     """
     path = check_input_file(path, "label table", "a label table (CSV, ECSV or FITS)")
-    first = _first_line(path)
-    if first == _PAGE_HEADER:
+    if first_line(path) == _PAGE_HEADER:
         return _page_table(path)
-    known = catalog_format(path)
-    if known == "csv" and not first.startswith(_ECSV_START):
-        names, cells, rows = read_csv_cells(path, "label table")
-        word = "row"
-    else:
-        fmt = "ascii.ecsv" if known == "csv" else None if known is None else ASTROPY_FORMATS[known]
-        names, cells, rows = read_table_cells(path, fmt, "label table")
-        word = "data row"
-    return _build(path, names, cells, rows, word, id_column, label_column)
-
-
-def _first_line(path: Path) -> str:
-    """Return the first line of a file as text (replacement characters for binary files)."""
-    with path.open("rb") as fh:
-        head = fh.read(4096)
-    return head.decode("utf-8-sig", errors="replace").splitlines()[0].strip() if head.strip() else ""
+    names, cells, rows, csv_text = read_cells(path, "label table")
+    return _build(path, names, cells, rows, "row" if csv_text else "data row", id_column, label_column)
 
 
 def _page_table(path: Path) -> LabelTable:
     """Read the labelling page's file through its own reader (undo replayed, skips left out)."""
     labels = read_labels(path)
     return LabelTable(path, list(labels), np.array(list(labels.values()), dtype=np.int64))
-
-
-def _text(value: Any) -> str:
-    """Return a cell as stripped text (``""`` for an empty or masked cell)."""
-    if value is None:
-        return ""
-    if isinstance(value, bytes):
-        return value.decode("utf-8", errors="replace").strip()
-    return str(value).strip()
 
 
 def label_value(value: Any) -> int | None:
@@ -282,11 +251,11 @@ def label_value(value: Any) -> int | None:
         return int(value)
     if isinstance(value, int | float) and value in (0, 1):
         return int(value)
-    return LABEL_VALUES.get(_text(value).lower())
+    return LABEL_VALUES.get(cell_text(value).lower())
 
 
 def _degrees(value: Any, what: str, where: str) -> float:
-    text = _text(value)
+    text = cell_text(value)
     if text == "":
         return math.nan
     try:
@@ -330,7 +299,7 @@ def _build(
             f"{path}: no id column (looked for {', '.join(ID_COLUMNS)}, any case) and no ra, dec "
             f"columns; the columns are {found}; name it with id_column"
         )
-    ids = [_text(v) for v in cells[id_name]] if id_name else [str(r) for r in rows]
+    ids = [cell_text(v) for v in cells[id_name]] if id_name else [str(r) for r in rows]
     labels: list[int] = []
     first: dict[str, int] = {}
     keep: list[int] = []
@@ -340,7 +309,7 @@ def _build(
             raise InputError(f"{where}: the id ({id_name}) is empty")
         label = label_value(value)
         if label is None:
-            text = _text(value)
+            text = cell_text(value)
             what = "the label is empty" if not text else f"unknown label value {text!r}"
             raise InputError(f"{where}: {what} ({label_name}); {_LABEL_HINT}")
         labels.append(label)
@@ -357,7 +326,7 @@ def _build(
     if positions:
         ra = np.array([_degrees(cells[ra_name][k], "ra", f"{path}: {word} {rows[k]}") for k in keep])
         dec = np.array([_degrees(cells[dec_name][k], "dec", f"{path}: {word} {rows[k]}") for k in keep])
-    splits = [_text(cells[split_name][k]).lower() for k in keep] if split_name else None
+    splits = [cell_text(cells[split_name][k]).lower() for k in keep] if split_name else None
     return LabelTable(
         path,
         [ids[k] for k in keep],

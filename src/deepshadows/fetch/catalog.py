@@ -21,7 +21,7 @@ from astropy.utils.exceptions import AstropyWarning
 from deepshadows._io import check_input_file, file_sha256
 from deepshadows.data.label_tables import label_value
 from deepshadows.errors import InputError
-from deepshadows.tables import ASTROPY_FORMATS, catalog_format, catalog_suffixes, find_column_name
+from deepshadows.tables import ASTROPY_FORMATS, catalog_format, catalog_suffixes, cell_text, find_column_name
 
 __all__ = ["BadRow", "Catalog", "CatalogRow", "catalog_ids", "find_column", "read_catalog", "read_table"]
 
@@ -158,7 +158,7 @@ def catalog_ids(table: Table, id_column: str | None) -> list[str]:
     """
     if id_column is None:
         return [str(k) for k in range(1, len(table) + 1)]
-    return [_text(value) for value in table[id_column]]
+    return [cell_text(value) for value in table[id_column]]
 
 
 def _read_table(path: Path) -> Table:
@@ -214,19 +214,11 @@ def find_column(table: Table, path: str | os.PathLike[str], what: str, given: st
     return None
 
 
-def _text(value: Any) -> str:
-    if np.ma.is_masked(value):
-        return ""
-    if isinstance(value, bytes | np.bytes_):
-        return value.decode("utf-8", errors="replace").strip()
-    return str(value).strip()
-
-
 def _coordinate(value: Any, what: str, low: float, high: float, high_open: bool) -> tuple[float | None, str]:
     """Return (degrees, "") or (None, reason)."""
     if np.ma.is_masked(value):
         return None, f"{what} is empty"
-    text = _text(value)
+    text = cell_text(value)
     if text == "":
         return None, f"{what} is empty"
     try:
@@ -308,7 +300,7 @@ def read_catalog(
             problems.append(f"id {ident!r} repeats data row {first[ident]}")
         label = -1
         if label_col is not None:
-            raw = _text(label_col[index])
+            raw = cell_text(label_col[index])
             value = -1 if raw.lower().removesuffix(".0") in _UNLABELLED else label_value(raw)
             if value is None:
                 problems.append(
@@ -319,7 +311,9 @@ def read_catalog(
                 label = value
         if problems:
             catalog.bad.append(
-                BadRow(number, ident, _text(ra_col[index]), _text(dec_col[index]), "; ".join(problems))
+                BadRow(
+                    number, ident, cell_text(ra_col[index]), cell_text(dec_col[index]), "; ".join(problems)
+                )
             )
             continue
         first[ident] = number
