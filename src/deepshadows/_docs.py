@@ -64,7 +64,7 @@ def fill_doc(obj: _T) -> _T:
     def fill(match: re.Match[str]) -> str:
         name, indent = match["name"], match["indent"]
         if name not in DOCS:
-            raise KeyError(f"{obj.__qualname__}: docstring placeholder %({name})s is not in deepshadows._docs.DOCS")
+            raise KeyError(f"{obj.__qualname__}: docstring placeholder %({name})s is not in _docs.DOCS")
         return "\n".join(indent + line if line else line for line in DOCS[name].splitlines())
 
     obj.__doc__ = _PLACEHOLDER.sub(fill, doc)
