@@ -34,6 +34,9 @@ DOCS: dict[str, str] = {
     "device": "device : str or torch.device, optional\n    Device of the model.",
     # Stores.
     "store_path": "path : path-like\n    Store file.",
+    # Files, paths and errors.
+    # Training, fine-tuning and studies.
+    # Importing cutouts.
 }
 
 _PLACEHOLDER = re.compile(r"^(?P<indent>[ \t]*)%\((?P<name>\w+)\)s[ \t]*$", re.MULTILINE)
