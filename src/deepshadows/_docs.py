@@ -22,6 +22,9 @@ _T = TypeVar("_T", bound=Callable[..., Any])
 DOCS: dict[str, str] = {
     # Labels and scores.
     "y_true": "y_true : array-like of shape (N,)\n    True labels, 1 = LSBG, 0 = artifact.",
+    "y_true_both": (
+        "y_true : array-like of shape (N,)\n    True labels, 1 = LSBG, 0 = artifact; both classes must occur."
+    ),
     "prob": "prob : array-like of shape (N,) or (N, 1)\n    Predicted probability of being an LSBG.",
     "n_boot": "n_boot : int, optional\n    Bootstrap resamples.",
     "seed": "seed : int, optional\n    Seed of the resampling.",

@@ -81,4 +81,3 @@ __all__ = [
     "with_calibration",
     "write_calibration",
 ]
-

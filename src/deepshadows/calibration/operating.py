@@ -32,6 +32,7 @@ from typing import Any
 
 import numpy as np
 
+from deepshadows._docs import fill_doc
 from deepshadows.errors import InputError
 from deepshadows.metrics.bootstrap import Interval
 from deepshadows.metrics.scores import completeness_purity_curve
@@ -258,6 +259,7 @@ class OperatingPoint:
         return out
 
 
+@fill_doc
 def operating_curve(
     y_true: Any, prob: Any, *, split: str = "val", max_points: int = MAX_CURVE_POINTS
 ) -> OperatingCurve:
@@ -270,10 +272,8 @@ def operating_curve(
 
     Parameters
     ----------
-    y_true : array-like of shape (N,)
-        True labels, 1 = LSBG, 0 = artifact; both classes are needed.
-    prob : array-like of shape (N,)
-        Probability of being an LSBG.
+    %(y_true_both)s
+    %(prob)s
     split : str, optional
         Name of the split, recorded with the curve.
     max_points : int, optional

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from astropy.table import Table
 
+from deepshadows._docs import fill_doc
 from deepshadows.completeness.tables import STAGES, _binned_passes, _fraction
 from deepshadows.metrics.binomial import binomial_interval
 from deepshadows.simulate.truth import AXES
@@ -42,6 +43,7 @@ def _label_completeness(axes: Sequence[Axes]) -> None:
     axes[0].legend(fontsize=8, loc="lower left")
 
 
+@fill_doc
 def plot_completeness_map(table: Table, out_png: str | os.PathLike[str], *, title: str = "") -> Path:
     """Draw the completeness of each stage in the mean surface brightness - radius plane.
 
@@ -49,15 +51,12 @@ def plot_completeness_map(table: Table, out_png: str | os.PathLike[str], *, titl
     ----------
     table : astropy.table.Table
         :func:`deepshadows.completeness.tables.binned_completeness` over ``("mu_eff", "r_eff")``.
-    out_png : path-like
-        Output PNG, written atomically.
-    title : str, optional
-        Figure title.
+    %(out_png)s
+    %(title)s
 
     Returns
     -------
-    pathlib.Path
-        The written file.
+    %(written_png)s
     """
     from matplotlib.figure import Figure
 
@@ -80,6 +79,7 @@ def plot_completeness_map(table: Table, out_png: str | os.PathLike[str], *, titl
     return _save(fig, out_png, title=title)
 
 
+@fill_doc
 def plot_marginals(tables: Mapping[str, Table], out_png: str | os.PathLike[str], *, title: str = "") -> Path:
     """Draw the completeness of each stage against each truth axis, with binomial intervals.
 
@@ -87,15 +87,12 @@ def plot_marginals(tables: Mapping[str, Table], out_png: str | os.PathLike[str],
     ----------
     tables : mapping of str to astropy.table.Table
         Axis name to :func:`deepshadows.completeness.tables.binned_completeness` over that axis.
-    out_png : path-like
-        Output PNG, written atomically.
-    title : str, optional
-        Figure title.
+    %(out_png)s
+    %(title)s
 
     Returns
     -------
-    pathlib.Path
-        The written file.
+    %(written_png)s
     """
     from matplotlib.figure import Figure
 
@@ -118,6 +115,7 @@ def plot_marginals(tables: Mapping[str, Table], out_png: str | os.PathLike[str],
     return _save(fig, out_png, title=title)
 
 
+@fill_doc
 def plot_mu_by_size(
     objects: Table,
     radii: Sequence[float],
@@ -134,17 +132,14 @@ def plot_mu_by_size(
         Per-object table (``kind``, ``r_eff``, ``mu_mean_g``, ``passed_<stage>``).
     radii : sequence of float
         Radii of the slices, arcsec; a slice holds ``|ln(R_eff / r)| < ln(1 + width)``.
-    out_png : path-like
-        Output PNG, written atomically.
+    %(out_png)s
     width : float, optional
         Relative half width of a slice.
-    title : str, optional
-        Figure title.
+    %(title)s
 
     Returns
     -------
-    pathlib.Path
-        The written file.
+    %(written_png)s
     """
     from matplotlib.figure import Figure
 
@@ -169,6 +164,7 @@ def plot_mu_by_size(
     return _save(fig, out_png, title=title)
 
 
+@fill_doc
 def plot_contamination(
     curves: Table, threshold: float, out_png: str | os.PathLike[str], *, title: str = ""
 ) -> Path:
@@ -180,15 +176,12 @@ def plot_contamination(
         :func:`deepshadows.completeness.tables.contamination_curves`.
     threshold : float
         The model's decision threshold, marked.
-    out_png : path-like
-        Output PNG, written atomically.
-    title : str, optional
-        Figure title.
+    %(out_png)s
+    %(title)s
 
     Returns
     -------
-    pathlib.Path
-        The written file.
+    %(written_png)s
     """
     from matplotlib.figure import Figure
 

@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 
+from deepshadows._docs import fill_doc
 from deepshadows.domain.realism import CHANNELS, STATISTICS, _common_bins
 from deepshadows.domain.realism_figures import _finish
 from deepshadows.domain.tables import SOURCE_QUANTITIES
@@ -24,6 +25,7 @@ _STYLES = ("-", "--")
 _CLASS_TITLES = {"lsbg": "LSBG", "artifact": "artifact"}
 
 
+@fill_doc
 def side_by_side_sheet(
     samples: Mapping[str, Mapping[str, tuple[np.ndarray, np.ndarray]]],
     names: Sequence[str],
@@ -38,13 +40,11 @@ def side_by_side_sheet(
         set ``name`` and their row numbers in its store (shown under each cutout).
     names : sequence of str
         The store's and the reference's name, keys of ``samples``; the store's rows come first.
-    out_png : path-like
-        Output PNG file.
+    %(out_png)s
 
     Returns
     -------
-    pathlib.Path
-        The written file.
+    %(written_png)s
     """
     images, groups, captions, titles = [], [], [], {}
     classes = list(samples[names[0]])
@@ -86,6 +86,7 @@ def _hist(ax: Any, samples: Sequence[tuple[np.ndarray, str, str, str]], bins: np
     ax.tick_params(labelsize=7)
 
 
+@fill_doc
 def plot_calibration_pair(
     stats: Mapping[str, Mapping[str, Mapping[str, np.ndarray]]],
     names: Sequence[str],
@@ -99,13 +100,11 @@ def plot_calibration_pair(
         ``stats[name][cls]``: output of :func:`deepshadows.domain.realism.cutout_statistics`.
     names : sequence of str
         The store's and the reference's name (solid and dashed lines).
-    out_png : path-like
-        Output PNG file.
+    %(out_png)s
 
     Returns
     -------
-    pathlib.Path
-        The written file.
+    %(written_png)s
     """
     from matplotlib.figure import Figure
 
@@ -128,6 +127,7 @@ def plot_calibration_pair(
     return _finish(fig, axes, f"Cutout statistics: {names[0]} (solid) vs {names[1]} (dashed)", out_png)
 
 
+@fill_doc
 def plot_sources_pair(
     quantities: Mapping[str, Mapping[str, Mapping[str, np.ndarray]]],
     names: Sequence[str],
@@ -144,13 +144,11 @@ def plot_sources_pair(
         ``quantities[name][cls]``: output of :func:`deepshadows.domain.tables.source_quantities`.
     names : sequence of str
         The store's and the reference's name.
-    out_png : path-like
-        Output PNG file.
+    %(out_png)s
 
     Returns
     -------
-    pathlib.Path
-        The written file.
+    %(written_png)s
     """
     from matplotlib.figure import Figure
 

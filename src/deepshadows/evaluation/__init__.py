@@ -10,47 +10,25 @@ multi-class problems put the LSBGs at class index 0 by convention (see
 
 from __future__ import annotations
 
+from deepshadows import metrics as _metrics
 from deepshadows.evaluation.report import evaluate_predictions
 from deepshadows.evaluation.report_writers import add_rejection, load_roc, metrics_table, write_rejection_csv
-from deepshadows.metrics.bootstrap import Interval, bootstrap_metrics, roc_band
-from deepshadows.metrics.curves import completeness_purity_curve
-from deepshadows.metrics.rejection import REJECTION_FRACTIONS, rejection_table
-from deepshadows.metrics.reliability import CALIBRATION_METRICS, calibration_metrics, reliability_bins
-from deepshadows.metrics.scores import (
-    BINARY_METRICS,
-    binary_metrics,
-    confusion,
-    multiclass_metrics,
-    reduce_to_binary,
-)
+from deepshadows.metrics import *  # noqa: F403  (the scores, re-exported where they were first documented)
 from deepshadows.viz.rejection import plot_rejection
 from deepshadows.viz.reliability import plot_completeness_purity, plot_reliability
 from deepshadows.viz.scores import plot_confusion, plot_probability_histogram, plot_roc
 
 __all__ = [
-    "BINARY_METRICS",
-    "CALIBRATION_METRICS",
-    "REJECTION_FRACTIONS",
-    "Interval",
     "add_rejection",
-    "binary_metrics",
-    "bootstrap_metrics",
-    "calibration_metrics",
-    "completeness_purity_curve",
-    "confusion",
     "evaluate_predictions",
     "load_roc",
     "metrics_table",
-    "multiclass_metrics",
     "plot_completeness_purity",
     "plot_confusion",
     "plot_probability_histogram",
     "plot_rejection",
     "plot_reliability",
     "plot_roc",
-    "reduce_to_binary",
-    "rejection_table",
-    "reliability_bins",
-    "roc_band",
     "write_rejection_csv",
 ]
+__all__ += _metrics.__all__

@@ -24,6 +24,7 @@ from typing import Any
 
 import numpy as np
 
+from deepshadows._docs import fill_doc
 from deepshadows._io import check_int
 from deepshadows.errors import InputError
 from deepshadows.metrics.checks import check_binary, check_threshold
@@ -254,6 +255,7 @@ def _run(
 # --------------------------------------------------------------------------- public API
 
 
+@fill_doc
 def bootstrap_metrics(
     y_true: Any,
     prob: Any,
@@ -268,10 +270,8 @@ def bootstrap_metrics(
 
     Parameters
     ----------
-    y_true : array-like of shape (N,)
-        True labels, 1 = LSBG, 0 = artifact.
-    prob : array-like of shape (N,) or (N, 1)
-        Predicted probability of being an LSBG.
+    %(y_true)s
+    %(prob)s
     n_boot : int, optional
         Number of resamples of the test set (the paper uses 1000).
     seed : int, optional
@@ -318,6 +318,7 @@ def _full_curve(y: np.ndarray, p: np.ndarray, grid: np.ndarray) -> np.ndarray:
     return _interp_rows(fpr, tpr, grid)[0]
 
 
+@fill_doc
 def roc_band(
     y_true: Any,
     prob: Any,
@@ -335,10 +336,8 @@ def roc_band(
 
     Parameters
     ----------
-    y_true : array-like of shape (N,)
-        True labels, 1 = LSBG, 0 = artifact; both classes must occur.
-    prob : array-like of shape (N,) or (N, 1)
-        Predicted probability of being an LSBG.
+    %(y_true_both)s
+    %(prob)s
     n_boot : int, optional
         Number of resamples.
     seed : int, optional

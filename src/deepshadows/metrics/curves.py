@@ -10,12 +10,14 @@ from typing import Any
 
 import numpy as np
 
+from deepshadows._docs import fill_doc
 from deepshadows.errors import InputError
 from deepshadows.metrics.checks import check_binary
 
 __all__ = ["completeness_purity_curve"]
 
 
+@fill_doc
 def completeness_purity_curve(y_true: Any, prob: Any) -> dict[str, np.ndarray]:
     """Completeness and purity of every decision threshold between distinct probabilities.
 
@@ -27,8 +29,7 @@ def completeness_purity_curve(y_true: Any, prob: Any) -> dict[str, np.ndarray]:
     ----------
     y_true : array-like of shape (N,)
         True labels, 1 = LSBG, 0 = artifact; at least one LSBG is needed.
-    prob : array-like of shape (N,) or (N, 1)
-        Predicted probability of being an LSBG.
+    %(prob)s
 
     Returns
     -------

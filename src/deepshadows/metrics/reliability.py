@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from deepshadows._docs import fill_doc
 from deepshadows._io import check_int
 from deepshadows.metrics.checks import check_binary
 
@@ -55,15 +56,14 @@ def pointwise_log_loss(y: np.ndarray, p: np.ndarray) -> np.ndarray:
     return -np.where(y == 1, np.log(q), np.log1p(-q))
 
 
+@fill_doc
 def reliability_bins(y_true: Any, prob: Any, *, n_bins: int = ECE_BINS) -> dict[str, np.ndarray]:
     """Group the objects into equal-width bins of ``prob``: the data of a reliability diagram.
 
     Parameters
     ----------
-    y_true : array-like of shape (N,)
-        True labels, 1 = LSBG, 0 = artifact.
-    prob : array-like of shape (N,) or (N, 1)
-        Predicted probability of being an LSBG.
+    %(y_true)s
+    %(prob)s
     n_bins : int, optional
         Number of bins ``[k/n_bins, (k+1)/n_bins)`` over [0, 1] (a probability of 1 falls in
         the last one).
@@ -96,15 +96,14 @@ def reliability_bins(y_true: Any, prob: Any, *, n_bins: int = ECE_BINS) -> dict[
     }
 
 
+@fill_doc
 def calibration_metrics(y_true: Any, prob: Any, *, n_bins: int = ECE_BINS) -> dict[str, float]:
     """Return the expected calibration error, Brier score and log loss of LSBG probabilities.
 
     Parameters
     ----------
-    y_true : array-like of shape (N,)
-        True labels, 1 = LSBG, 0 = artifact.
-    prob : array-like of shape (N,) or (N, 1)
-        Predicted probability of being an LSBG.
+    %(y_true)s
+    %(prob)s
     n_bins : int, optional
         Equal-width bins of the expected calibration error.
 

@@ -28,6 +28,7 @@ from typing import Any
 
 import numpy as np
 
+from deepshadows._docs import fill_doc
 from deepshadows.errors import InputError
 from deepshadows.metrics.checks import check_binary, check_labels, check_prob, check_threshold
 from deepshadows.metrics.curves import completeness_purity_curve
@@ -66,15 +67,14 @@ def _ratio(num: float, den: float) -> float:
 # --------------------------------------------------------------------------- metrics
 
 
+@fill_doc
 def binary_metrics(y_true: Any, prob: Any, *, threshold: float = 0.5) -> dict[str, float]:
     """Accuracy, completeness, purity and AUC of a binary LSBG / artifact classifier.
 
     Parameters
     ----------
-    y_true : array-like of shape (N,)
-        True labels, 1 = LSBG, 0 = artifact.
-    prob : array-like of shape (N,) or (N, 1)
-        Predicted probability of being an LSBG.
+    %(y_true)s
+    %(prob)s
     threshold : float, optional
         Objects with ``prob > threshold`` are classified as LSBGs.
 

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
+from deepshadows._docs import fill_doc
 from deepshadows._io import check_at_least_one, save_png
 from deepshadows.classes import SUBCLASS_NAMES, TYPE1_SUBCLASSES
 from deepshadows.errors import InputError
@@ -82,6 +83,7 @@ def _choose(indices: np.ndarray, n: int, seed: int, key: str) -> np.ndarray:
     return np.sort(rng.choice(indices, size=n, replace=False))
 
 
+@fill_doc
 def contact_sheet(
     images: np.ndarray,
     kinds: Sequence[str],
@@ -107,8 +109,7 @@ def contact_sheet(
         ``"lsbg"`` or ``"artifact"`` per cutout.
     subclasses : sequence of str or None, length N
         Artifact subclass per cutout (``"A"`` to ``"F"``); ignored for LSBGs.
-    out_png : path-like
-        Output PNG file, written atomically.
+    %(out_png)s
     per_group : int, optional
         Most cutouts shown per row; a group with fewer shows all of them.
     seed : int, optional
@@ -120,8 +121,7 @@ def contact_sheet(
 
     Returns
     -------
-    pathlib.Path
-        The written file.
+    %(written_png)s
 
     Raises
     ------

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from deepshadows._docs import fill_doc
 from deepshadows._io import save_png
 from deepshadows.errors import InputError
 from deepshadows.viz.style import _clipped_hist
@@ -43,6 +44,7 @@ def _bins(values: np.ndarray) -> np.ndarray | None:
     return np.linspace(lo, hi, _N_BINS + 1)
 
 
+@fill_doc
 def feature_distributions(
     features: np.ndarray,
     names: Sequence[str],
@@ -67,16 +69,14 @@ def feature_distributions(
         Column names, used as panel titles.
     labels : ndarray of shape (N,)
         1 (or True, or ``"lsbg"``) for an LSBG; any other value is an artifact.
-    out_png : path-like
-        Output PNG file, written atomically.
+    %(out_png)s
     flags : ndarray of shape (N,), optional
         Nonzero marks rows whose features are unreliable (for instance no central
         detection); they are left out of the histograms and counted in the title.
 
     Returns
     -------
-    pathlib.Path
-        The written file.
+    %(written_png)s
 
     Raises
     ------

@@ -7,12 +7,14 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from deepshadows._docs import fill_doc
 from deepshadows.errors import InputError
 from deepshadows.viz.style import _LEGEND, _REFERENCE_LINE, _frame, _save, _single_axes, _style
 
 __all__ = ["plot_rejection", "plot_rejection_curves"]
 
 
+@fill_doc
 def plot_rejection(
     table: Sequence[Mapping[str, Any]], out_png: str | os.PathLike[str], *, title: str | None = None
 ) -> Path:
@@ -28,12 +30,12 @@ def plot_rejection(
 
     Returns
     -------
-    pathlib.Path
-        The written file.
+    %(written_png)s
     """
     return plot_rejection_curves({"": table}, out_png, title=title)
 
 
+@fill_doc
 def plot_rejection_curves(
     tables: Mapping[str, Sequence[Mapping[str, Any]]],
     out_png: str | os.PathLike[str],
@@ -52,15 +54,12 @@ def plot_rejection_curves(
         Model name (the legend; ``""`` for none) -> rows of
         :func:`~deepshadows.metrics.rejection.rejection_table` (``fraction``, ``accuracy``,
         ``kept``).
-    out_png : path-like
-        Output PNG file, written atomically.
-    title : str, optional
-        Figure title.
+    %(out_png)s
+    %(title)s
 
     Returns
     -------
-    pathlib.Path
-        The written file.
+    %(written_png)s
 
     Raises
     ------

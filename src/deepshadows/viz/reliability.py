@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from deepshadows._docs import fill_doc
 from deepshadows.errors import InputError
 from deepshadows.metrics.checks import check_binary
 from deepshadows.metrics.curves import completeness_purity_curve
@@ -24,6 +25,7 @@ from deepshadows.viz.style import _LEGEND, _REFERENCE_LINE, _frame, _save, _sing
 __all__ = ["plot_completeness_purity", "plot_reliability", "plot_reliability_bins"]
 
 
+@fill_doc
 def plot_reliability(
     y_true: Any,
     probabilities: Mapping[str, Any],
@@ -42,8 +44,7 @@ def plot_reliability(
 
     Parameters
     ----------
-    y_true : array-like of shape (N,)
-        True labels, 1 = LSBG, 0 = artifact.
+    %(y_true)s
     probabilities : mapping of str to array-like of shape (N,)
         Name -> probabilities of being an LSBG of the same objects (e.g. ``{"calibrated": p,
         "uncalibrated": q}``); drawn in the order given, the first most prominently.
@@ -54,8 +55,7 @@ def plot_reliability(
 
     Returns
     -------
-    pathlib.Path
-        The written file.
+    %(written_png)s
 
     Raises
     ------
@@ -73,6 +73,7 @@ def plot_reliability(
     return plot_reliability_bins(curves, out_png, title=title)
 
 
+@fill_doc
 def plot_reliability_bins(
     curves: Mapping[str, Mapping[str, Any]],
     out_png: str | os.PathLike[str],
@@ -92,15 +93,12 @@ def plot_reliability_bins(
         (``count``, ``mean_prob`` and ``fraction_positive`` per bin, ``None`` or ``nan`` in
         empty bins; ``edges`` optional, equal-width bins over [0, 1] by default) and optionally
         ``ece``, shown in the legend. Drawn in the order given, the first most prominently.
-    out_png : path-like
-        Output PNG file, written atomically.
-    title : str, optional
-        Figure title.
+    %(out_png)s
+    %(title)s
 
     Returns
     -------
-    pathlib.Path
-        The written file.
+    %(written_png)s
 
     Raises
     ------
@@ -144,6 +142,7 @@ def plot_reliability_bins(
     return _save(fig, out_png, title=title, ax=top)
 
 
+@fill_doc
 def plot_completeness_purity(
     y_true: Any,
     prob: Any,
@@ -164,10 +163,8 @@ def plot_completeness_purity(
     ----------
     y_true : array-like of shape (N,)
         True labels, 1 = LSBG, 0 = artifact; at least one LSBG.
-    prob : array-like of shape (N,)
-        Probability of being an LSBG.
-    out_png : path-like
-        Output PNG file, written atomically.
+    %(prob)s
+    %(out_png)s
     threshold : float or None, optional
         Decision threshold to mark; None marks none.
     operating_point : mapping, optional
@@ -175,13 +172,11 @@ def plot_completeness_purity(
         :meth:`deepshadows.calibration.OperatingPoint.to_dict` gives it: ``threshold``,
         ``target`` (``"purity"`` or ``"completeness"``), ``target_value`` and the
         ``completeness`` and ``purity`` expected from the validation split.
-    title : str, optional
-        Figure title.
+    %(title)s
 
     Returns
     -------
-    pathlib.Path
-        The written file.
+    %(written_png)s
 
     Raises
     ------

@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from deepshadows._docs import fill_doc
 from deepshadows._io import check_int
 from deepshadows.errors import InputError
 from deepshadows.metrics.bootstrap import Interval
@@ -45,6 +46,7 @@ def _legend_label(name: str, auc: Interval | None) -> str:
     return f"{name} (AUC {auc.format(3)})"
 
 
+@fill_doc
 def plot_roc(
     curves: Mapping[str, Mapping[str, Any]],
     out_png: str | os.PathLike[str],
@@ -62,15 +64,12 @@ def plot_roc(
         (an :class:`~deepshadows.metrics.bootstrap.Interval`, a ``value``/``low``/``high``
         mapping or a number) and ``level`` (confidence level, default 0.95). Models are drawn
         in the order given, the first as a solid orange line.
-    out_png : path-like
-        Output PNG file, written atomically.
-    title : str, optional
-        Figure title.
+    %(out_png)s
+    %(title)s
 
     Returns
     -------
-    pathlib.Path
-        The written file.
+    %(written_png)s
 
     Raises
     ------
@@ -109,6 +108,7 @@ def plot_roc(
     return _save(fig, out_png, title=title, ax=ax)
 
 
+@fill_doc
 def plot_confusion(
     matrix_normalized: Any,
     out_png: str | os.PathLike[str],
@@ -126,19 +126,16 @@ def plot_confusion(
     ----------
     matrix_normalized : array-like of shape (K, K)
         Row-normalised confusion matrix (true class in rows, predicted class in columns).
-    out_png : path-like
-        Output PNG file, written atomically.
+    %(out_png)s
     class_names : sequence of str, length K
         Class names in row/column order.
     counts : array-like of shape (K, K), optional
         Raw counts printed in the cells.
-    title : str, optional
-        Figure title.
+    %(title)s
 
     Returns
     -------
-    pathlib.Path
-        The written file.
+    %(written_png)s
 
     Raises
     ------
@@ -189,6 +186,7 @@ def _class_color(name: str, index: int) -> str:
     return _CLASS_COLORS[index % len(_CLASS_COLORS)]
 
 
+@fill_doc
 def plot_probability_histogram(
     y_true: Any,
     prob: Any,
@@ -207,8 +205,7 @@ def plot_probability_histogram(
         True labels, indices into ``class_names``.
     prob : array-like of shape (N,)
         The probability to histogram, e.g. of being an LSBG.
-    out_png : path-like
-        Output PNG file, written atomically.
+    %(out_png)s
     class_names : sequence of str, optional
         Name of each label; LSBGs are drawn in blue, artifacts in red.
     xlabel : str, optional
@@ -221,8 +218,7 @@ def plot_probability_histogram(
 
     Returns
     -------
-    pathlib.Path
-        The written file.
+    %(written_png)s
 
     Raises
     ------

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from deepshadows._docs import fill_doc
 from deepshadows._io import save_png
 
 if TYPE_CHECKING:
@@ -79,6 +80,7 @@ def _clipped_hist(ax: Axes, values: np.ndarray, bins: np.ndarray, **style: Any) 
         ax.hist(np.clip(values, bins[0], bins[-1]), bins=bins, density=True, **style)
 
 
+@fill_doc
 def _save(
     fig: Figure, out_png: str | os.PathLike[str], *, title: str | None = None, ax: Axes | None = None
 ) -> Path:
@@ -88,8 +90,7 @@ def _save(
     ----------
     fig : matplotlib.figure.Figure
         The figure to write.
-    out_png : path-like
-        Output PNG file.
+    %(out_png)s
     title : str, optional
         Title: of ``ax`` (10 pt) where that is given, else of the whole figure (11 pt).
     ax : matplotlib.axes.Axes, optional
@@ -97,8 +98,7 @@ def _save(
 
     Returns
     -------
-    pathlib.Path
-        The written file.
+    %(written_png)s
     """
     if title:
         if ax is not None:
