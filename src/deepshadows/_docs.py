@@ -40,6 +40,9 @@ DOCS: dict[str, str] = {
     # Files, paths and errors.
     # Training, fine-tuning and studies.
     # Importing cutouts.
+    "import_out": "out : path-like\n    Store file to write.",
+    "import_image_size": "image_size : int, optional\n    Side of the stored cutouts in pixels.",
+    "import_overwrite": "overwrite : bool, optional\n    Whether an existing ``out`` may be replaced.",
 }
 
 _PLACEHOLDER = re.compile(r"^(?P<indent>[ \t]*)%\((?P<name>\w+)\)s[ \t]*$", re.MULTILINE)

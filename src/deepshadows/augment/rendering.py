@@ -92,6 +92,7 @@ def augment_config(mode: str) -> AugmentConfig | None:
     Returns
     -------
     AugmentConfig or None
+        The default :class:`AugmentConfig` for ``default``; None for ``none``.
 
     Raises
     ------

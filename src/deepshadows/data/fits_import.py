@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from deepshadows._docs import fill_doc
 from deepshadows.data.fits import (
     FitsBands,
     FitsObject,
@@ -212,6 +213,7 @@ def _read_row(
     return image, features, flag, (read.ra, read.dec)
 
 
+@fill_doc
 def import_fits(
     sources: Sequence[FitsObject | str | os.PathLike[str] | Mapping[str, str | os.PathLike[str]]],
     ids: Sequence[str],
@@ -251,14 +253,12 @@ def import_fits(
         Identifier per row.
     labels : sequence of int
         1 = LSBG, 0 = artifact, -1 = unknown, per row.
-    out : path-like
-        Store file to write.
+    %(import_out)s
     survey : {"des", "hsc"}
         Survey of the cutouts: native pixel scale, noise and viewer colour scales.
     kinds, subclasses, splits : sequence of str, optional
         As for :func:`import_images`.
-    image_size : int, optional
-        Side of the stored cutouts in pixels.
+    %(import_image_size)s
     resize : {"nearest", "bicubic"}, optional
         Filter of the final resize of the 256-pixel viewer image.
     subtract_background : bool, optional

@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from deepshadows._docs import fill_doc
 from deepshadows._io import check_writable
 from deepshadows.data.fits import FITS_SUFFIXES, FitsObject, find_fits_objects
 from deepshadows.data.fits_import import check_pixel_scale, import_fits, read_fits_checked, read_fits_cutout
@@ -104,6 +105,7 @@ def _stray_failures(others: Sequence[Path], *, first_row: int, strict: bool) -> 
     return [FailedRow(first_row + k, path.stem, str(path), reason) for k, path in enumerate(others)]
 
 
+@fill_doc
 def import_images(
     paths: Sequence[str | os.PathLike[str]],
     ids: Sequence[str],
@@ -131,20 +133,17 @@ def import_images(
         Identifier per row.
     labels : sequence of int
         1 = LSBG, 0 = artifact, -1 = unknown, per row.
-    out : path-like
-        Store file to write.
+    %(import_out)s
     kinds, subclasses : sequence of str, optional
         ``kind`` and ``subclass`` per row; by default ``"lsbg"`` for LSBGs and ``""`` otherwise.
     splits : sequence of str, optional
         ``"train"``, ``"val"`` or ``"test"`` per row. By default the rows are split by
         :func:`~deepshadows.store.splits.make_splits` stratified by label when every label is
         known, and left unassigned otherwise.
-    image_size : int, optional
-        Side of the stored cutouts in pixels.
+    %(import_image_size)s
     resize : {"nearest", "bicubic"} or None, optional
         Resample square images of another size; None rejects them.
-    overwrite : bool, optional
-        Whether an existing ``out`` may be replaced.
+    %(import_overwrite)s
     seed : int, optional
         Seed of the splits.
     split_fractions : sequence of float or str, optional
@@ -190,6 +189,7 @@ def import_images(
     )
 
 
+@fill_doc
 def import_folder(
     folder: str | os.PathLike[str],
     *,
@@ -264,15 +264,12 @@ def import_folder(
         Folder holding the cutouts.
     labels_csv : path-like or None
         Labels table (CSV, ECSV, FITS, ...), or None to import every cutout unlabelled.
-    out : path-like
-        Store file to write.
-    image_size : int, optional
-        Side of the stored cutouts in pixels.
+    %(import_out)s
+    %(import_image_size)s
     resize : {"nearest", "bicubic"} or None, optional
         Resample square images of another size (for example 256 x 256 viewer cutouts);
         None rejects them. For FITS cutouts, the filter of the final resize (None: nearest).
-    overwrite : bool, optional
-        Whether an existing ``out`` may be replaced.
+    %(import_overwrite)s
     seed : int, optional
         Seed of the splits.
     split_fractions : sequence of float or str, optional

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from deepshadows.domain import realism_targets
 from deepshadows.domain.realism_compare import _VALUE_KEYS as _VALUE_KEYS
 from deepshadows.domain.realism_compare import _real_range as _real_range
 from deepshadows.domain.realism_compare import _summary as _summary
@@ -38,28 +39,21 @@ from deepshadows.domain.realism_figures import _CLASS_COLORS as _CLASS_COLORS
 from deepshadows.domain.realism_figures import _common_bins as _common_bins
 from deepshadows.domain.realism_figures import _plot_panel as _plot_panel
 from deepshadows.domain.realism_figures import plot_calibration
-from deepshadows.domain.realism_targets import (
-    CHANNELS,
-    MEDIAN_TOLERANCE,
-    REAL_TARGET_SOURCES,
-    REAL_TARGETS,
-    STATISTICS,
-    reference_note,
-)
+from deepshadows.domain.realism_targets import CHANNELS as CHANNELS
+from deepshadows.domain.realism_targets import MEDIAN_TOLERANCE as MEDIAN_TOLERANCE
+from deepshadows.domain.realism_targets import REAL_TARGET_SOURCES as REAL_TARGET_SOURCES
+from deepshadows.domain.realism_targets import REAL_TARGETS as REAL_TARGETS
+from deepshadows.domain.realism_targets import STATISTICS as STATISTICS
 from deepshadows.domain.realism_targets import _check_reference as _check_reference
+from deepshadows.domain.realism_targets import reference_note as reference_note
 from deepshadows.errors import InputError
 
 __all__ = [
-    "STATISTICS",
-    "CHANNELS",
-    "REAL_TARGETS",
-    "REAL_TARGET_SOURCES",
-    "MEDIAN_TOLERANCE",
+    *realism_targets.__all__,
     "cutout_statistics",
     "compare_to_real",
     "comparison_markdown",
     "format_statistic",
-    "reference_note",
     "plot_calibration",
 ]
 

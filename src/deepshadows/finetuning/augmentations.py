@@ -25,6 +25,8 @@ def augmentation(level: str) -> AugmentConfig | None:
     Returns
     -------
     AugmentConfig or None
+        Flips and rotations only for ``dihedral``, the default augmentation for ``default``,
+        None for ``none``.
 
     Raises
     ------

@@ -163,6 +163,7 @@ class Recipe:
         Returns
         -------
         Recipe
+            The copy, with the changes applied and checked by :meth:`validate`.
 
         Raises
         ------
@@ -220,6 +221,7 @@ def get_recipe(name: str) -> Recipe:
     Returns
     -------
     Recipe
+        The shipped recipe of that name (:data:`RECIPES`).
 
     Raises
     ------
@@ -243,5 +245,6 @@ def default_recipe(architecture: str | None) -> Recipe:
     Returns
     -------
     Recipe
+        ``paper`` for ``deepshadows-table1``, ``adamw`` otherwise.
     """
     return RECIPES[_DEFAULT_FOR.get(str(architecture), "adamw")]

@@ -25,7 +25,7 @@ from deepshadows.features import FEATURE_NAMES
 from deepshadows.parallel import InlineExecutor, map_ordered, open_executor
 from deepshadows.simulate.artifacts import TYPE2_MIX
 from deepshadows.simulate.cutout import CutoutSpec, SimulatedCutout, simulate_cutout, truth_columns
-from deepshadows.simulate.randomize import RANDOMIZE_MODES, randomization_for
+from deepshadows.simulate.randomize import _check_randomize_mode, randomization_for
 from deepshadows.store.reader import StoreWriter
 from deepshadows.store.splits import check_split_fractions, make_splits
 from deepshadows.surveys import get_survey
@@ -111,10 +111,7 @@ class SimConfig:
                 f"type2_mix: needs non-negative weights for subclasses {sorted(TYPE2_MIX)}, "
                 f"got {self.type2_mix}"
             )
-        if self.randomize not in RANDOMIZE_MODES:
-            raise InputError(
-                f"--randomize: unknown mode {self.randomize!r}; choose from {list(RANDOMIZE_MODES)}"
-            )
+        _check_randomize_mode(self.randomize)
         check_split_fractions(self.split_fractions)
         return self
 

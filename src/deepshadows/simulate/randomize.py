@@ -100,6 +100,12 @@ class Randomization:
         return dataclasses.asdict(self)
 
 
+def _check_randomize_mode(mode: str) -> None:
+    """Raise :class:`~deepshadows.errors.InputError` unless ``mode`` is a value of ``--randomize``."""
+    if mode not in RANDOMIZE_MODES:
+        raise InputError(f"--randomize: unknown mode {mode!r}; choose from {list(RANDOMIZE_MODES)}")
+
+
 def randomization_for(survey: Survey, mode: str, resize: str | None = None) -> Randomization | None:
     """Return the randomisation of ``mode`` for a survey, or None when it is off.
 
@@ -115,14 +121,15 @@ def randomization_for(survey: Survey, mode: str, resize: str | None = None) -> R
     Returns
     -------
     Randomization or None
+        The default ranges with the survey's depth range (and ``resize`` as the only filter,
+        when given); None for ``none``.
 
     Raises
     ------
     deepshadows.errors.InputError
         If the mode is unknown.
     """
-    if mode not in RANDOMIZE_MODES:
-        raise InputError(f"--randomize: unknown mode {mode!r}; choose from {list(RANDOMIZE_MODES)}")
+    _check_randomize_mode(mode)
     if mode == "none":
         return None
     depth = _DEPTH_RANGES.get(survey.name, Randomization().depth_range)

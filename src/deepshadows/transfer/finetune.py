@@ -52,6 +52,7 @@ def recipe_for(
     Returns
     -------
     Recipe
+        The base recipe with the given values replaced and, in ``head`` mode, every stage frozen.
 
     Raises
     ------

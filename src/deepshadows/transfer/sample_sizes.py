@@ -47,7 +47,8 @@ def transfer_sizes(
     Raises
     ------
     deepshadows.errors.InputError
-        If the sizes given do not fit; the message gives sizes that would.
+        If the store has fewer than 2 labelled objects, or the sizes given do not fit; the
+        message then gives sizes that would.
     """
     fit_test = max(1, (3 * total) // 4)
     suggestion = (
@@ -118,7 +119,8 @@ def curve_sizes(
     Raises
     ------
     deepshadows.errors.InputError
-        If the sizes given do not fit; the message gives sizes that would.
+        If the store has fewer than 8 labelled objects, the test part leaves fewer than 4 of them
+        to label, or the rounds given do not fit beside it; the message then gives sizes that would.
     """
     if total < 8:
         raise InputError(f"the store has {total} labelled object(s); the label curve needs at least 8")
