@@ -35,6 +35,7 @@ DOCS: dict[str, str] = {
     # Stores.
     "store_path": "path : path-like\n    Store file.",
     # Files, paths and errors.
+    "out_store": "out : path-like\n    The store.",
     # Training, fine-tuning and studies.
     # Importing cutouts.
 }
