@@ -38,6 +38,7 @@ DOCS: dict[str, str] = {
     # Stores.
     "store_path": "path : path-like\n    Store file.",
     # Files, paths and errors.
+    "out_store": "out : path-like\n    The store.",
     # Training, fine-tuning and studies.
     # Importing cutouts.
     "import_out": "out : path-like\n    Store file to write.",

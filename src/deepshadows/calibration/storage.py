@@ -89,7 +89,8 @@ def read_calibration(path: str | os.PathLike[str]) -> Calibration:
     Returns
     -------
     Calibration
-        The calibration.
+        The calibration the file holds, every field checked
+        (:func:`~deepshadows.calibration.calibration_from_dict`).
 
     Raises
     ------

@@ -85,16 +85,10 @@ def logits_of_split(
 
     Parameters
     ----------
-    model : torch.nn.Module
-        Classifier already on ``device``.
-    store_path : path-like
-        Store (HDF5) holding the split.
+    model, store_path, device, batch_size
+        As for :func:`logits_of_rows`.
     split : str
         ``"train"``, ``"val"`` or ``"test"``.
-    device : str, optional
-        Device the cutouts are moved to.
-    batch_size : int, optional
-        Images per forward pass.
 
     Returns
     -------

@@ -129,7 +129,7 @@ def export_ensemble_half(
     Returns
     -------
     pathlib.Path
-        ``out``.
+        ``out``, the folder written.
 
     Raises
     ------

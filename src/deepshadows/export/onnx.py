@@ -174,7 +174,7 @@ def export_onnx(
     Returns
     -------
     pathlib.Path
-        ``out``.
+        ``out``, the ONNX file written.
 
     Raises
     ------

@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 from astropy.table import Column
 
+from deepshadows._docs import fill_doc
 from deepshadows._io import atomic_path, beside
 from deepshadows.data.fits import feature_dtype
 from deepshadows.failures import failures_path, write_failures
@@ -55,13 +56,13 @@ __all__ = [
 POSITION_DTYPE = np.dtype([("row", np.int64), ("ra", np.float64), ("dec", np.float64)])
 
 
+@fill_doc
 def staging_path(out: str | os.PathLike[str]) -> Path:
     """Return the folder of the staged partitions of a fetch into ``out``: ``<out>.parts``.
 
     Parameters
     ----------
-    out : path-like
-        The store.
+    %(out_store)s
 
     Returns
     -------
@@ -71,13 +72,13 @@ def staging_path(out: str | os.PathLike[str]) -> Path:
     return beside(out, ".parts")
 
 
+@fill_doc
 def report_path(out: str | os.PathLike[str]) -> Path:
     """Return the file of the configuration, provenance and statistics: ``<out>.fetch.json``.
 
     Parameters
     ----------
-    out : path-like
-        The store.
+    %(out_store)s
 
     Returns
     -------
@@ -87,13 +88,13 @@ def report_path(out: str | os.PathLike[str]) -> Path:
     return beside(out, ".fetch.json")
 
 
+@fill_doc
 def failed_catalog_path(out: str | os.PathLike[str], catalog: str | os.PathLike[str]) -> Path:
     """Return the catalogue of the rows a fetch into ``out`` did not store: ``<out>.failed.<ext>``.
 
     Parameters
     ----------
-    out : path-like
-        The store.
+    %(out_store)s
     catalog : path-like
         The catalogue fetched; ``<ext>`` is its own extension (``csv``, ``ecsv``, ``fits``,
         ``fit``, ``parquet``, ``vot``), ``fits`` for a ``.fits.gz`` file, and ``ecsv`` for a
@@ -110,6 +111,7 @@ def failed_catalog_path(out: str | os.PathLike[str], catalog: str | os.PathLike[
     return beside(out, f".failed{suffix}")
 
 
+@fill_doc
 def write_failed_catalog(
     out: str | os.PathLike[str], cat: Catalog, failures: Sequence[BadRow]
 ) -> Path | None:
@@ -123,8 +125,7 @@ def write_failed_catalog(
 
     Parameters
     ----------
-    out : path-like
-        The store.
+    %(out_store)s
     cat : Catalog
         The catalogue fetched.
     failures : sequence of BadRow

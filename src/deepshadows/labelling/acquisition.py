@@ -19,6 +19,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from deepshadows._docs import fill_doc
 from deepshadows.errors import InputError
 from deepshadows.models.preprocess import as_network_input
 
@@ -119,6 +120,7 @@ def _dropout_layers(model: nn.Module) -> list[nn.Module]:
     return [m for m in model.modules() if "dropout" in type(m).__name__.lower()]
 
 
+@fill_doc
 def stochastic_probabilities(
     model: nn.Module,
     images: np.ndarray,
@@ -144,10 +146,8 @@ def stochastic_probabilities(
         MC-dropout passes.
     seed : int, optional
         Seed of the dropout masks (the global generator is left as it was).
-    batch_size : int, optional
-        Cutouts per forward pass.
-    device : str or torch.device, optional
-        Device of the model.
+    %(batch_size)s
+    %(device)s
 
     Returns
     -------
@@ -187,6 +187,7 @@ def stochastic_probabilities(
     return out
 
 
+@fill_doc
 def embed(
     model: nn.Module, images: np.ndarray, *, batch_size: int = 256, device: str | torch.device = "cpu"
 ) -> np.ndarray:
@@ -201,10 +202,8 @@ def embed(
         Classifier on ``device``.
     images : ndarray of shape (N, H, W, 3), uint8
         Cutouts as stored.
-    batch_size : int, optional
-        Cutouts per forward pass.
-    device : str or torch.device, optional
-        Device of the model.
+    %(batch_size)s
+    %(device)s
 
     Returns
     -------

@@ -126,20 +126,16 @@ class CompactResNet(_FeatureClassifier):
         hidden: int = 256,
         drop_rate: float = 0.2,
     ) -> None:
-        super().__init__()
         widths, depths = _check_args(in_chans, num_classes, image_size, widths, depths, hidden, drop_rate)
-        self.in_chans = int(in_chans)
-        self.num_classes = int(num_classes)
-        self.image_size = int(image_size)
-        self.model_kwargs: dict[str, Any] = {
-            "in_chans": self.in_chans,
-            "num_classes": self.num_classes,
-            "image_size": self.image_size,
-            "widths": list(widths),
-            "depths": list(depths),
-            "hidden": int(hidden),
-            "drop_rate": float(drop_rate),
-        }
+        super().__init__(
+            in_chans,
+            num_classes,
+            image_size,
+            widths=list(widths),
+            depths=list(depths),
+            hidden=int(hidden),
+            drop_rate=float(drop_rate),
+        )
         stem = nn.Sequential(*_conv_bn(self.in_chans, widths[0], stride=2), nn.ReLU(inplace=True))
         stages, chans = [], widths[0]
         for i, (width, depth) in enumerate(zip(widths, depths, strict=True)):

@@ -262,10 +262,8 @@ class EnsembleClassifier:
 
         Parameters
         ----------
-        images_uint8 : ndarray of shape (N, H, W, 3), uint8
-            Cutouts.
-        batch_size : int
-            Cutouts per forward pass.
+        images_uint8, batch_size
+            As for :meth:`member_logits`.
 
         Returns
         -------

@@ -26,6 +26,7 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 from torch import nn
 
+from deepshadows._docs import fill_doc
 from deepshadows._io import atomic_path, check_format_version, read_json, write_json_atomic
 from deepshadows.errors import InputError
 from deepshadows.models.registry import create_model, list_models
@@ -224,6 +225,7 @@ def load_network(
     return model.to(device).eval(), meta
 
 
+@fill_doc
 def fingerprint_store(path: str | os.PathLike[str]) -> str:
     """Return a cheap fingerprint of a store's content, without reading its images.
 
@@ -233,8 +235,7 @@ def fingerprint_store(path: str | os.PathLike[str]) -> str:
 
     Parameters
     ----------
-    path : path-like
-        Store file.
+    %(store_path)s
 
     Returns
     -------

@@ -75,12 +75,29 @@ class FastDropout(nn.Module):
 class _FeatureClassifier(nn.Module):
     """A classifier split into ``forward_features`` and ``forward_head``, described by ``model_kwargs``.
 
-    Subclasses set ``model_kwargs`` (their constructor arguments) and ``blocks`` (the feature
-    extractor) and define ``forward_head``.
+    Subclasses pass their checked constructor arguments to ``__init__``, set ``blocks`` (the
+    feature extractor) and define ``forward_head``.
     """
 
     model_kwargs: dict[str, Any]
     blocks: nn.Module
+
+    def __init__(self, in_chans: int, num_classes: int, image_size: int, **settings: Any) -> None:
+        """Record the input channels, the classes and the image size, and ``model_kwargs``.
+
+        ``model_kwargs`` holds the three sizes, then ``settings``: the architecture's other
+        constructor arguments, already checked and converted to plain types.
+        """
+        super().__init__()
+        self.in_chans = int(in_chans)
+        self.num_classes = int(num_classes)
+        self.image_size = int(image_size)
+        self.model_kwargs = {
+            "in_chans": self.in_chans,
+            "num_classes": self.num_classes,
+            "image_size": self.image_size,
+            **settings,
+        }
 
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
         """Return the feature maps of the last block (the output of ``self.blocks``).

@@ -84,6 +84,8 @@ class DeepShadowsCNN(_FeatureClassifier):
     ----------
     num_classes, in_chans, image_size : int
         As given.
+    drop_rate, conv_l2, dense_l2 : float
+        As given (the L2 factors of :meth:`l2_penalty` and :meth:`l2_param_groups`).
     model_kwargs : dict
         The constructor arguments, recorded with saved weights.
     gradcam_layer : torch.nn.Module
@@ -109,22 +111,12 @@ class DeepShadowsCNN(_FeatureClassifier):
         conv_l2: float = 0.13,
         dense_l2: float = 0.12,
     ) -> None:
-        super().__init__()
         _check_args(in_chans, num_classes, image_size, drop_rate, conv_l2, dense_l2)
-        self.in_chans = int(in_chans)
-        self.num_classes = int(num_classes)
-        self.image_size = int(image_size)
-        self.drop_rate = float(drop_rate)
-        self.conv_l2 = float(conv_l2)
-        self.dense_l2 = float(dense_l2)
-        self.model_kwargs: dict[str, Any] = {
-            "in_chans": self.in_chans,
-            "num_classes": self.num_classes,
-            "image_size": self.image_size,
-            "drop_rate": self.drop_rate,
-            "conv_l2": self.conv_l2,
-            "dense_l2": self.dense_l2,
-        }
+        drop_rate, conv_l2, dense_l2 = float(drop_rate), float(conv_l2), float(dense_l2)
+        super().__init__(
+            in_chans, num_classes, image_size, drop_rate=drop_rate, conv_l2=conv_l2, dense_l2=dense_l2
+        )
+        self.drop_rate, self.conv_l2, self.dense_l2 = drop_rate, conv_l2, dense_l2
         chans = (self.in_chans, *_FILTERS)
         self.blocks = nn.Sequential(
             *(

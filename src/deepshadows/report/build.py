@@ -88,7 +88,7 @@ def write_report(
     Returns
     -------
     pathlib.Path
-        ``out``.
+        ``out``, the HTML page written.
 
     Raises
     ------

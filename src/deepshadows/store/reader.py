@@ -40,6 +40,7 @@ import h5py
 import numpy as np
 from astropy.table import Table
 
+from deepshadows._docs import fill_doc
 from deepshadows._io import ClosingContext
 from deepshadows.errors import InputError
 from deepshadows.store.batches import iter_store_batches, read_rows, to_float
@@ -60,6 +61,7 @@ __all__ = [
 ]
 
 
+@fill_doc
 class Store(ClosingContext):
     """Read-only access to a finished store.
 
@@ -69,8 +71,7 @@ class Store(ClosingContext):
 
     Parameters
     ----------
-    path : path-like
-        Store file.
+    %(store_path)s
 
     Raises
     ------
@@ -354,13 +355,13 @@ class Store(ClosingContext):
         return summarize_store(self)
 
 
+@fill_doc
 def open_store(path: str | os.PathLike[str]) -> Store:
     """Open a finished store for reading.
 
     Parameters
     ----------
-    path : path-like
-        Store file.
+    %(store_path)s
 
     Returns
     -------
