@@ -3,7 +3,8 @@
 Each ``*_option`` is :func:`click.option` with the option's name, type and default filled in;
 called with no arguments it gives the common option, and a command whose help text (or default)
 says something of its own passes it: ``@device_option()``, ``@quiet_option(help="No progress
-bars.")``. :func:`recipe_options` adds the fine-tuning recipe's options as one group.
+bars.")``. :func:`recipe_options` adds the fine-tuning recipe's options as one group, which the
+command receives as one value (:func:`gather_options`).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import functools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import click
 
@@ -25,6 +26,7 @@ __all__ = [
     "RecipeChoice",
     "batch_size_option",
     "device_option",
+    "gather_options",
     "image_size_option",
     "int_list",
     "label_table_options",
@@ -90,6 +92,36 @@ def stack_options(*options: Callable[[Any], Any]) -> Callable[[_F], _F]:
         for option in reversed(options):
             function = option(function)
         return function
+
+    return decorate
+
+
+def gather_options(into: str, names: tuple[str, ...], build: Callable[..., Any]) -> Callable[[_F], _F]:
+    """Return a decorator under which a command receives several options as one value.
+
+    Parameters
+    ----------
+    into : str
+        Name of the command's parameter that receives the value.
+    names : tuple of str
+        Parameter names of the options gathered; the command does not receive them.
+    build : callable
+        Makes the value from the options' values, passed by name.
+
+    Returns
+    -------
+    callable
+        The decorator. It goes below the options it gathers (after them in :func:`stack_options`),
+        so that it sees their values first.
+    """
+
+    def decorate(function: _F) -> _F:
+        @functools.wraps(function)
+        def command(*args: Any, **kwargs: Any) -> Any:
+            value = build(**{name: kwargs.pop(name) for name in names})
+            return function(*args, **{into: value}, **kwargs)
+
+        return cast(_F, command)
 
     return decorate
 
@@ -216,15 +248,6 @@ def recipe_options(function: _F) -> _F:
     callable
         The decorated function.
     """
-
-    @functools.wraps(function)
-    def command(*args: Any, **kwargs: Any) -> Any:
-        changes = {name: kwargs.pop(name) for name in _RECIPE_CHANGES}
-        chosen = RecipeChoice(
-            kwargs.pop("recipe"), kwargs.pop("epochs"), kwargs.pop("batch_size"), kwargs.pop("lr"), changes
-        )
-        return function(*args, recipe=chosen, **kwargs)
-
     return stack_options(
         recipe_option(
             help="Fine-tuning recipe [the architecture's: paper for Table 1, adamw for compact-resnet]."
@@ -261,7 +284,14 @@ def recipe_options(function: _F) -> _F:
             default=None,
             help="At the end, measure the batch-normalisation statistics on the real cutouts (AdaBN) [no].",
         ),
-    )(command)
+        gather_options("recipe", ("recipe", "epochs", "batch_size", "lr", *_RECIPE_CHANGES), _recipe_choice),
+    )(function)
+
+
+def _recipe_choice(
+    recipe: str | None, epochs: int | None, batch_size: int | None, lr: float | None, **changes: Any
+) -> RecipeChoice:
+    return RecipeChoice(recipe, epochs, batch_size, lr, changes)
 
 
 def int_list(text: str, option: str) -> list[int]:
