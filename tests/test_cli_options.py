@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 import pytest
 from click.testing import CliRunner
 
 from deepshadows.cli.calibration import ProbabilityChoice, probability_options
-from deepshadows.cli.options import RecipeChoice, gather_options, recipe_options
+from deepshadows.cli.options import (
+    RecipeChoice,
+    existing_file_option,
+    file_option,
+    gather_options,
+    recipe_options,
+    scheduler_option,
+)
 
 
 def _run(command: click.Command, args: list[str]) -> str:
@@ -59,3 +68,22 @@ def test_gather_options_hands_the_built_value_and_keeps_the_others():
         click.echo(f"{total} {c}")
 
     assert _run(command, ["--a", "10"]).strip() == "12 3"
+
+
+def test_file_and_scheduler_options(tmp_path: Path):
+    @click.command()
+    @file_option("--table", "table_path", help="A table.")
+    @existing_file_option("--store", help="A store.")
+    @scheduler_option(help="Dask.")
+    def command(table_path: Path | None, store: Path | None, scheduler: str | None) -> None:
+        click.echo(repr((table_path, store, scheduler)))
+
+    assert _run(command, []).strip() == repr((None, None, None))
+    existing = tmp_path / "s.h5"
+    existing.write_bytes(b"")
+    output = _run(command, ["--table", "t.csv", "--store", str(existing), "--scheduler", "local:2"])
+    assert output.strip() == repr((Path("t.csv"), existing, "local:2"))
+    missing = CliRunner().invoke(command, ["--store", str(tmp_path / "missing.h5")])
+    assert missing.exit_code == 2
+    folder = CliRunner().invoke(command, ["--table", str(tmp_path)])
+    assert folder.exit_code == 2

@@ -11,6 +11,7 @@ from deepshadows.cli.calibration import ProbabilityChoice, probability_options
 from deepshadows.cli.options import (
     batch_size_option,
     device_option,
+    file_option,
     label_table_options,
     n_boot_option,
     out_folder_option,
@@ -18,6 +19,7 @@ from deepshadows.cli.options import (
     precision_option,
     quiet_option,
     resume_option,
+    scheduler_option,
     seed_option,
     split_option,
     store_option,
@@ -98,11 +100,8 @@ def _echo_carried_calibration(sidecar: Path) -> None:
     show_default=True,
     help="On-the-fly augmentation: flips and rotations, shifts, blur, colour gains and noise.",
 )
-@click.option(
-    "--adapt-to",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    help="Store of unlabelled cutouts of the target sky: align the features of the two domains.",
+@file_option(
+    "--adapt-to", help="Store of unlabelled cutouts of the target sky: align the features of the two domains."
 )
 @click.option(
     "--adapt-loss",
@@ -121,11 +120,8 @@ def _echo_carried_calibration(sidecar: Path) -> None:
     show_default=True,
     help="Epochs over which the alignment weight rises from zero.",
 )
-@click.option(
-    "--unlabelled",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    help="Store of unlabelled cutouts of the target sky: semi-supervised training (FixMatch).",
+@file_option(
+    "--unlabelled", help="Store of unlabelled cutouts of the target sky: semi-supervised training (FixMatch)."
 )
 @click.option(
     "--unlabelled-weight", type=float, default=1.0, show_default=True, help="Weight of the unlabelled loss."
@@ -147,10 +143,8 @@ def _echo_carried_calibration(sidecar: Path) -> None:
     show_default=True,
     help="Train an ensemble of this many networks (seeds SEED, SEED+1, ...) in one folder.",
 )
-@click.option(
-    "--scheduler",
-    default=None,
-    help="Train the members in parallel on Dask: local:N or a scheduler address [one after another].",
+@scheduler_option(
+    help="Train the members in parallel on Dask: local:N or a scheduler address [one after another]."
 )
 @resume_option(help="Continue an interrupted run from its last checkpoint.")
 @overwrite_option(help="Replace an existing run folder.")
@@ -301,19 +295,9 @@ def evaluate(
 
 @click.command()
 @click.argument("model", type=click.Path(path_type=Path))
-@click.option(
-    "--onnx",
-    "onnx_out",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    help="ONNX file to write (takes uint8 cutouts, returns logits).",
-)
-@click.option(
-    "--half",
-    "half_out",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    help="Weight file (.safetensors) to write with float16 weights: half the size.",
+@file_option("--onnx", "onnx_out", help="ONNX file to write (takes uint8 cutouts, returns logits).")
+@file_option(
+    "--half", "half_out", help="Weight file (.safetensors) to write with float16 weights: half the size."
 )
 @click.option(
     "--portable", is_flag=True, help="--half: record file names instead of this machine's absolute paths."

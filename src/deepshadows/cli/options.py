@@ -3,8 +3,9 @@
 Each ``*_option`` is :func:`click.option` with the option's name, type and default filled in;
 called with no arguments it gives the common option, and a command whose help text (or default)
 says something of its own passes it: ``@device_option()``, ``@quiet_option(help="No progress
-bars.")``. :func:`recipe_options` adds the fine-tuning recipe's options as one group, which the
-command receives as one value (:func:`gather_options`).
+bars.")``. ``file_option`` and ``existing_file_option`` fill in the type and default of an
+optional file, and the command names the option too. :func:`recipe_options` adds the fine-tuning
+recipe's options as one group, which the command receives as one value (:func:`gather_options`).
 """
 
 from __future__ import annotations
@@ -26,6 +27,8 @@ __all__ = [
     "RecipeChoice",
     "batch_size_option",
     "device_option",
+    "existing_file_option",
+    "file_option",
     "gather_options",
     "image_size_option",
     "int_list",
@@ -42,6 +45,7 @@ __all__ = [
     "recipe_options",
     "resize_option",
     "resume_option",
+    "scheduler_option",
     "seed_option",
     "split_option",
     "stack_options",
@@ -177,6 +181,9 @@ seed_option = functools.partial(click.option, "--seed", type=int, default=0, sho
 workers_option = functools.partial(
     click.option, "--workers", type=int, default=None, help="Worker processes [default: all cores]."
 )
+#: ``--scheduler``, a Dask scheduler to spread the work over: local:N (a local cluster of N
+#: workers) or a scheduler's address (default: none); each command gives its help.
+scheduler_option = functools.partial(click.option, "--scheduler", default=None)
 #: ``--n-boot``, bootstrap resamples (default 1000).
 n_boot_option = functools.partial(
     click.option, "--n-boot", type=int, default=1000, show_default=True, help="Bootstrap resamples."
@@ -196,6 +203,12 @@ out_file_option = functools.partial(
 #: ``--out``, the folder a command writes (required; a command with a default passes required=False).
 out_folder_option = functools.partial(
     click.option, "--out", type=click.Path(file_okay=False, path_type=Path), required=True
+)
+#: An optional file, default none; each command gives the option's name and help.
+file_option = functools.partial(click.option, type=click.Path(dir_okay=False, path_type=Path), default=None)
+#: An optional file that must exist, default none; each command gives the option's name and help.
+existing_file_option = functools.partial(
+    click.option, type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None
 )
 #: ``--data``, the store a command reads, passed on as ``store``.
 store_option = functools.partial(
@@ -340,10 +353,8 @@ def label_table_options(what: str) -> Callable[[_F], _F]:
         The decorator.
     """
     return stack_options(
-        click.option(
+        file_option(
             "--labels",
-            type=click.Path(dir_okay=False, path_type=Path),
-            default=None,
             help=f"Label table (CSV id,label; ECSV; FITS) naming the objects of the store {what}.",
         ),
         click.option(

@@ -12,6 +12,7 @@ from deepshadows.cli.calibration import ProbabilityChoice, probability_options
 from deepshadows.cli.options import (
     batch_size_option,
     device_option,
+    file_option,
     model_option,
     out_file_option,
     overwrite_option,
@@ -19,6 +20,7 @@ from deepshadows.cli.options import (
     quiet_option,
     resize_option,
     resume_option,
+    scheduler_option,
 )
 
 __all__ = ["predict"]
@@ -49,11 +51,8 @@ __all__ = ["predict"]
     default=None,
     help="Comma-separated features or truth columns of the store to carry into each row.",
 )
-@click.option(
-    "--catalog",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    help="Write this catalogue (CSV, ECSV or FITS) back with the prediction columns added.",
+@file_option(
+    "--catalog", help="Write this catalogue (CSV, ECSV or FITS) back with the prediction columns added."
 )
 @click.option("--id-column", default=None, help="Id column of --catalog [id, objid, ..., any case].")
 @click.option("--ra-column", default=None, help="Right ascension of --catalog, degrees [ra, any case].")
@@ -75,11 +74,7 @@ __all__ = ["predict"]
 @click.option("--retry-failed", is_flag=True, help="With --resume: read the rows that failed before again.")
 @strict_option
 @overwrite_option()
-@click.option(
-    "--scheduler",
-    default=None,
-    help="Classify on Dask: local:N (a local cluster of N workers) or a scheduler address.",
-)
+@scheduler_option(help="Classify on Dask: local:N (a local cluster of N workers) or a scheduler address.")
 @click.option(
     "--partition-size", type=int, default=8192, show_default=True, help="Rows per task with --scheduler."
 )
