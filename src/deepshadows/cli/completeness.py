@@ -11,6 +11,7 @@ from deepshadows.cli.options import (
     out_folder_option,
     overwrite_option,
     quiet_option,
+    scheduler_option,
     seed_option,
     survey_option,
     workers_option,
@@ -52,7 +53,7 @@ __all__ = ["completeness"]
 )
 @seed_option(help="Seed of the whole run.")
 @workers_option()
-@click.option("--scheduler", default=None, help="Simulate on Dask: local:N or a scheduler address.")
+@scheduler_option(help="Simulate on Dask: local:N or a scheduler address.")
 @device_option()
 @overwrite_option(help="Replace an earlier run in --out.")
 @quiet_option()

@@ -9,6 +9,7 @@ import click
 from deepshadows.cli._echo import echo_files, echo_summary
 from deepshadows.cli._status import exit_if_some_failed, strict_option
 from deepshadows.cli.options import (
+    file_option,
     image_size_option,
     out_file_option,
     out_folder_option,
@@ -16,6 +17,7 @@ from deepshadows.cli.options import (
     quiet_option,
     resize_option,
     resume_option,
+    scheduler_option,
     seed_option,
     survey_option,
     workers_option,
@@ -72,11 +74,7 @@ __all__ = ["import_command", "inspect_command", "merge_command", "simulate"]
 @overwrite_option()
 @resume_option()
 @click.option("--no-summary", is_flag=True, help="Skip the summary folder (figures, calibration).")
-@click.option(
-    "--scheduler",
-    default=None,
-    help="Simulate on Dask: local:N (a local cluster of N workers) or a scheduler address.",
-)
+@scheduler_option(help="Simulate on Dask: local:N (a local cluster of N workers) or a scheduler address.")
 @quiet_option()
 def simulate(
     survey: str,
@@ -160,11 +158,9 @@ def inspect_command(store: Path, out: Path | None, per_group: int, seed: int, re
 
 @click.command("import")
 @click.argument("folder", metavar="SOURCE", type=click.Path(path_type=Path))
-@click.option(
+@file_option(
     "--labels",
     "labels_csv",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
     help="Labels table (CSV, ECSV or FITS) with columns id, label and optionally file, kind, subclass, "
     "split; every other column (ra, dec, magnitudes, names, ...) is kept in the store, and predict "
     "carries ra, dec (and --columns NAME) into its output.",

@@ -14,6 +14,7 @@ from deepshadows.cli.options import (
     overwrite_option,
     quiet_option,
     resume_option,
+    scheduler_option,
     seed_option,
 )
 from deepshadows.errors import DeepShadowsError
@@ -86,10 +87,8 @@ _SHOWN_BAD_ROWS = 20
 @click.option("--no-cache", is_flag=True, help="Keep no raw responses.")
 @resume_option()
 @overwrite_option()
-@click.option(
-    "--scheduler",
-    default=None,
-    help="Spread the partitions over Dask: local:N or a scheduler address [default: this process].",
+@scheduler_option(
+    help="Spread the partitions over Dask: local:N or a scheduler address [default: this process]."
 )
 @click.option(
     "--partition-size",

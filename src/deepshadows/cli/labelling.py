@@ -11,6 +11,7 @@ from deepshadows.cli._echo import echo_note
 from deepshadows.cli.options import (
     RecipeChoice,
     device_option,
+    existing_file_option,
     int_list,
     label_table_options,
     mc_samples_option,
@@ -94,16 +95,12 @@ def label(
 
 @click.command()
 @click.argument("run")
-@click.option(
+@existing_file_option(
     "--data",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    default=None,
     help="Labelled cutouts: a store (its labels, or those of --labels) or an .npz of images and labels.",
 )
-@click.option(
+@existing_file_option(
     "--labels",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    default=None,
     help="Label table: CSV/ECSV/FITS with an id and a label (1/0, lsbg/artifact), or the label page's file.",
 )
 @click.option("--match-radius", type=float, default=None, help="Match --labels to --data by ra/dec (arcsec).")
@@ -112,20 +109,14 @@ def label(
 @out_folder_option(help="New run folder.")
 @recipe_options
 @click.option("--head-only", is_flag=True, help="Train the dense layers only.")
-@click.option(
-    "--replay",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    default=None,
-    help="Simulated store whose training cutouts are replayed beside the labels.",
+@existing_file_option(
+    "--replay", help="Simulated store whose training cutouts are replayed beside the labels."
 )
 @click.option(
     "--replay-fraction", type=float, default=None, help="Share of each step that is replayed [0.5]."
 )
-@click.option(
-    "--unlabelled",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    default=None,
-    help="Store of unlabelled cutouts of the same sky: semi-supervised (FixMatch).",
+@existing_file_option(
+    "--unlabelled", help="Store of unlabelled cutouts of the same sky: semi-supervised (FixMatch)."
 )
 @click.option("--unlabelled-weight", type=float, default=None, help="Weight of the unlabelled loss [1].")
 @click.option("--confidence", type=float, default=None, help="Pseudo-label confidence threshold [0.95].")

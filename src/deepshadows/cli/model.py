@@ -7,10 +7,11 @@ from pathlib import Path
 import click
 
 from deepshadows.cli._echo import echo_evaluation
-from deepshadows.cli.calibration import probability_options
+from deepshadows.cli.calibration import ProbabilityChoice, probability_options
 from deepshadows.cli.options import (
     batch_size_option,
     device_option,
+    file_option,
     label_table_options,
     n_boot_option,
     out_folder_option,
@@ -18,6 +19,7 @@ from deepshadows.cli.options import (
     precision_option,
     quiet_option,
     resume_option,
+    scheduler_option,
     seed_option,
     split_option,
     store_option,
@@ -98,11 +100,8 @@ def _echo_carried_calibration(sidecar: Path) -> None:
     show_default=True,
     help="On-the-fly augmentation: flips and rotations, shifts, blur, colour gains and noise.",
 )
-@click.option(
-    "--adapt-to",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    help="Store of unlabelled cutouts of the target sky: align the features of the two domains.",
+@file_option(
+    "--adapt-to", help="Store of unlabelled cutouts of the target sky: align the features of the two domains."
 )
 @click.option(
     "--adapt-loss",
@@ -121,11 +120,8 @@ def _echo_carried_calibration(sidecar: Path) -> None:
     show_default=True,
     help="Epochs over which the alignment weight rises from zero.",
 )
-@click.option(
-    "--unlabelled",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    help="Store of unlabelled cutouts of the target sky: semi-supervised training (FixMatch).",
+@file_option(
+    "--unlabelled", help="Store of unlabelled cutouts of the target sky: semi-supervised training (FixMatch)."
 )
 @click.option(
     "--unlabelled-weight", type=float, default=1.0, show_default=True, help="Weight of the unlabelled loss."
@@ -147,10 +143,8 @@ def _echo_carried_calibration(sidecar: Path) -> None:
     show_default=True,
     help="Train an ensemble of this many networks (seeds SEED, SEED+1, ...) in one folder.",
 )
-@click.option(
-    "--scheduler",
-    default=None,
-    help="Train the members in parallel on Dask: local:N or a scheduler address [one after another].",
+@scheduler_option(
+    help="Train the members in parallel on Dask: local:N or a scheduler address [one after another]."
 )
 @resume_option(help="Continue an interrupted run from its last checkpoint.")
 @overwrite_option(help="Replace an existing run folder.")
@@ -268,9 +262,7 @@ def evaluate(
     match_radius: float | None,
     id_column: str | None,
     label_column: str | None,
-    uncalibrated: bool,
-    target_purity: float | None,
-    target_completeness: float | None,
+    probabilities: ProbabilityChoice,
 ) -> None:
     """Metrics with 95 % bootstrap intervals, ROC, calibration and confusion matrix of a trained model.
 
@@ -288,9 +280,9 @@ def evaluate(
         n_boot=n_boot,
         seed=seed,
         device=device,
-        calibrated=not uncalibrated,
-        target_purity=target_purity,
-        target_completeness=target_completeness,
+        calibrated=probabilities.calibrated,
+        target_purity=probabilities.target_purity,
+        target_completeness=probabilities.target_completeness,
         by=by,
         labels=labels,
         match_radius_arcsec=match_radius,
@@ -303,19 +295,9 @@ def evaluate(
 
 @click.command()
 @click.argument("model", type=click.Path(path_type=Path))
-@click.option(
-    "--onnx",
-    "onnx_out",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    help="ONNX file to write (takes uint8 cutouts, returns logits).",
-)
-@click.option(
-    "--half",
-    "half_out",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    help="Weight file (.safetensors) to write with float16 weights: half the size.",
+@file_option("--onnx", "onnx_out", help="ONNX file to write (takes uint8 cutouts, returns logits).")
+@file_option(
+    "--half", "half_out", help="Weight file (.safetensors) to write with float16 weights: half the size."
 )
 @click.option(
     "--portable", is_flag=True, help="--half: record file names instead of this machine's absolute paths."

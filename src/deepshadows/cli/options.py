@@ -3,7 +3,9 @@
 Each ``*_option`` is :func:`click.option` with the option's name, type and default filled in;
 called with no arguments it gives the common option, and a command whose help text (or default)
 says something of its own passes it: ``@device_option()``, ``@quiet_option(help="No progress
-bars.")``. :func:`recipe_options` adds the fine-tuning recipe's options as one group.
+bars.")``. ``file_option`` and ``existing_file_option`` fill in the type and default of an
+optional file, and the command names the option too. :func:`recipe_options` adds the fine-tuning
+recipe's options as one group, which the command receives as one value (:func:`gather_options`).
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import functools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import click
 
@@ -25,6 +27,9 @@ __all__ = [
     "RecipeChoice",
     "batch_size_option",
     "device_option",
+    "existing_file_option",
+    "file_option",
+    "gather_options",
     "image_size_option",
     "int_list",
     "label_table_options",
@@ -40,6 +45,7 @@ __all__ = [
     "recipe_options",
     "resize_option",
     "resume_option",
+    "scheduler_option",
     "seed_option",
     "split_option",
     "stack_options",
@@ -90,6 +96,36 @@ def stack_options(*options: Callable[[Any], Any]) -> Callable[[_F], _F]:
         for option in reversed(options):
             function = option(function)
         return function
+
+    return decorate
+
+
+def gather_options(into: str, names: tuple[str, ...], build: Callable[..., Any]) -> Callable[[_F], _F]:
+    """Return a decorator under which a command receives several options as one value.
+
+    Parameters
+    ----------
+    into : str
+        Name of the command's parameter that receives the value.
+    names : tuple of str
+        Parameter names of the options gathered; the command does not receive them.
+    build : callable
+        Makes the value from the options' values, passed by name.
+
+    Returns
+    -------
+    callable
+        The decorator. It goes below the options it gathers (after them in :func:`stack_options`),
+        so that it sees their values first.
+    """
+
+    def decorate(function: _F) -> _F:
+        @functools.wraps(function)
+        def command(*args: Any, **kwargs: Any) -> Any:
+            value = build(**{name: kwargs.pop(name) for name in names})
+            return function(*args, **{into: value}, **kwargs)
+
+        return cast(_F, command)
 
     return decorate
 
@@ -145,6 +181,9 @@ seed_option = functools.partial(click.option, "--seed", type=int, default=0, sho
 workers_option = functools.partial(
     click.option, "--workers", type=int, default=None, help="Worker processes [default: all cores]."
 )
+#: ``--scheduler``, a Dask scheduler to spread the work over: local:N (a local cluster of N
+#: workers) or a scheduler's address (default: none); each command gives its help.
+scheduler_option = functools.partial(click.option, "--scheduler", default=None)
 #: ``--n-boot``, bootstrap resamples (default 1000).
 n_boot_option = functools.partial(
     click.option, "--n-boot", type=int, default=1000, show_default=True, help="Bootstrap resamples."
@@ -164,6 +203,12 @@ out_file_option = functools.partial(
 #: ``--out``, the folder a command writes (required; a command with a default passes required=False).
 out_folder_option = functools.partial(
     click.option, "--out", type=click.Path(file_okay=False, path_type=Path), required=True
+)
+#: An optional file, default none; each command gives the option's name and help.
+file_option = functools.partial(click.option, type=click.Path(dir_okay=False, path_type=Path), default=None)
+#: An optional file that must exist, default none; each command gives the option's name and help.
+existing_file_option = functools.partial(
+    click.option, type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None
 )
 #: ``--data``, the store a command reads, passed on as ``store``.
 store_option = functools.partial(
@@ -216,15 +261,6 @@ def recipe_options(function: _F) -> _F:
     callable
         The decorated function.
     """
-
-    @functools.wraps(function)
-    def command(*args: Any, **kwargs: Any) -> Any:
-        changes = {name: kwargs.pop(name) for name in _RECIPE_CHANGES}
-        chosen = RecipeChoice(
-            kwargs.pop("recipe"), kwargs.pop("epochs"), kwargs.pop("batch_size"), kwargs.pop("lr"), changes
-        )
-        return function(*args, recipe=chosen, **kwargs)
-
     return stack_options(
         recipe_option(
             help="Fine-tuning recipe [the architecture's: paper for Table 1, adamw for compact-resnet]."
@@ -261,7 +297,14 @@ def recipe_options(function: _F) -> _F:
             default=None,
             help="At the end, measure the batch-normalisation statistics on the real cutouts (AdaBN) [no].",
         ),
-    )(command)
+        gather_options("recipe", ("recipe", "epochs", "batch_size", "lr", *_RECIPE_CHANGES), _recipe_choice),
+    )(function)
+
+
+def _recipe_choice(
+    recipe: str | None, epochs: int | None, batch_size: int | None, lr: float | None, **changes: Any
+) -> RecipeChoice:
+    return RecipeChoice(recipe, epochs, batch_size, lr, changes)
 
 
 def int_list(text: str, option: str) -> list[int]:
@@ -310,10 +353,8 @@ def label_table_options(what: str) -> Callable[[_F], _F]:
         The decorator.
     """
     return stack_options(
-        click.option(
+        file_option(
             "--labels",
-            type=click.Path(dir_okay=False, path_type=Path),
-            default=None,
             help=f"Label table (CSV id,label; ECSV; FITS) naming the objects of the store {what}.",
         ),
         click.option(

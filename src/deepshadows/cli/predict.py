@@ -8,10 +8,11 @@ import click
 
 from deepshadows.cli._echo import echo_note
 from deepshadows.cli._status import exit_if_some_failed, strict_option
-from deepshadows.cli.calibration import probability_options
+from deepshadows.cli.calibration import ProbabilityChoice, probability_options
 from deepshadows.cli.options import (
     batch_size_option,
     device_option,
+    file_option,
     model_option,
     out_file_option,
     overwrite_option,
@@ -19,6 +20,7 @@ from deepshadows.cli.options import (
     quiet_option,
     resize_option,
     resume_option,
+    scheduler_option,
 )
 
 __all__ = ["predict"]
@@ -49,11 +51,8 @@ __all__ = ["predict"]
     default=None,
     help="Comma-separated features or truth columns of the store to carry into each row.",
 )
-@click.option(
-    "--catalog",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    help="Write this catalogue (CSV, ECSV or FITS) back with the prediction columns added.",
+@file_option(
+    "--catalog", help="Write this catalogue (CSV, ECSV or FITS) back with the prediction columns added."
 )
 @click.option("--id-column", default=None, help="Id column of --catalog [id, objid, ..., any case].")
 @click.option("--ra-column", default=None, help="Right ascension of --catalog, degrees [ra, any case].")
@@ -75,11 +74,7 @@ __all__ = ["predict"]
 @click.option("--retry-failed", is_flag=True, help="With --resume: read the rows that failed before again.")
 @strict_option
 @overwrite_option()
-@click.option(
-    "--scheduler",
-    default=None,
-    help="Classify on Dask: local:N (a local cluster of N workers) or a scheduler address.",
-)
+@scheduler_option(help="Classify on Dask: local:N (a local cluster of N workers) or a scheduler address.")
 @click.option(
     "--partition-size", type=int, default=8192, show_default=True, help="Rows per task with --scheduler."
 )
@@ -108,9 +103,7 @@ def predict(
     scheduler: str | None,
     partition_size: int,
     quiet: bool,
-    uncalibrated: bool,
-    target_purity: float | None,
-    target_completeness: float | None,
+    probabilities: ProbabilityChoice,
 ) -> None:
     """Classify a store, a folder of JPEG/PNG cutouts or one image; write id, probability, label.
 
@@ -157,9 +150,9 @@ def predict(
         progress=not quiet,
         scheduler=scheduler,
         partition_size=partition_size,
-        calibrated=not uncalibrated,
-        target_purity=target_purity,
-        target_completeness=target_completeness,
+        calibrated=probabilities.calibrated,
+        target_purity=probabilities.target_purity,
+        target_completeness=probabilities.target_completeness,
         strict=strict,
         retry_failed=retry_failed,
         fmt=fmt,

@@ -19,6 +19,7 @@ from deepshadows.cli.options import (
     precision_option,
     quiet_option,
     resume_option,
+    scheduler_option,
     seed_option,
     stack_options,
     store_option,
@@ -47,10 +48,8 @@ def _shared_options(command: Callable[..., Any]) -> Callable[..., Any]:
         click.option(
             "--jobs", type=int, default=1, show_default=True, help="Runs trained at once, local processes."
         ),
-        click.option(
-            "--scheduler",
-            default=None,
-            help="Run on Dask instead: local:N (a local cluster of N workers) or a scheduler address.",
+        scheduler_option(
+            help="Run on Dask instead: local:N (a local cluster of N workers) or a scheduler address."
         ),
         click.option("--threads", type=int, default=None, help="PyTorch threads per run [cores / jobs]."),
         resume_option(help="Continue a study: finished runs are kept."),
