@@ -39,9 +39,10 @@ $(BENCH_STAMP): $(STAMP)
 bench: $(BENCH_STAMP)
 	$(PY) benchmarks/run_all.py
 
-# ruff, then the layer map of docs/architecture.md (import-linter contracts in pyproject.toml).
+# ruff (lint and format), then the layer map of docs/architecture.md (import-linter contracts in pyproject.toml).
 lint: $(STAMP)
 	$(VENV)/bin/ruff check src tests benchmarks scripts
+	$(VENV)/bin/ruff format --check src tests benchmarks scripts
 	$(VENV)/bin/lint-imports --no-cache
 
 clean:
