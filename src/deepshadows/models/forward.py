@@ -9,7 +9,7 @@ import torch
 from scipy.special import expit, softmax
 
 from deepshadows._device import autocast, resolve_precision
-from deepshadows.errors import InputError
+from deepshadows._io import check_at_least_one
 from deepshadows.models.preprocess import as_network_input
 
 __all__ = ["FORWARD_BATCH", "logits_to_probabilities", "predict_logits"]
@@ -72,8 +72,7 @@ def predict_logits(
         If ``images_uint8`` is not a four-dimensional uint8 array, or the model returns logits
         of another shape.
     """
-    if int(batch_size) < 1:
-        raise InputError(f"--batch-size must be at least 1, got {batch_size}")
+    check_at_least_one(batch_size, "--batch-size")
     batch_size = int(batch_size)
     images = np.asarray(images_uint8)
     if images.ndim != 4 or images.dtype != np.uint8:

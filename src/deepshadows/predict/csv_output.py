@@ -22,8 +22,7 @@ from deepshadows.prediction_schema import legacy_header, read_as_current
 
 if TYPE_CHECKING:
     from deepshadows.predict.failed_rows import _FailureLog
-
-Block = tuple[list[str], Any, list[FailedRow]]
+    from deepshadows.predict.inputs import Block
 
 # Shared by the modules of this package; not part of the public API.
 __all__: list[str] = []

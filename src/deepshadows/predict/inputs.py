@@ -16,6 +16,7 @@ from pathlib import Path
 import h5py
 import numpy as np
 
+from deepshadows._io import check_at_least_one
 from deepshadows.data.images import IMAGE_SUFFIXES, _check_resize, _folder_images, read_image
 from deepshadows.errors import InputError
 from deepshadows.failures import FailedRow, failed_row
@@ -29,7 +30,8 @@ __all__ = ["STORE_SUFFIXES", "iter_input"]
 STORE_SUFFIXES: tuple[str, ...] = (".h5", ".hdf5")
 
 Batch = tuple[list[str], np.ndarray]
-#: A batch of the rows that could be read, and the failure records of those that could not.
+#: A block of rows: the ids and cutouts of those that could be read (after the forward pass, their
+#: logits in place of the cutouts), and the failure records of those that could not.
 Block = tuple[list[str], np.ndarray, list[FailedRow]]
 
 
@@ -48,8 +50,7 @@ class _Input:
         cutouts of those that could be read, and a :class:`~deepshadows.failures.FailedRow`
         for each image that could not (unreadable, or of the wrong size).
         """
-        if int(batch_size) < 1:
-            raise InputError(f"--batch-size must be at least 1, got {batch_size}")
+        check_at_least_one(batch_size, "--batch-size")
         if not 0 <= int(start) <= self.total:
             raise InputError(f"{self.path}: cannot start at row {start}, the input has {self.total} rows")
         return self.stream(int(start), int(batch_size))

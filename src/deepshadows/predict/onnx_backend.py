@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from deepshadows._io import check_at_least_one
 from deepshadows.errors import InputError
 from deepshadows.models.forward import FORWARD_BATCH
 
@@ -83,8 +84,8 @@ class OnnxClassifier:
         self.path = Path(path)
         if not self.path.is_file():
             raise InputError(f"{self.path}: ONNX model not found")
-        if threads is not None and int(threads) < 1:
-            raise InputError(f"--threads must be at least 1, got {threads}")
+        if threads is not None:
+            check_at_least_one(threads, "--threads")
         ort = import_onnx_module("onnxruntime")
         options = ort.SessionOptions()
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
@@ -145,8 +146,7 @@ class OnnxClassifier:
         ValueError
             If ``images_uint8`` is not a four-dimensional uint8 array of the model's image shape.
         """
-        if int(batch_size) < 1:
-            raise InputError(f"--batch-size must be at least 1, got {batch_size}")
+        check_at_least_one(batch_size, "--batch-size")
         batch_size = int(batch_size)
         images = np.asarray(images_uint8)
         if images.ndim != 4 or images.dtype != np.uint8:

@@ -20,7 +20,7 @@ from typing import Any
 
 from tqdm.auto import tqdm
 
-from deepshadows._io import check_writable, partial_path
+from deepshadows._io import check_at_least_one, check_writable, partial_path
 from deepshadows.calibration import find_calibration, model_operating_point
 from deepshadows.errors import InputError
 from deepshadows.models.forward import FORWARD_BATCH, logits_to_probabilities
@@ -235,12 +235,10 @@ def predict(
         columns or from another input, or, with ``strict``, an image cannot be read.
     """
     began = time.perf_counter()
-    if int(batch_size) < 1:
-        raise InputError(f"--batch-size must be at least 1, got {batch_size}")
+    check_at_least_one(batch_size, "--batch-size")
     if threshold is not None and not 0.0 <= float(threshold) <= 1.0:
         raise InputError(f"--threshold must lie in [0, 1], got {threshold}")
-    if int(partition_size) < 1:
-        raise InputError(f"--partition-size must be at least 1, got {partition_size}")
+    check_at_least_one(partition_size, "--partition-size")
     out = check_writable(out, overwrite=overwrite or _finished(out, resume))
     plan = plan_output(out, input_path, fmt=fmt, columns=columns, catalog=catalog)
     model_name = str(model_path)  # as given: a released model's name rather than its file

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 import h5py
 import numpy as np
 
-from deepshadows.errors import InputError
+from deepshadows._io import check_at_least_one
 
 if TYPE_CHECKING:
     from deepshadows.store.reader import Store
@@ -104,8 +104,7 @@ def iter_store_batches(
     parameters, what is yielded and what is raised; nothing is checked or read before the first
     batch is asked for.
     """
-    if int(batch_size) < 1:
-        raise InputError(f"--batch-size must be at least 1, got {batch_size}")
+    check_at_least_one(batch_size, "--batch-size")
     batch_size = int(batch_size)
     idx = store.indices(split)
     labels = store._column("label")
