@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib
 import pkgutil
 import re
+from pathlib import Path
 
 import pytest
 
@@ -68,6 +69,14 @@ def test_no_public_docstring_keeps_a_placeholder() -> None:
             if any(doc and pattern.search(doc) for doc in docs):
                 left.append(f"{module.__name__}.{name}")
     assert not left, f"unfilled docstring placeholders in: {left}"
+
+
+def test_every_entry_is_shared() -> None:
+    """An entry used once belongs in its docstring; one used nowhere is dead."""
+    src = Path(deepshadows.__file__).parent
+    text = "\n".join(path.read_text(encoding="utf-8") for path in src.rglob("*.py"))
+    uses = {name: len(re.findall(rf"^\s*%\({name}\)s\s*$", text, re.MULTILINE)) for name in DOCS}
+    assert all(n >= 2 for n in uses.values()), {name: n for name, n in uses.items() if n < 2}
 
 
 def test_every_entry_is_a_numpydoc_item() -> None:

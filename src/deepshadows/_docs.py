@@ -26,8 +26,6 @@ DOCS: dict[str, str] = {
         "y_true : array-like of shape (N,)\n    True labels, 1 = LSBG, 0 = artifact; both classes must occur."
     ),
     "prob": "prob : array-like of shape (N,) or (N, 1)\n    Predicted probability of being an LSBG.",
-    "n_boot": "n_boot : int, optional\n    Bootstrap resamples.",
-    "seed": "seed : int, optional\n    Seed of the resampling.",
     # Figures.
     "out_png": "out_png : path-like\n    Output PNG file, written atomically.",
     "title": "title : str, optional\n    Figure title.",
