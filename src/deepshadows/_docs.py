@@ -33,11 +33,9 @@ DOCS: dict[str, str] = {
     # Models and forward passes.
     "batch_size": "batch_size : int, optional\n    Cutouts per forward pass.",
     "device": "device : str or torch.device, optional\n    Device of the model.",
-    # Stores.
+    # Stores: one read, one a fetch writes, one an import writes.
     "store_path": "path : path-like\n    Store file.",
-    # Files, paths and errors.
     "out_store": "out : path-like\n    The store.",
-    # Training, fine-tuning and studies.
     # Importing cutouts.
     "import_out": "out : path-like\n    Store file to write.",
     "import_image_size": "image_size : int, optional\n    Side of the stored cutouts in pixels.",
