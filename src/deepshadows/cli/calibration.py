@@ -3,46 +3,20 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
 import click
 
 from deepshadows.cli._echo import echo_notes
-from deepshadows.cli.options import (
-    batch_size_option,
-    device_option,
-    gather_options,
-    label_table_options,
-    stack_options,
-)
+from deepshadows.cli.options import batch_size_option, device_option, label_table_options, stack_options
 
-__all__ = ["METHOD_CHOICES", "ProbabilityChoice", "calibrate", "echo_notes", "probability_options"]
+__all__ = ["METHOD_CHOICES", "calibrate", "echo_notes", "probability_options"]
 
 _F = TypeVar("_F", bound=Callable[..., Any])
 #: :data:`deepshadows.calibration.CALIBRATION_METHODS`, spelled out: importing the package
 #: loads torch, which every command would then pay for at start-up. A test keeps them equal.
 METHOD_CHOICES: tuple[str, ...] = ("temperature", "platt", "isotonic", "none")
-
-
-@dataclass(frozen=True)
-class ProbabilityChoice:
-    """The probabilities and the operating point asked for on the command line.
-
-    Parameters
-    ----------
-    calibrated : bool
-        Use the calibrated probabilities of a calibrated model (False with ``--uncalibrated``).
-    target_purity : float or None
-        ``--target-purity`` (None: not asked for).
-    target_completeness : float or None
-        ``--target-completeness`` (None: not asked for).
-    """
-
-    calibrated: bool
-    target_purity: float | None
-    target_completeness: float | None
 
 
 def probability_options(function: _F) -> _F:
@@ -51,8 +25,8 @@ def probability_options(function: _F) -> _F:
     Parameters
     ----------
     function : callable
-        The command function; it receives them all as one :class:`ProbabilityChoice`,
-        ``probabilities``.
+        The command function; it receives ``uncalibrated``, ``target_purity`` and
+        ``target_completeness``.
 
     Returns
     -------
@@ -79,14 +53,7 @@ def probability_options(function: _F) -> _F:
             help="Threshold of highest purity with at least this completeness where the calibration "
             "was fitted (with its bootstrap interval when that sample was kept).",
         ),
-        gather_options("probabilities", ("uncalibrated", "target_purity", "target_completeness"), _choice),
     )(function)
-
-
-def _choice(
-    uncalibrated: bool, target_purity: float | None, target_completeness: float | None
-) -> ProbabilityChoice:
-    return ProbabilityChoice(not uncalibrated, target_purity, target_completeness)
 
 
 @click.command()

@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from deepshadows.cli._echo import echo_evaluation
-from deepshadows.cli.calibration import ProbabilityChoice, probability_options
+from deepshadows.cli.calibration import probability_options
 from deepshadows.cli.options import (
     batch_size_option,
     device_option,
@@ -262,7 +262,9 @@ def evaluate(
     match_radius: float | None,
     id_column: str | None,
     label_column: str | None,
-    probabilities: ProbabilityChoice,
+    uncalibrated: bool,
+    target_purity: float | None,
+    target_completeness: float | None,
 ) -> None:
     """Metrics with 95 % bootstrap intervals, ROC, calibration and confusion matrix of a trained model.
 
@@ -280,9 +282,9 @@ def evaluate(
         n_boot=n_boot,
         seed=seed,
         device=device,
-        calibrated=probabilities.calibrated,
-        target_purity=probabilities.target_purity,
-        target_completeness=probabilities.target_completeness,
+        calibrated=not uncalibrated,
+        target_purity=target_purity,
+        target_completeness=target_completeness,
         by=by,
         labels=labels,
         match_radius_arcsec=match_radius,

@@ -8,7 +8,7 @@ import click
 
 from deepshadows.cli._echo import echo_note
 from deepshadows.cli._status import exit_if_some_failed, strict_option
-from deepshadows.cli.calibration import ProbabilityChoice, probability_options
+from deepshadows.cli.calibration import probability_options
 from deepshadows.cli.options import (
     batch_size_option,
     device_option,
@@ -103,7 +103,9 @@ def predict(
     scheduler: str | None,
     partition_size: int,
     quiet: bool,
-    probabilities: ProbabilityChoice,
+    uncalibrated: bool,
+    target_purity: float | None,
+    target_completeness: float | None,
 ) -> None:
     """Classify a store, a folder of JPEG/PNG cutouts or one image; write id, probability, label.
 
@@ -150,9 +152,9 @@ def predict(
         progress=not quiet,
         scheduler=scheduler,
         partition_size=partition_size,
-        calibrated=probabilities.calibrated,
-        target_purity=probabilities.target_purity,
-        target_completeness=probabilities.target_completeness,
+        calibrated=not uncalibrated,
+        target_purity=target_purity,
+        target_completeness=target_completeness,
         strict=strict,
         retry_failed=retry_failed,
         fmt=fmt,
